@@ -1,0 +1,302 @@
+#include "daemon/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/write.hpp>
+
+#include "daemon/connection_manager.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/event_journal.hpp"
+#include "daemon/request_handler.hpp"
+
+namespace coordd {
+namespace {
+
+constexpr std::size_t kMaxLinesPerWrite = 256;
+constexpr auto kCloseTimeout = std::chrono::seconds(2);
+
+std::string lagged_line(const Subscription& sub) {
+  std::string line = "{\"type\":\"lagged\",\"sub\":" + std::to_string(sub.id) +
+                     ",\"from_seq\":" + std::to_string(sub.lag_from) +
+                     ",\"to_seq\":" + std::to_string(sub.lag_to) + ",\"dropped\":";
+  line += sub.lag_counted ? std::to_string(sub.lag_dropped) : "null";
+  line += "}\n";
+  return line;
+}
+
+}  // namespace
+
+Connection::Connection(boost::asio::local::stream_protocol::socket socket,
+                       ConnectionContext& context, std::uint64_t id)
+    : socket_(std::move(socket)),
+      context_(context),
+      id_(id),
+      framer_(context.limits.max_frame_bytes),
+      queue_(context.limits.queue_max_lines, context.limits.queue_max_bytes),
+      slow_timer_(socket_.get_executor()) {}
+
+void Connection::start() { read(); }
+
+void Connection::stop() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  slow_timer_.cancel();
+  socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  subs_.clear();
+  context_.manager.forget(this);
+}
+
+void Connection::read() {
+  if (reading_ || closing_ || closed_ || read_eof_) return;
+  reading_ = true;
+  auto self = shared_from_this();
+  socket_.async_read_some(boost::asio::buffer(read_buffer_),
+                          [this, self](const boost::system::error_code& ec, std::size_t n) {
+                            reading_ = false;
+                            if (closed_ || closing_) return;
+                            if (ec == boost::asio::error::eof) {
+                              // Half-closed: answer what was asked; a
+                              // subscriber keeps receiving until it hangs up.
+                              read_eof_ = true;
+                              handle_frames();
+                              if (subs_.empty() && queue_.empty()) stop();
+                              return;
+                            }
+                            if (ec) {
+                              stop();
+                              return;
+                            }
+                            framer_.feed(std::string_view(read_buffer_.data(), n));
+                            handle_frames();
+                            maybe_resume_reading();
+                          });
+}
+
+void Connection::handle_frames() {
+  std::string_view frame;
+  // One request at a time, pausing while the replies are not being read, so
+  // a client that never reads cannot make us buffer without bound.
+  while (!closing_ && !closed_ && !queue_.over_limit()) {
+    NdjsonFramer::Status status = framer_.next(frame);
+    if (status == NdjsonFramer::Status::kNeedMore) break;
+    if (status == NdjsonFramer::Status::kTooLarge) {
+      close_with(RequestHandler::error_line(
+          nullptr, "frame_too_large",
+          "a request line exceeds " + std::to_string(context_.limits.max_frame_bytes) +
+              " bytes (--max-frame-bytes); closing the connection"));
+      return;
+    }
+    if (frame.empty()) continue;
+    context_.handler.handle(*this, frame);
+  }
+}
+
+void Connection::maybe_resume_reading() {
+  if (closed_ || closing_) return;
+  if (!queue_.over_limit()) {
+    handle_frames();  // frames already buffered come before new reads
+    if (!queue_.over_limit()) read();
+  }
+}
+
+void Connection::reply(std::string line) {
+  if (closed_ || closing_) return;
+  queue_.push(OutboundLine{std::move(line), nullptr});
+  write();
+}
+
+void Connection::close_with(std::string final_line) {
+  if (closed_ || closing_) return;
+  queue_.push(OutboundLine{std::move(final_line), nullptr});
+  closing_ = true;
+  subs_.clear();
+  // A client that does not read would keep the final line (and us) forever.
+  slow_timer_.expires_after(kCloseTimeout);
+  auto self = shared_from_this();
+  slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
+    if (!ec) stop();
+  });
+  write();
+}
+
+Subscription& Connection::add_subscription(EventFilter filter) {
+  std::uint64_t id = next_sub_++;
+  Subscription& sub = subs_[id];
+  sub.id = id;
+  sub.filter = std::move(filter);
+  sub.prefix = event_prefix(id);
+  return sub;
+}
+
+bool Connection::remove_subscription(std::uint64_t id) { return subs_.erase(id) > 0; }
+
+void Connection::deliver(const EventPtr& event) {
+  if (closed_ || closing_) return;
+  bool queued = false;
+  for (auto& [id, sub] : subs_) {
+    // Subscriptions still in snapshot or replay will read this event from
+    // the journal when they get there.
+    if (sub.phase != Subscription::Phase::kLive) continue;
+    if (!sub.filter.matches(event->root, event->kind, event->run_id, event->branch)) continue;
+    std::size_t size = sub.prefix.size() + event->body->size();
+    if (sub.lag_pending() && !flush_lag(sub)) {
+      note_drop(sub, event->seq, true);
+      continue;
+    }
+    if (!queue_.has_room(size)) {
+      note_drop(sub, event->seq, true);
+      continue;
+    }
+    queue_.push(OutboundLine{sub.prefix, event->body});
+    queued = true;
+  }
+  if (queued) write();
+}
+
+void Connection::note_drop(Subscription& sub, std::uint64_t seq, bool counted) {
+  if (!sub.lag_pending()) {
+    sub.lag_from = seq;
+    sub.lag_dropped = 0;
+    sub.lag_counted = true;
+  }
+  sub.lag_to = seq;
+  sub.lag_counted = sub.lag_counted && counted;
+  ++sub.lag_dropped;
+  ++dropped_events_;
+  if (!lagging_since_) {
+    lagging_since_ = std::chrono::steady_clock::now();
+    slow_timer_.expires_after(context_.limits.slow_consumer_grace);
+    auto self = shared_from_this();
+    slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
+      if (!ec) check_slow_consumer();
+    });
+  }
+}
+
+bool Connection::flush_lag(Subscription& sub) {
+  std::string line = lagged_line(sub);
+  // Room for the marker and the event that follows it.
+  if (!queue_.has_room(line.size() + 512, 2)) return false;
+  queue_.push(OutboundLine{std::move(line), nullptr});
+  sub.lag_from = sub.lag_to = sub.lag_dropped = 0;
+  return true;
+}
+
+void Connection::check_slow_consumer() {
+  if (closed_ || closing_ || !lagging_since_) return;
+  auto behind_for = std::chrono::steady_clock::now() - *lagging_since_;
+  if (behind_for < context_.limits.slow_consumer_grace) {
+    // This lag started after the timer was armed: wait out its own grace.
+    slow_timer_.expires_after(context_.limits.slow_consumer_grace - behind_for);
+    auto self = shared_from_this();
+    slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
+      if (!ec) check_slow_consumer();
+    });
+    return;
+  }
+  bool still_behind = queue_.over_limit();
+  for (auto& [id, sub] : subs_) still_behind = still_behind || sub.lag_pending();
+  if (!still_behind) {
+    lagging_since_.reset();
+    return;
+  }
+  spdlog::warn("client {} stayed over its queue limit for {} ms; disconnecting (slow_consumer)",
+               id_, context_.limits.slow_consumer_grace.count());
+  close_with(RequestHandler::error_line(
+      nullptr, "slow_consumer",
+      "this client did not read its events for " +
+          std::to_string(context_.limits.slow_consumer_grace.count()) +
+          " ms while its queue was full; reconnect and resume with since"));
+}
+
+bool Connection::produce(Subscription& sub) {
+  Engine& engine = context_.engine;
+  EventJournal& journal = context_.journal;
+  if (sub.lag_pending() && !flush_lag(sub)) return false;  // the marker goes first
+  if (sub.phase == Subscription::Phase::kSnapshot) {
+    while (sub.snapshot_next < sub.snapshot.size()) {
+      const RecordRef& ref = sub.snapshot[sub.snapshot_next++];
+      const Record* record = engine.store().find(ref);
+      // Changed since the snapshot's seq: its event comes in the replay.
+      if (record == nullptr || record->seq > sub.snapshot_seq) continue;
+      queue_.push(OutboundLine{sub.prefix + engine.snapshot_body(ref, *record), nullptr});
+      return true;
+    }
+    sub.snapshot.clear();
+    sub.snapshot.shrink_to_fit();
+    queue_.push(OutboundLine{"{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub.id) +
+                                 ",\"seq\":" + std::to_string(sub.snapshot_seq) + "}\n",
+                             nullptr});
+    sub.phase = Subscription::Phase::kReplay;
+    sub.replay_after = sub.snapshot_seq;
+    return true;
+  }
+  if (sub.phase == Subscription::Phase::kReplay) {
+    if (!journal.covers(sub.replay_after)) {
+      // Compacted away while we were streaming: say exactly which seqs.
+      note_drop(sub, sub.replay_after + 1, false);
+      sub.lag_to = journal.evicted_through();
+      sub.replay_after = journal.evicted_through();
+      flush_lag(sub);
+      return true;
+    }
+    while (const Event* event = journal.next_after(sub.replay_after)) {
+      sub.replay_after = event->seq;
+      if (!sub.filter.matches(event->root, event->kind, event->run_id, event->branch)) continue;
+      queue_.push(OutboundLine{sub.prefix, event->body});
+      return true;
+    }
+    sub.phase = Subscription::Phase::kLive;  // caught up: published events now come by push
+  }
+  return false;
+}
+
+void Connection::pump() {
+  if (closed_ || closing_) return;
+  for (auto& [id, sub] : subs_) {
+    if (sub.lag_pending() && sub.phase == Subscription::Phase::kLive) flush_lag(sub);
+  }
+  // Round-robin between subscriptions that have lines to pull.
+  bool progressed = true;
+  while (progressed && queue_.wants_more()) {
+    progressed = false;
+    for (auto& [id, sub] : subs_) {
+      if (sub.phase != Subscription::Phase::kLive && produce(sub)) progressed = true;
+    }
+  }
+  bool lagging = false;
+  for (auto& [id, sub] : subs_) lagging = lagging || sub.lag_pending();
+  if (!lagging && !queue_.over_limit()) lagging_since_.reset();
+  write();
+}
+
+void Connection::write() {
+  if (writing_ || closed_ || !queue_.has_waiting()) {
+    if (!writing_ && closing_ && queue_.empty()) stop();
+    return;
+  }
+  writing_ = true;
+  auto buffers = queue_.start_batch(kMaxLinesPerWrite);
+  auto self = shared_from_this();
+  boost::asio::async_write(socket_, buffers,
+                           [this, self](const boost::system::error_code& ec, std::size_t) {
+                             writing_ = false;
+                             queue_.finish_batch();
+                             if (closed_) return;
+                             if (ec) {
+                               stop();
+                               return;
+                             }
+                             if (closing_) {
+                               write();
+                               return;
+                             }
+                             pump();
+                             maybe_resume_reading();
+                             if (read_eof_ && subs_.empty() && queue_.empty()) stop();
+                           });
+}
+
+}  // namespace coordd

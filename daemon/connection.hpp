@@ -1,0 +1,105 @@
+// Connection: one client on the Unix socket. Reads NDJSON requests (handed to
+// the RequestHandler one at a time), writes replies and events from a bounded
+// OutboundQueue with one write in flight, streams snapshots and journal
+// replays as the client drains them, and turns overflow into `lagged` markers
+// and, past the grace period, a `slow_consumer` disconnect.
+// Kept alive by its own handlers (shared_from_this) and by the
+// ConnectionManager; reactor thread only.
+#pragma once
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "daemon/event.hpp"
+#include "daemon/outbound_queue.hpp"
+#include "daemon/subscription.hpp"
+#include "proto/ndjson_framer.hpp"
+
+namespace coordd {
+
+class ConnectionManager;
+class Engine;
+class EventJournal;
+class RequestHandler;
+
+struct ConnectionLimits {
+  std::size_t max_frame_bytes = 1 << 20;
+  std::size_t queue_max_lines = kDefaultQueueEvents;
+  std::size_t queue_max_bytes = kDefaultQueueBytes;
+  std::chrono::milliseconds slow_consumer_grace{30'000};
+};
+
+// What every connection shares; outlives all connections.
+struct ConnectionContext {
+  Engine& engine;
+  EventJournal& journal;
+  RequestHandler& handler;
+  ConnectionManager& manager;
+  ConnectionLimits limits;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::local::stream_protocol::socket socket, ConnectionContext& context,
+             std::uint64_t id);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Closes at once (shutdown, or the client went away).
+  void stop();
+
+  // A published event: queued for every live subscription it matches.
+  void deliver(const EventPtr& event);
+
+  // Queues a reply line (ending in '\n'); replies are never dropped.
+  void reply(std::string line);
+  // Queues a final line, stops reading, and closes once it is written (or
+  // after a short timeout if the client does not read).
+  void close_with(std::string final_line);
+
+  Subscription& add_subscription(EventFilter filter);
+  bool remove_subscription(std::uint64_t id);
+  const std::map<std::uint64_t, Subscription>& subscriptions() const { return subs_; }
+  // Produces queued snapshot/replay lines and starts writing.
+  void pump();
+
+  std::uint64_t id() const { return id_; }
+  bool closed() const { return closed_; }
+  const OutboundQueue& queue() const { return queue_; }
+  std::uint64_t dropped_events() const { return dropped_events_; }
+
+ private:
+  void read();
+  void handle_frames();
+  void write();
+  bool produce(Subscription& sub);
+  bool flush_lag(Subscription& sub);
+  void note_drop(Subscription& sub, std::uint64_t seq, bool counted);
+  void check_slow_consumer();
+  void maybe_resume_reading();
+
+  boost::asio::local::stream_protocol::socket socket_;
+  ConnectionContext& context_;
+  std::uint64_t id_;
+  NdjsonFramer framer_;
+  OutboundQueue queue_;
+  std::map<std::uint64_t, Subscription> subs_;
+  std::uint64_t next_sub_ = 1;
+  std::array<char, 64 * 1024> read_buffer_{};
+  boost::asio::steady_timer slow_timer_;
+  std::optional<std::chrono::steady_clock::time_point> lagging_since_;
+  std::uint64_t dropped_events_ = 0;
+  bool reading_ = false;
+  bool read_eof_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace coordd

@@ -1,0 +1,40 @@
+#include "daemon/connection_manager.hpp"
+
+#include <vector>
+
+#include "daemon/event_journal.hpp"
+
+namespace coordd {
+
+void ConnectionManager::start(std::shared_ptr<Connection> connection) {
+  Connection* key = connection.get();
+  connections_.emplace(key, std::move(connection));
+  key->start();
+}
+
+void ConnectionManager::forget(Connection* connection) { connections_.erase(connection); }
+
+void ConnectionManager::stop_all() {
+  // stop() calls forget(), so iterate over a copy.
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [key, connection] : connections_) all.push_back(connection);
+  for (auto& connection : all) connection->stop();
+  connections_.clear();
+}
+
+void ConnectionManager::publish(const EventPtr& event) {
+  journal_.append(event);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    auto next = std::next(it);  // deliver() may close and forget its connection
+    it->second->deliver(event);
+    it = next;
+  }
+}
+
+std::size_t ConnectionManager::subscription_count() const {
+  std::size_t n = 0;
+  for (const auto& [key, connection] : connections_) n += connection->subscriptions().size();
+  return n;
+}
+
+}  // namespace coordd

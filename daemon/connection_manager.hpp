@@ -1,0 +1,37 @@
+// ConnectionManager: owns every open Connection so shutdown can stop them
+// all, and hands each published event to each of them. Reactor thread only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "daemon/connection.hpp"
+#include "daemon/engine.hpp"
+
+namespace coordd {
+
+class ConnectionManager final : public EventSink {
+ public:
+  explicit ConnectionManager(EventJournal& journal) : journal_(journal) {}
+
+  void start(std::shared_ptr<Connection> connection);
+  // Called by a Connection as it closes.
+  void forget(Connection* connection);
+  void stop_all();
+
+  // EventSink: journal the event, then offer it to every connection.
+  void publish(const EventPtr& event) override;
+
+  std::size_t size() const { return connections_.size(); }
+  std::size_t subscription_count() const;
+  std::uint64_t next_id() { return ++last_id_; }
+  std::uint64_t accepted() const { return last_id_; }
+
+ private:
+  EventJournal& journal_;
+  std::map<Connection*, std::shared_ptr<Connection>> connections_;
+  std::uint64_t last_id_ = 0;
+};
+
+}  // namespace coordd

@@ -1,0 +1,65 @@
+// Daemon: one coordd run. Wires the engine, the watch backend, the expiry
+// timer, the journal, the server and the signals into one io_context run by
+// one thread. Construction does everything that can fail at start-up (and
+// throws std::runtime_error saying what to do); run() serves until SIGINT or
+// SIGTERM and returns the exit code.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/clock.hpp"
+#include "daemon/connection.hpp"
+#include "daemon/connection_manager.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/event_journal.hpp"
+#include "daemon/file_system.hpp"
+#include "daemon/request_handler.hpp"
+#include "daemon/server.hpp"
+#include "daemon/wall_timer.hpp"
+#include "daemon/watcher.hpp"
+
+namespace coordd {
+
+struct DaemonOptions {
+  std::vector<std::string> roots;  // absolute, canonical
+  std::string socket_path;
+  EngineOptions engine;
+  ConnectionLimits connection;
+  std::size_t journal_events = kDefaultJournalEvents;
+  std::size_t journal_bytes = kDefaultJournalBytes;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  int run();
+  void shutdown();
+
+ private:
+  static std::string make_epoch();
+
+  DaemonOptions options_;
+  boost::asio::io_context io_;
+  DiskFileSystem fs_;
+  SystemClock clock_;
+  Engine engine_;
+  EventJournal journal_;
+  ConnectionManager manager_;
+  std::unique_ptr<Watcher> watcher_;
+  RequestHandler handler_;
+  ConnectionContext context_;
+  Server server_;
+  WallTimer expiry_timer_;
+  boost::asio::signal_set signals_;
+  bool stopped_ = false;
+};
+
+}  // namespace coordd

@@ -1,0 +1,294 @@
+#include "daemon/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <unordered_set>
+
+#include "daemon/record.hpp"
+#include "proto/display.hpp"
+
+namespace coordd {
+
+std::string_view rescan_cause_name(RescanCause cause) {
+  switch (cause) {
+    case RescanCause::kInitial: return "initial";
+    case RescanCause::kOverflow: return "overflow";
+    case RescanCause::kDirectoryChanged: return "directory_changed";
+    case RescanCause::kPoll: return "poll";
+    case RescanCause::kRequested: return "requested";
+  }
+  return "unknown";
+}
+
+Engine::Engine(FileSystem& fs, const Clock& clock, EngineOptions options)
+    : fs_(fs), clock_(clock), options_(options) {}
+
+RootId Engine::add_root(const std::string& root_path) {
+  RootId id = next_root_++;
+  roots_[id] = Root{root_path, boost::json::serialize(boost::json::string(root_path))};
+  return id;
+}
+
+void Engine::remove_root(RootId root) {
+  auto before = next_deadline();
+  for (Kind kind : kAllKinds) {
+    std::vector<std::string> ids;
+    for (const auto& [id, record] : store_.records(root, kind)) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (const std::string& id : ids) remove(RecordRef{root, kind, id});
+  }
+  std::erase_if(bad_files_, [root](const auto& entry) { return std::get<0>(entry.first) == root; });
+  store_.drop_root(root);
+  roots_.erase(root);
+  notify_deadline(before);
+}
+
+std::optional<RootId> Engine::find_root(std::string_view root_path) const {
+  for (const auto& [id, root] : roots_) {
+    if (root.path == root_path) return id;
+  }
+  return std::nullopt;
+}
+
+std::vector<RootId> Engine::root_ids() const {
+  std::vector<RootId> ids;
+  for (const auto& [id, root] : roots_) ids.push_back(id);
+  return ids;
+}
+
+std::string Engine::coordination_dir(RootId root) const {
+  return roots_.at(root).path + "/.muse/coordination";
+}
+
+std::string Engine::path_of(RootId root, Kind kind, std::string_view name) const {
+  std::string path = coordination_dir(root);
+  path += '/';
+  path += kind_dir(kind);
+  path += '/';
+  path += name;
+  return path;
+}
+
+void Engine::on_file_changed(RootId root, Kind kind, std::string_view name) {
+  if (!roots_.contains(root)) return;
+  ClassifiedName classified = classify_name(name);
+  if (classified.cls == NameClass::kIgnored) return;
+  if (classified.cls == NameClass::kInvalid) {
+    note_bad(root, kind, name, "name is not <id>.json with id [A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+    return;
+  }
+  auto before = next_deadline();
+  ingest(RecordRef{root, kind, std::string(classified.id)}, std::string(name), nullptr);
+  notify_deadline(before);
+}
+
+void Engine::on_file_gone(RootId root, Kind kind, std::string_view name) {
+  if (!roots_.contains(root)) return;
+  clear_bad(root, kind, name);
+  ClassifiedName classified = classify_name(name);
+  if (classified.cls != NameClass::kRecord) return;
+  auto before = next_deadline();
+  remove(RecordRef{root, kind, std::string(classified.id)});
+  notify_deadline(before);
+}
+
+void Engine::on_coordination_file(RootId root, std::string_view name) {
+  if (cookie_listener_ && roots_.contains(root)) cookie_listener_(root, name);
+}
+
+void Engine::ingest(const RecordRef& ref, const std::string& name, const FileStamp* listed) {
+  Record* existing = store_.find(ref);
+  // The polling rescan trusts an unchanged stamp; everything else re-reads.
+  if (listed && existing && existing->stamp == *listed) return;
+
+  ReadResult read = fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
+  switch (read.status) {
+    case ReadStatus::kOk: break;
+    case ReadStatus::kMissing: remove(ref); return;
+    case ReadStatus::kSymlink: note_bad(ref.root, ref.kind, name, "is a symlink (not followed)"); return;
+    case ReadStatus::kNotRegular: note_bad(ref.root, ref.kind, name, "is not a regular file"); return;
+    case ReadStatus::kTooLarge:
+      note_bad(ref.root, ref.kind, name,
+               "is larger than --max-record-bytes=" + std::to_string(options_.max_record_bytes));
+      return;
+    case ReadStatus::kError: note_bad(ref.root, ref.kind, name, "cannot be read: " + read.error); return;
+  }
+  std::string error;
+  std::optional<ParsedRecord> parsed = parse_record(read.bytes, error);
+  if (!parsed) {
+    note_bad(ref.root, ref.kind, name, error);
+    return;
+  }
+  clear_bad(ref.root, ref.kind, name);
+  if (existing && existing->data_json == parsed->data_json) {
+    existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
+    return;
+  }
+  bool added = existing == nullptr;
+  Record& stored = store_.put(ref, Record{parsed->data_json, parsed->run_id, parsed->branch,
+                                          read.stamp, 0});
+  std::vector<Expiry> expired;
+  leases_.put(ref, *parsed, clock_.now(), expired);
+  emit(added ? EventType::kAdded : EventType::kModified, ref, stored);
+  emit_expiries(expired);
+}
+
+void Engine::remove(const RecordRef& ref) {
+  std::optional<Record> record = store_.take(ref);
+  if (!record) return;
+  std::vector<Expiry> expired;
+  leases_.erase(ref, clock_.now(), expired);
+  emit(EventType::kRemoved, ref, *record);
+  emit_expiries(expired);
+}
+
+void Engine::on_rescan(RootId root, RescanCause cause) {
+  if (!roots_.contains(root)) return;
+  ++counters_.rescans;
+  if (cause == RescanCause::kOverflow) ++counters_.overflows;
+  counters_.last_rescan_cause = cause;
+  auto before = next_deadline();
+  std::string coord = coordination_dir(root);
+  DirStatus status = fs_.probe_dir(coord);
+  if (status == DirStatus::kSymlink) {
+    spdlog::error("{} is a symlink; refusing to read it (records under it are treated as absent)",
+                  escape_control(coord));
+  }
+  for (Kind kind : kAllKinds) rescan_kind(root, kind, status == DirStatus::kOk, cause);
+  notify_deadline(before);
+}
+
+void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause) {
+  std::string dir = coordination_dir(root) + "/" + std::string(kind_dir(kind));
+  DirListing listing;
+  listing.status = DirStatus::kMissing;
+  // Only the polling backend trusts stamps: after an overflow or a directory
+  // swap, content must be compared to report exactly what changed.
+  bool trust_stamps = cause == RescanCause::kPoll;
+  if (directory_usable) listing = fs_.list_dir(dir, trust_stamps);
+  if (listing.status == DirStatus::kError) {
+    spdlog::warn("cannot list {}: {}; keeping its records as they were", escape_control(dir),
+                 listing.error);
+    return;
+  }
+  if (listing.status == DirStatus::kSymlink) {
+    spdlog::error("{} is a symlink; refusing to read it", escape_control(dir));
+  }
+  std::sort(listing.entries.begin(), listing.entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+
+  std::unordered_set<std::string_view> present;
+  for (const DirEntry& entry : listing.entries) {
+    ClassifiedName classified = classify_name(entry.name);
+    if (classified.cls == NameClass::kIgnored) continue;
+    if (classified.cls == NameClass::kInvalid) {
+      note_bad(root, kind, entry.name,
+               "name is not <id>.json with id [A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+      continue;
+    }
+    present.insert(classified.id);
+    ingest(RecordRef{root, kind, std::string(classified.id)}, entry.name,
+           trust_stamps ? &entry.stamp : nullptr);
+  }
+  std::vector<std::string> gone;
+  for (const auto& [id, record] : store_.records(root, kind)) {
+    if (!present.contains(id)) gone.push_back(id);
+  }
+  std::sort(gone.begin(), gone.end());
+  for (const std::string& id : gone) remove(RecordRef{root, kind, id});
+  // Forget warnings about files that are no longer there.
+  std::erase_if(bad_files_, [&](const auto& entry) {
+    const auto& [bad_root, bad_kind, name] = entry.first;
+    if (bad_root != root || bad_kind != kind) return false;
+    return std::none_of(listing.entries.begin(), listing.entries.end(),
+                        [&](const DirEntry& e) { return e.name == name; });
+  });
+}
+
+void Engine::advance_clock() {
+  auto before = next_deadline();
+  std::vector<Expiry> expired;
+  leases_.advance(clock_.now(), expired);
+  emit_expiries(expired);
+  notify_deadline(before);
+}
+
+void Engine::emit_expiries(std::vector<Expiry>& expired) {
+  for (const Expiry& expiry : expired) {
+    Record* record = store_.find(expiry.record);
+    if (record) emit(EventType::kExpired, expiry.record, *record, expiry.cause);
+  }
+}
+
+void Engine::emit(EventType type, const RecordRef& ref, const Record& record,
+                  std::optional<ExpiryCause> cause) {
+  std::uint64_t seq = ++seq_;
+  if (type != EventType::kRemoved) {
+    if (Record* stored = store_.find(ref)) stored->seq = seq;
+  }
+  if (sink_ == nullptr) return;
+  std::string timestamp = format_timestamp(clock_.now());
+  auto event = std::make_shared<Event>();
+  event->seq = seq;
+  event->type = type;
+  event->root = ref.root;
+  event->kind = ref.kind;
+  event->run_id = record.run_id;
+  event->branch = record.branch;
+  event->body = std::make_shared<const std::string>(encode_event_body(
+      {seq, type, ref.kind, ref.id, timestamp, roots_.at(ref.root).json, record.data_json, cause}));
+  ++counters_.events_emitted;
+  sink_->publish(event);
+}
+
+void Engine::note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason) {
+  ++counters_.bad_files_skipped;
+  BadKey key{root, kind, std::string(name)};
+  auto it = bad_files_.find(key);
+  if (it != bad_files_.end() && it->second == reason) return;  // already warned
+  if (it != bad_files_.end()) {
+    it->second = std::string(reason);
+  } else if (bad_files_.size() < options_.max_tracked_bad_files) {
+    bad_files_.emplace(std::move(key), std::string(reason));
+  }
+  spdlog::warn("skipping {}: {}", escape_control(path_of(root, kind, name)), reason);
+}
+
+void Engine::clear_bad(RootId root, Kind kind, std::string_view name) {
+  bad_files_.erase(BadKey{root, kind, std::string(name)});
+}
+
+void Engine::notify_deadline(std::optional<WallTime> before) {
+  if (deadline_listener_ && before != next_deadline()) deadline_listener_();
+}
+
+std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFilter& filter,
+                                                                  bool active_only) const {
+  std::vector<std::pair<RecordRef, const Record*>> out;
+  for (const auto& [root, kinds] : store_.roots()) {
+    for (Kind kind : kAllKinds) {
+      for (const auto& [id, record] : kinds[static_cast<std::size_t>(kind)]) {
+        if (!filter.matches(root, kind, record.run_id, record.branch)) continue;
+        RecordRef ref{root, kind, id};
+        if (active_only) {
+          auto state = leases_.state_of(ref);
+          if (!state || !state->active) continue;
+        }
+        out.emplace_back(std::move(ref), &record);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+  return out;
+}
+
+std::string Engine::snapshot_body(const RecordRef& ref, const Record& record) const {
+  std::string timestamp = format_timestamp(clock_.now());
+  return encode_event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp,
+                            roots_.at(ref.root).json, record.data_json, std::nullopt});
+}
+
+}  // namespace coordd

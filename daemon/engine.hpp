@@ -1,0 +1,135 @@
+// Engine: the coordination state of every watched root. It turns watcher
+// notifications into validated records (Store), active leases (ActiveLeases)
+// and sequenced events published to an EventSink. It reads files only through
+// FileSystem and time only through Clock. Reactor thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "daemon/active_leases.hpp"
+#include "daemon/clock.hpp"
+#include "daemon/event.hpp"
+#include "daemon/event_filter.hpp"
+#include "daemon/file_system.hpp"
+#include "daemon/store.hpp"
+#include "daemon/watcher.hpp"
+
+namespace coordd {
+
+inline constexpr std::size_t kDefaultMaxRecordBytes = 1 << 20;
+
+struct EngineOptions {
+  std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+  // Distinct bad files remembered so each is warned about once; past this
+  // many, skips are still counted but warned about every time.
+  std::size_t max_tracked_bad_files = 10'000;
+};
+
+struct EngineCounters {
+  std::uint64_t events_emitted = 0;
+  std::uint64_t bad_files_skipped = 0;  // times a file was found unacceptable
+  std::uint64_t rescans = 0;
+  std::uint64_t overflows = 0;
+  std::optional<RescanCause> last_rescan_cause;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void publish(const EventPtr& event) = 0;
+};
+
+class Engine final : public WatchSink {
+ public:
+  Engine(FileSystem& fs, const Clock& clock, EngineOptions options);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Where events go. While unset (e.g. during the initial scan) changes still
+  // get sequence numbers but nothing is published.
+  void set_sink(EventSink* sink) { sink_ = sink; }
+  // Called whenever next_deadline() may have changed.
+  void set_deadline_listener(std::function<void()> listener) { deadline_listener_ = std::move(listener); }
+  // Called with each file name seen directly in a coordination directory.
+  void set_cookie_listener(std::function<void(RootId, std::string_view)> listener) {
+    cookie_listener_ = std::move(listener);
+  }
+
+  // Registers a root (an absolute, normalised path). Scanning it is the
+  // caller's next step: on_rescan(root, RescanCause::kInitial).
+  RootId add_root(const std::string& root_path);
+  // Forgets a root, publishing `removed` for each of its records.
+  void remove_root(RootId root);
+  std::optional<RootId> find_root(std::string_view root_path) const;
+  const std::string& root_path(RootId root) const { return roots_.at(root).path; }
+  const std::string& root_json(RootId root) const { return roots_.at(root).json; }
+  std::vector<RootId> root_ids() const;
+  // <root>/.muse/coordination
+  std::string coordination_dir(RootId root) const;
+
+  // WatchSink
+  void on_file_changed(RootId root, Kind kind, std::string_view name) override;
+  void on_file_gone(RootId root, Kind kind, std::string_view name) override;
+  void on_coordination_file(RootId root, std::string_view name) override;
+  void on_rescan(RootId root, RescanCause cause) override;
+
+  // Ends leases whose expiry has passed by the clock's now().
+  void advance_clock();
+  std::optional<WallTime> next_deadline() const { return leases_.next_deadline(); }
+
+  std::uint64_t last_seq() const { return seq_; }
+  const Store& store() const { return store_; }
+  const ActiveLeases& leases() const { return leases_; }
+  const EngineCounters& counters() const { return counters_; }
+  std::size_t bad_file_count() const { return bad_files_.size(); }
+  const Clock& clock() const { return clock_; }
+
+  // Every stored record matching `filter`, in ascending seq order.
+  std::vector<std::pair<RecordRef, const Record*>> matching(const EventFilter& filter,
+                                                            bool active_only) const;
+  // The body of a `snapshot` event for a stored record (its seq is the seq of
+  // the record's last change, so snapshots are ordered and unique too).
+  std::string snapshot_body(const RecordRef& ref, const Record& record) const;
+
+ private:
+  struct Root {
+    std::string path;
+    std::string json;  // path as a JSON string literal
+  };
+  using BadKey = std::tuple<RootId, Kind, std::string>;
+
+  void ingest(const RecordRef& ref, const std::string& name, const FileStamp* listed);
+  void remove(const RecordRef& ref);
+  void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
+  void note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason);
+  void clear_bad(RootId root, Kind kind, std::string_view name);
+  void emit(EventType type, const RecordRef& ref, const Record& record,
+            std::optional<ExpiryCause> cause = std::nullopt);
+  void emit_expiries(std::vector<Expiry>& expired);
+  void notify_deadline(std::optional<WallTime> before);
+  std::string path_of(RootId root, Kind kind, std::string_view name) const;
+
+  FileSystem& fs_;
+  const Clock& clock_;
+  EngineOptions options_;
+  EventSink* sink_ = nullptr;
+  std::function<void()> deadline_listener_;
+  std::function<void(RootId, std::string_view)> cookie_listener_;
+
+  std::map<RootId, Root> roots_;
+  RootId next_root_ = 1;
+  Store store_;
+  ActiveLeases leases_;
+  std::uint64_t seq_ = 0;
+  EngineCounters counters_;
+  std::map<BadKey, std::string> bad_files_;  // -> reason last warned about
+};
+
+}  // namespace coordd

@@ -1,0 +1,56 @@
+// Event: one change to the coordination state, serialized once. The shared
+// body is the JSON object minus its opening `{"type":"event","sub":N,` so every
+// subscriber's line is that small prefix followed by the same bytes.
+// Immutable after creation; shared between the journal and client queues.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/active_leases.hpp"
+#include "daemon/record_ref.hpp"
+
+namespace coordd {
+
+enum class EventType { kSnapshot, kAdded, kModified, kRemoved, kExpired };
+
+std::string_view event_type_name(EventType type);
+std::string_view expiry_cause_name(ExpiryCause cause);
+
+// The schema_version every event carries (a string, as in muse coord watch).
+inline constexpr std::string_view kSchemaVersion = "1";
+
+struct Event {
+  std::uint64_t seq = 0;
+  EventType type = EventType::kAdded;
+  RootId root = 0;
+  Kind kind = Kind::kReservation;
+  std::string run_id;  // for filters
+  std::string branch;
+  // `"seq":N,"schema_version":...,"data":{...}}` plus the final "\n".
+  std::shared_ptr<const std::string> body;
+};
+
+using EventPtr = std::shared_ptr<const Event>;
+
+struct EventFields {
+  std::uint64_t seq;
+  EventType type;
+  Kind kind;
+  std::string_view id;
+  std::string_view timestamp;   // ISO 8601 UTC
+  std::string_view root_json;   // the root path as a JSON string literal
+  std::string_view data_json;   // the record as a JSON object
+  std::optional<ExpiryCause> cause;
+};
+
+// Serializes the shared body (see Event::body).
+std::string encode_event_body(const EventFields& fields);
+
+// The per-subscriber prefix: `{"type":"event","sub":N,`.
+std::string event_prefix(std::uint64_t sub);
+
+}  // namespace coordd

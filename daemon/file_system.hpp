@@ -1,0 +1,76 @@
+// FileSystem: the only way the engine touches the disk, so tests can swap in
+// a fake. Calls are synchronous and meant for small local files; the reactor
+// thread is the only caller.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace coordd {
+
+// Identity of a file's content as stat(2) sees it; equal stamps mean "not
+// re-read" to the polling rescan.
+struct FileStamp {
+  std::int64_t mtime_ns = 0;
+  std::int64_t size = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+enum class ReadStatus {
+  kOk,
+  kMissing,     // ENOENT: the file is gone
+  kSymlink,     // a symlink, never followed
+  kNotRegular,  // a FIFO, socket, device or directory
+  kTooLarge,    // more than the byte limit
+  kError,       // any other errno
+};
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::kError;
+  std::string bytes;  // the content when kOk
+  FileStamp stamp;    // valid when kOk
+  std::string error;  // strerror text when kError
+};
+
+enum class DirStatus { kOk, kMissing, kSymlink, kNotDirectory, kError };
+
+struct DirEntry {
+  std::string name;
+  FileStamp stamp;  // from fstatat without following links
+  bool regular = false;
+};
+
+struct DirListing {
+  DirStatus status = DirStatus::kError;
+  std::vector<DirEntry> entries;  // when kOk
+  std::string error;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Reads a regular file without following a final symlink and without
+  // blocking on FIFOs (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), at most max_bytes.
+  virtual ReadResult read_file(const std::string& path, std::size_t max_bytes) = 0;
+
+  // Lists a directory's entries (not "." and ".."); a symlinked directory is
+  // reported as kSymlink and not listed. with_stamps=false skips the per-entry
+  // stat (stamps are zero, regular is true for every entry not known otherwise).
+  virtual DirListing list_dir(const std::string& path, bool with_stamps) = 0;
+
+  // What `path` is, without following a final symlink.
+  virtual DirStatus probe_dir(const std::string& path) = 0;
+};
+
+// The real thing, over POSIX calls.
+class DiskFileSystem final : public FileSystem {
+ public:
+  ReadResult read_file(const std::string& path, std::size_t max_bytes) override;
+  DirListing list_dir(const std::string& path, bool with_stamps) override;
+  DirStatus probe_dir(const std::string& path) override;
+};
+
+}  // namespace coordd

@@ -1,0 +1,222 @@
+#include "daemon/inotify_watcher.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "proto/display.hpp"
+
+namespace coordd {
+namespace {
+
+constexpr auto kOverflowWindow = std::chrono::seconds(2);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
+
+constexpr std::uint32_t kSelfEvents = IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr std::uint32_t kParentMask =
+    IN_CREATE | IN_MOVED_TO | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr std::uint32_t kCoordinationMask = kParentMask | IN_CLOSE_WRITE;
+constexpr std::uint32_t kKindMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                    kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+
+int open_inotify() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    throw std::system_error(err, std::generic_category(),
+                            err == EMFILE ? "inotify_init1 (raise fs.inotify.max_user_instances)"
+                                          : "inotify_init1");
+  }
+  return fd;
+}
+
+bool is_symlink(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+}  // namespace
+
+InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink)
+    : io_(io), sink_(sink), fd_(io, open_inotify()), backoff_timer_(io) {
+  start_read();
+}
+
+InotifyWatcher::~InotifyWatcher() { stop(); }
+
+void InotifyWatcher::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  backoff_timer_.cancel();
+  fd_.close(ignored);
+}
+
+std::string InotifyWatcher::add_root(RootId root, const std::string& root_path) {
+  roots_[root] = root_path;
+  std::string error = arm(root);
+  if (!error.empty()) remove_root(root);
+  return error;
+}
+
+void InotifyWatcher::remove_root(RootId root) {
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (it->second.root == root) {
+      ::inotify_rm_watch(fd_.native_handle(), it->first);
+      it = watches_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  roots_.erase(root);
+  pending_.erase(root);
+}
+
+bool InotifyWatcher::add_watch(RootId root, const std::string& path, Level level, Kind kind) {
+  std::uint32_t mask = level == Level::kKind           ? kKindMask
+                       : level == Level::kCoordination ? kCoordinationMask
+                                                       : kParentMask;
+  int wd = ::inotify_add_watch(fd_.native_handle(), path.c_str(), mask);
+  if (wd < 0) {
+    if (errno == ENOSPC) {
+      spdlog::error("cannot watch {}: out of inotify watches; raise fs.inotify.max_user_watches",
+                    escape_control(path));
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+      spdlog::warn("cannot watch {}: {}", escape_control(path), std::strerror(errno));
+    }
+    return false;
+  }
+  watches_[wd] = WatchTarget{root, level, kind};
+  return true;
+}
+
+std::string InotifyWatcher::arm(RootId root) {
+  const std::string& repo = roots_.at(root);
+  std::string muse = repo + "/.muse";
+  std::string coordination = muse + "/coordination";
+  if (!add_watch(root, repo, Level::kRepo, Kind::kReservation)) {
+    return "cannot watch " + repo + ": " + std::strerror(errno);
+  }
+  if (!add_watch(root, muse, Level::kMuse, Kind::kReservation)) return "";
+  if (is_symlink(coordination)) {
+    return coordination + " is a symlink; refusing to watch it (replace it with a directory)";
+  }
+  if (!add_watch(root, coordination, Level::kCoordination, Kind::kReservation)) return "";
+  for (Kind kind : kAllKinds) {
+    std::string dir = coordination + "/" + std::string(kind_dir(kind));
+    if (is_symlink(dir)) {
+      return dir + " is a symlink; refusing to watch it (replace it with a directory)";
+    }
+    add_watch(root, dir, Level::kKind, kind);
+  }
+  return "";
+}
+
+void InotifyWatcher::start_read() {
+  fd_.async_read_some(
+      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == boost::asio::error::operation_aborted || stopped_) return;
+        if (ec) {
+          spdlog::error("reading inotify events failed: {}; rescanning every root", ec.message());
+          for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
+          return;
+        }
+        std::size_t offset = 0;
+        while (offset + sizeof(struct inotify_event) <= n) {
+          const auto* event = reinterpret_cast<const struct inotify_event*>(buffer_ + offset);
+          handle(*event);
+          offset += sizeof(struct inotify_event) + event->len;
+        }
+        start_read();
+      });
+}
+
+void InotifyWatcher::handle(const struct inotify_event& event) {
+  if (event.mask & IN_Q_OVERFLOW) {
+    spdlog::warn("inotify queue overflowed; rescanning every root");
+    for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
+    return;
+  }
+  auto it = watches_.find(event.wd);
+  if (it == watches_.end()) return;  // a watch we already dropped
+  WatchTarget target = it->second;
+  std::string_view name = event.len > 0 ? std::string_view(event.name) : std::string_view();
+
+  if (event.mask & (IN_IGNORED | kSelfEvents | IN_UNMOUNT)) {
+    // The directory itself went away or moved: stop following it (a moved
+    // directory would otherwise keep reporting under its old meaning).
+    if (!(event.mask & IN_IGNORED)) ::inotify_rm_watch(fd_.native_handle(), event.wd);
+    watches_.erase(it);
+    request_rescan(target.root, RescanCause::kDirectoryChanged);
+    return;
+  }
+  bool is_dir = (event.mask & IN_ISDIR) != 0;
+  switch (target.level) {
+    case Level::kRepo:
+    case Level::kMuse:
+      if (is_dir && name == (target.level == Level::kRepo ? ".muse" : "coordination")) {
+        request_rescan(target.root, RescanCause::kDirectoryChanged);
+      }
+      return;
+    case Level::kCoordination:
+      if (is_dir) {
+        if (kind_from_dir(name)) request_rescan(target.root, RescanCause::kDirectoryChanged);
+      } else {
+        sink_.on_coordination_file(target.root, name);
+      }
+      return;
+    case Level::kKind:
+      if (is_dir) return;
+      if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        sink_.on_file_changed(target.root, target.kind, name);
+      } else if (event.mask & (IN_DELETE | IN_MOVED_FROM)) {
+        sink_.on_file_gone(target.root, target.kind, name);
+      }
+      return;
+  }
+}
+
+void InotifyWatcher::request_rescan(RootId root, RescanCause cause) {
+  auto [it, inserted] = pending_.emplace(root, cause);
+  if (!inserted && cause == RescanCause::kOverflow) it->second = cause;
+  if (rescan_scheduled_) return;
+  rescan_scheduled_ = true;
+
+  auto delay = std::chrono::milliseconds(0);
+  if (cause == RescanCause::kOverflow) {
+    auto now = std::chrono::steady_clock::now();
+    backoff_ = now - last_overflow_ < kOverflowWindow
+                   ? std::min(kMaxBackoff, std::max(backoff_ * 2, std::chrono::milliseconds(50)))
+                   : std::chrono::milliseconds(0);
+    last_overflow_ = now;
+    delay = backoff_;
+    if (delay.count() > 0) {
+      spdlog::warn("repeated inotify overflows; next rescan in {} ms", delay.count());
+    }
+  }
+  // Coalesce: every request made while this batch of events is handled is
+  // served by one rescan per root, after the batch.
+  backoff_timer_.expires_after(delay);
+  backoff_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    run_pending_rescans();
+  });
+}
+
+void InotifyWatcher::run_pending_rescans() {
+  rescan_scheduled_ = false;
+  std::map<RootId, RescanCause> pending;
+  pending.swap(pending_);
+  for (const auto& [root, cause] : pending) {
+    if (!roots_.contains(root)) continue;
+    std::string error = arm(root);
+    if (!error.empty()) spdlog::error("{}", escape_control(error));
+    sink_.on_rescan(root, cause);
+  }
+}
+
+}  // namespace coordd

@@ -1,0 +1,72 @@
+// InotifyWatcher: the Linux Watcher. One inotify descriptor read inside the
+// Asio reactor (no thread, no sleep loop). It watches the repo root, .muse and
+// .muse/coordination only to notice the coordination directories appearing,
+// vanishing or being replaced, and each kind directory for record writes
+// (IN_CLOSE_WRITE), atomic renames (IN_MOVED_TO), deletes and renames away.
+// Structural changes and IN_Q_OVERFLOW become rescans of the root; repeated
+// overflows back off instead of rescanning in a loop.
+// Reactor thread only; must outlive the io_context's run.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "daemon/watcher.hpp"
+
+struct inotify_event;
+
+namespace coordd {
+
+class InotifyWatcher final : public Watcher {
+ public:
+  // Throws std::system_error when inotify is unavailable (EMFILE: raise
+  // fs.inotify.max_user_instances).
+  InotifyWatcher(boost::asio::io_context& io, WatchSink& sink);
+  ~InotifyWatcher() override;
+  InotifyWatcher(const InotifyWatcher&) = delete;
+  InotifyWatcher& operator=(const InotifyWatcher&) = delete;
+
+  std::string_view name() const override { return "inotify"; }
+  std::string add_root(RootId root, const std::string& root_path) override;
+  void remove_root(RootId root) override;
+  void stop() override;
+
+ private:
+  enum class Level { kRepo, kMuse, kCoordination, kKind };
+  struct WatchTarget {
+    RootId root;
+    Level level;
+    Kind kind;  // for kKind
+  };
+
+  // (Re)adds the watches of a root: each level is watched before its child is
+  // looked at, so a child created in between is still seen.
+  std::string arm(RootId root);
+  bool add_watch(RootId root, const std::string& path, Level level, Kind kind);
+  void start_read();
+  void handle(const struct inotify_event& event);
+  void request_rescan(RootId root, RescanCause cause);
+  void run_pending_rescans();
+
+  boost::asio::io_context& io_;
+  WatchSink& sink_;
+  boost::asio::posix::stream_descriptor fd_;
+  boost::asio::steady_timer backoff_timer_;
+  alignas(8) char buffer_[64 * 1024];
+  std::map<int, WatchTarget> watches_;
+  std::map<RootId, std::string> roots_;
+  std::map<RootId, RescanCause> pending_;
+  bool rescan_scheduled_ = false;
+  bool stopped_ = false;
+  // Overflow back-off: each overflow within kOverflowWindow of the last one
+  // doubles the delay before rescanning, up to kMaxBackoff.
+  std::chrono::steady_clock::time_point last_overflow_{};
+  std::chrono::milliseconds backoff_{0};
+};
+
+}  // namespace coordd

@@ -1,0 +1,331 @@
+#include "daemon/request_handler.hpp"
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <optional>
+
+#include "daemon/connection.hpp"
+#include "daemon/connection_manager.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/event_journal.hpp"
+
+namespace coordd {
+namespace json = boost::json;
+
+namespace {
+
+std::string kinds_expected() {
+  std::string out;
+  for (Kind kind : kAllKinds) {
+    if (!out.empty()) out += ", ";
+    out += kind_name(kind);
+  }
+  return out + " (or their plural directory names)";
+}
+
+std::string line_of(const json::object& obj) { return json::serialize(obj) + "\n"; }
+
+}  // namespace
+
+// A parsed request with typed field access. The first problem found is kept
+// as the error reply; later accessors then return nothing.
+class RequestHandler::Request {
+ public:
+  explicit Request(json::object& obj) : obj_(obj) {
+    if (auto it = obj_.find("req"); it != obj_.end()) {
+      if (it->value().is_object() || it->value().is_array()) {
+        fail("bad_field", "'req' must be a JSON scalar (string, number, boolean or null)");
+      } else {
+        req_ = &it->value();
+      }
+    }
+  }
+
+  const json::value* req() const { return req_; }
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  void fail(std::string_view code, std::string_view message) {
+    if (error_.empty()) error_ = error_line(req_, code, message);
+  }
+
+  // A reply object with "type" and, when the request had one, "req".
+  json::object reply(std::string_view type) const {
+    json::object out;
+    out["type"] = type;
+    if (req_) out["req"] = *req_;
+    return out;
+  }
+
+  const json::value* get(std::string_view key) const {
+    auto it = obj_.find(key);
+    return it == obj_.end() || it->value().is_null() ? nullptr : &it->value();
+  }
+
+  std::optional<std::string> string(std::string_view key) {
+    const json::value* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) {
+      fail("bad_field", "'" + std::string(key) + "' must be a string");
+      return std::nullopt;
+    }
+    return std::string(v->get_string());
+  }
+
+  bool boolean(std::string_view key, bool fallback) {
+    const json::value* v = get(key);
+    if (!v) return fallback;
+    if (!v->is_bool()) {
+      fail("bad_field", "'" + std::string(key) + "' must be true or false");
+      return fallback;
+    }
+    return v->get_bool();
+  }
+
+  std::optional<std::uint64_t> count(std::string_view key) {
+    const json::value* v = get(key);
+    if (!v) return std::nullopt;
+    if (v->is_uint64()) return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0) return std::uint64_t(v->get_int64());
+    fail("bad_field", "'" + std::string(key) + "' must be a non-negative integer");
+    return std::nullopt;
+  }
+
+ private:
+  json::object& obj_;
+  const json::value* req_ = nullptr;
+  std::string error_;
+};
+
+namespace {
+
+// The filter fields shared by subscribe and list: kinds, run_id, branch, root.
+std::optional<EventFilter> read_filter(RequestHandler& /*unused*/, Engine& engine,
+                                       auto& request) {
+  EventFilter filter;
+  auto add_kind = [&](const json::value& v) {
+    std::optional<Kind> kind = v.is_string() ? parse_kind(v.get_string()) : std::nullopt;
+    if (!kind) {
+      request.fail("bad_field", "'kinds' holds " + json::serialize(v) + "; expected " +
+                                    kinds_expected());
+      return;
+    }
+    filter.kinds.add(*kind);
+  };
+  for (std::string_view key : {"kinds", "kind"}) {
+    const json::value* v = request.get(key);
+    if (!v) continue;
+    if (v->is_array()) {
+      for (const json::value& item : v->get_array()) add_kind(item);
+    } else {
+      add_kind(*v);
+    }
+  }
+  if (auto run_id = request.string("run_id"); run_id && !run_id->empty()) filter.run_id = run_id;
+  if (auto branch = request.string("branch"); branch && !branch->empty()) filter.branch = branch;
+  if (auto root = request.string("root")) {
+    std::error_code ec;
+    std::string normal = std::filesystem::weakly_canonical(*root, ec).string();
+    std::optional<RootId> id = engine.find_root(ec ? *root : normal);
+    if (!id) {
+      std::string watched;
+      for (RootId r : engine.root_ids()) watched += (watched.empty() ? "" : ", ") + engine.root_path(r);
+      request.fail("unknown_root", "'" + *root + "' is not a watched root; watched: " +
+                                       (watched.empty() ? "none" : watched));
+    } else {
+      filter.root = id;
+    }
+  }
+  if (request.failed()) return std::nullopt;
+  return filter;
+}
+
+}  // namespace
+
+RequestHandler::RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
+                               const ConnectionLimits& limits, DaemonInfo info)
+    : engine_(engine), journal_(journal), manager_(manager), limits_(limits), info_(std::move(info)) {}
+
+std::string RequestHandler::error_line(const json::value* req, std::string_view code,
+                                       std::string_view message) {
+  json::object out;
+  out["type"] = "error";
+  if (req) out["req"] = *req;
+  out["code"] = code;
+  out["message"] = message;
+  return line_of(out);
+}
+
+void RequestHandler::handle(Connection& connection, std::string_view frame) {
+  json::parse_options options;
+  options.max_depth = 64;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(frame, ec, {}, options);
+  if (ec) {
+    connection.reply(error_line(nullptr, "invalid_json",
+                                "the request is not valid JSON (" + ec.message() +
+                                    "); send one JSON object per line"));
+    return;
+  }
+  if (!parsed.is_object()) {
+    connection.reply(error_line(nullptr, "not_an_object",
+                                "a request must be a JSON object with an \"op\" field"));
+    return;
+  }
+  Request request(parsed.get_object());
+  std::optional<std::string> op = request.string("op");
+  if (!request.failed() && !op) {
+    request.fail("missing_op", "the request has no \"op\"; expected one of: hello, subscribe, "
+                               "unsubscribe, list, status, ping");
+  }
+  if (!request.failed()) {
+    if (*op == "hello") {
+      hello(connection, request);
+    } else if (*op == "subscribe") {
+      subscribe(connection, request);
+    } else if (*op == "unsubscribe") {
+      unsubscribe(connection, request);
+    } else if (*op == "list") {
+      list(connection, request);
+    } else if (*op == "status") {
+      status(connection, request);
+    } else if (*op == "ping") {
+      connection.reply(line_of(request.reply("pong")));
+    } else {
+      request.fail("unknown_op", "unknown op '" + *op +
+                                     "'; expected one of: hello, subscribe, unsubscribe, list, "
+                                     "status, ping");
+    }
+  }
+  if (request.failed()) connection.reply(request.error());
+}
+
+void RequestHandler::hello(Connection& connection, Request& request) {
+  if (auto proto = request.count("proto"); proto && *proto != std::uint64_t(kProtocolVersion)) {
+    request.fail("unsupported_proto", "this daemon speaks protocol " +
+                                          std::to_string(kProtocolVersion) + ", not " +
+                                          std::to_string(*proto));
+  }
+  request.string("client");  // optional, for logs; type-checked only
+  if (request.failed()) return;
+  json::object out = request.reply("hello");
+  out["proto"] = kProtocolVersion;
+  out["server"] = std::string("coordd/") + COORDD_VERSION;
+  out["epoch"] = info_.epoch;
+  out["seq"] = engine_.last_seq();
+  json::array roots;
+  for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
+  out["roots"] = std::move(roots);
+  connection.reply(line_of(out));
+}
+
+void RequestHandler::subscribe(Connection& connection, Request& request) {
+  std::optional<EventFilter> filter = read_filter(*this, engine_, request);
+  bool snapshot = request.boolean("snapshot", true);
+  if (!filter || request.failed()) return;
+  std::uint64_t seq = engine_.last_seq();
+  Subscription& sub = connection.add_subscription(*filter);
+  sub.snapshot_seq = seq;
+  if (snapshot) {
+    sub.phase = Subscription::Phase::kSnapshot;
+    for (auto& [ref, record] : engine_.matching(*filter, false)) sub.snapshot.push_back(ref);
+  } else {
+    sub.phase = Subscription::Phase::kReplay;
+    sub.replay_after = seq;
+  }
+  json::object out = request.reply("subscribed");
+  out["sub"] = sub.id;
+  out["seq"] = seq;
+  connection.reply(line_of(out));
+  connection.pump();
+}
+
+void RequestHandler::unsubscribe(Connection& connection, Request& request) {
+  std::optional<std::uint64_t> sub = request.count("sub");
+  if (!request.failed() && !sub) request.fail("bad_field", "'sub' (the subscription number) is required");
+  if (request.failed()) return;
+  if (!connection.remove_subscription(*sub)) {
+    request.fail("unknown_sub", "no subscription " + std::to_string(*sub) + " on this connection");
+    return;
+  }
+  json::object out = request.reply("unsubscribed");
+  out["sub"] = *sub;
+  connection.reply(line_of(out));
+}
+
+void RequestHandler::list(Connection& connection, Request& request) {
+  std::optional<EventFilter> filter = read_filter(*this, engine_, request);
+  bool active_only = request.boolean("active_only", false);
+  if (!filter || request.failed()) return;
+  // Built by hand: record data is stored already serialized.
+  json::object head = request.reply("list");
+  head["seq"] = engine_.last_seq();
+  std::string line = json::serialize(head);
+  line.pop_back();  // reopen the object
+  line += ",\"records\":[";
+  bool first = true;
+  for (const auto& [ref, record] : engine_.matching(*filter, active_only)) {
+    if (!first) line += ',';
+    first = false;
+    line += "{\"kind\":\"";
+    line += kind_name(ref.kind);
+    line += "\",\"id\":\"" + ref.id + "\",\"root\":" + engine_.root_json(ref.root);
+    line += ",\"seq\":" + std::to_string(record->seq);
+    if (auto lease = engine_.leases().state_of(ref)) {
+      line += lease->active ? ",\"active\":true" : ",\"active\":false";
+      line += ",\"effective_expires_at\":";
+      line += lease->effective_expiry ? "\"" + format_timestamp(*lease->effective_expiry) + "\""
+                                      : std::string("null");
+    }
+    line += ",\"data\":" + record->data_json + "}";
+  }
+  line += "]}\n";
+  connection.reply(std::move(line));
+}
+
+void RequestHandler::status(Connection& connection, Request& request) {
+  const EngineCounters& counters = engine_.counters();
+  json::object out = request.reply("status");
+  out["version"] = COORDD_VERSION;
+  out["proto"] = kProtocolVersion;
+  out["epoch"] = info_.epoch;
+  out["pid"] = ::getpid();
+  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started).count();
+  out["backend"] = info_.backend ? info_.backend() : "none";
+  out["seq"] = engine_.last_seq();
+  json::array roots;
+  for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
+  out["roots"] = std::move(roots);
+  json::object records;
+  for (Kind kind : kAllKinds) records[kind_name(kind)] = engine_.store().count(kind);
+  out["records"] = std::move(records);
+  out["records_total"] = engine_.store().size();
+  out["active_leases"] = engine_.leases().active_count();
+  if (auto next = engine_.next_deadline()) out["next_expiry"] = format_timestamp(*next);
+  out["clients"] = manager_.size();
+  out["clients_accepted"] = manager_.accepted();
+  out["subscriptions"] = manager_.subscription_count();
+  out["events_emitted"] = counters.events_emitted;
+  out["bad_files_skipped"] = counters.bad_files_skipped;
+  out["bad_files"] = engine_.bad_file_count();
+  out["overflows"] = counters.overflows;
+  out["rescans"] = counters.rescans;
+  out["last_rescan_cause"] = counters.last_rescan_cause
+                                 ? json::value(rescan_cause_name(*counters.last_rescan_cause))
+                                 : json::value(nullptr);
+  json::object journal;
+  journal["events"] = journal_.size();
+  journal["bytes"] = journal_.bytes();
+  journal["oldest_seq"] = journal_.oldest_seq();
+  journal["newest_seq"] = journal_.newest_seq();
+  out["journal"] = std::move(journal);
+  json::object limits;
+  limits["max_frame_bytes"] = limits_.max_frame_bytes;
+  limits["queue_max_events"] = limits_.queue_max_lines;
+  limits["queue_max_bytes"] = limits_.queue_max_bytes;
+  limits["slow_consumer_grace_ms"] = limits_.slow_consumer_grace.count();
+  out["limits"] = std::move(limits);
+  connection.reply(line_of(out));
+}
+
+}  // namespace coordd

@@ -1,0 +1,44 @@
+// Server: the listening Unix socket. It secures the socket's directory
+// (owned by us, no group/other write), refuses to start when a live daemon
+// already answers there, replaces a stale socket, binds with mode 0600 before
+// accepting anything, and hands each client to a Connection. On stop it
+// unlinks only the socket file it created. Reactor thread only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/connection.hpp"
+
+namespace coordd {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ConnectionContext& context);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Creates and listens on `path`; throws std::runtime_error with a message
+  // saying what to do when that is not possible.
+  void listen(const std::string& path);
+  // Adopts an already-listening socket (socket activation); it is never unlinked.
+  void adopt(int fd);
+  // Starts accepting on every listening socket.
+  void start();
+  void stop();
+
+ private:
+  void accept(boost::asio::local::stream_protocol::acceptor& acceptor);
+
+  boost::asio::io_context& io_;
+  ConnectionContext& context_;
+  std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> acceptors_;
+  std::string created_path_;
+  std::uint64_t created_inode_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace coordd

@@ -1,0 +1,48 @@
+// Store: the last good content of every coordination record, per root and
+// kind. Owned by the Engine on the reactor thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "daemon/file_system.hpp"
+#include "daemon/record_ref.hpp"
+
+namespace coordd {
+
+struct Record {
+  std::string data_json;  // compact JSON object
+  std::string run_id;     // for filters; "" when absent
+  std::string branch;
+  FileStamp stamp;        // of the content last read
+  std::uint64_t seq = 0;  // seq of the last event about this record
+};
+
+class Store {
+ public:
+  using KindRecords = std::unordered_map<std::string, Record>;
+
+  const Record* find(const RecordRef& ref) const;
+  Record* find(const RecordRef& ref);
+  // Inserts or replaces; returns the stored record.
+  Record& put(const RecordRef& ref, Record record);
+  // Removes and returns the record, if present.
+  std::optional<Record> take(const RecordRef& ref);
+  // The records of one root and kind (empty when none).
+  const KindRecords& records(RootId root, Kind kind) const;
+  void drop_root(RootId root);
+
+  std::size_t size() const { return size_; }
+  std::size_t count(Kind kind) const { return per_kind_[static_cast<std::size_t>(kind)]; }
+  const std::map<RootId, std::array<KindRecords, kKindCount>>& roots() const { return roots_; }
+
+ private:
+  std::map<RootId, std::array<KindRecords, kKindCount>> roots_;
+  std::array<std::size_t, kKindCount> per_kind_{};
+  std::size_t size_ = 0;
+};
+
+}  // namespace coordd

@@ -1,0 +1,117 @@
+#include "proto/timestamp.hpp"
+
+#include <cstdio>
+
+namespace coordd {
+namespace {
+
+// A cursor over the text; every reader fails (returns false) without moving
+// past the end, so the parser below reads as the grammar.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view text) : text_(text) {}
+
+  bool done() const { return pos_ == text_.size(); }
+  bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  bool take(char c) {
+    if (!peek(c)) return false;
+    ++pos_;
+    return true;
+  }
+  bool digits(int count, int& out) {
+    int value = 0;
+    for (int i = 0; i < count; ++i) {
+      if (pos_ >= text_.size() || text_[pos_] < '0' || text_[pos_] > '9') return false;
+      value = value * 10 + (text_[pos_++] - '0');
+    }
+    out = value;
+    return true;
+  }
+  // Reads 1..max_digits fraction digits scaled to microseconds (extra
+  // nanosecond digits are truncated, as Python truncates beyond 6).
+  bool fraction(int max_digits, long& micros) {
+    int n = 0;
+    long value = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      if (++n > max_digits) return false;
+      if (n <= 6) value = value * 10 + (text_[pos_] - '0');
+      ++pos_;
+    }
+    if (n == 0) return false;
+    for (int i = n; i < 6; ++i) value *= 10;
+    micros = value;
+    return true;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+bool parse_offset(Cursor& in, std::chrono::microseconds& offset) {
+  if (in.take('Z') || in.take('z')) {
+    offset = {};
+    return true;
+  }
+  int sign = in.take('+') ? 1 : (in.take('-') ? -1 : 0);
+  if (sign == 0) return false;
+  int hh = 0, mm = 0, ss = 0;
+  long micros = 0;
+  if (!in.digits(2, hh)) return false;
+  bool colon = in.take(':');
+  if (!in.digits(2, mm)) return false;
+  if (colon && in.take(':')) {
+    if (!in.digits(2, ss)) return false;
+    if (in.take('.') && !in.fraction(6, micros)) return false;
+  }
+  if (hh > 23 || mm > 59 || ss > 59) return false;
+  offset = sign * (std::chrono::hours(hh) + std::chrono::minutes(mm) + std::chrono::seconds(ss) +
+                   std::chrono::microseconds(micros));
+  return true;
+}
+
+}  // namespace
+
+std::optional<WallTime> parse_timestamp(std::string_view text) {
+  using namespace std::chrono;
+  Cursor in(text);
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  long micros = 0;
+  if (!in.digits(4, y) || !in.take('-') || !in.digits(2, mo) || !in.take('-') || !in.digits(2, d))
+    return std::nullopt;
+  if (in.take('T') || in.take(' ')) {
+    if (!in.digits(2, h) || !in.take(':') || !in.digits(2, mi)) return std::nullopt;
+    if (in.take(':')) {
+      if (!in.digits(2, s)) return std::nullopt;
+      if ((in.take('.') || in.take(',')) && !in.fraction(9, micros)) return std::nullopt;
+    }
+  }
+  microseconds offset{};
+  if (!in.done() && !parse_offset(in, offset)) return std::nullopt;
+  if (!in.done()) return std::nullopt;
+
+  year_month_day date{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (y < 1 || !date.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  WallTime local = sys_days{date} + hours(h) + minutes(mi) + seconds(s) + microseconds(micros);
+  return local - offset;
+}
+
+std::string format_timestamp(WallTime time) {
+  using namespace std::chrono;
+  sys_days day_point = floor<days>(time);
+  year_month_day date{day_point};
+  auto in_day = time - day_point;
+  long long us = in_day.count();
+  int h = int(us / 3'600'000'000LL);
+  int mi = int(us / 60'000'000LL % 60);
+  int s = int(us / 1'000'000LL % 60);
+  int frac = int(us % 1'000'000LL);
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(date.year()),
+                        unsigned(date.month()), unsigned(date.day()), h, mi, s);
+  if (frac != 0) n += std::snprintf(buf + n, sizeof buf - std::size_t(n), ".%06d", frac);
+  std::snprintf(buf + n, sizeof buf - std::size_t(n), "+00:00");
+  return buf;
+}
+
+}  // namespace coordd
