@@ -11,16 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "daemon/clock.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/connection_manager.hpp"
-#include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
-#include "daemon/file_system.hpp"
+#include "daemon/monitor.hpp"
 #include "daemon/request_handler.hpp"
 #include "daemon/server.hpp"
-#include "daemon/wall_timer.hpp"
-#include "daemon/watcher.hpp"
 
 namespace coordd {
 
@@ -48,16 +44,12 @@ class Daemon {
 
   DaemonOptions options_;
   boost::asio::io_context io_;
-  DiskFileSystem fs_;
-  SystemClock clock_;
-  Engine engine_;
+  Monitor monitor_;
   EventJournal journal_;
   ConnectionManager manager_;
-  std::unique_ptr<Watcher> watcher_;
   RequestHandler handler_;
   ConnectionContext context_;
   Server server_;
-  WallTimer expiry_timer_;
   boost::asio::signal_set signals_;
   bool stopped_ = false;
 };
