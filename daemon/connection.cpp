@@ -121,6 +121,19 @@ void Connection::close_with(std::string final_line) {
   write();
 }
 
+bool Connection::caught_up() const {
+  for (const auto& [id, sub] : subs_) {
+    if (sub.phase != Subscription::Phase::kLive || sub.lag_pending()) return false;
+  }
+  return true;
+}
+
+void Connection::reply_when_caught_up(std::string line) {
+  if (closed_ || closing_) return;
+  parked_replies_.push_back(std::move(line));
+  pump();
+}
+
 Subscription& Connection::add_subscription(EventFilter filter) {
   std::uint64_t id = next_sub_++;
   Subscription& sub = subs_[id];
@@ -130,7 +143,11 @@ Subscription& Connection::add_subscription(EventFilter filter) {
   return sub;
 }
 
-bool Connection::remove_subscription(std::uint64_t id) { return subs_.erase(id) > 0; }
+bool Connection::remove_subscription(std::uint64_t id) {
+  if (subs_.erase(id) == 0) return false;
+  pump();  // a parked bookmark may have been waiting for this one
+  return true;
+}
 
 void Connection::deliver(const EventPtr& event) {
   if (closed_ || closing_) return;
@@ -227,7 +244,8 @@ bool Connection::produce(Subscription& sub) {
     sub.snapshot.clear();
     sub.snapshot.shrink_to_fit();
     queue_.push(OutboundLine{"{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub.id) +
-                                 ",\"seq\":" + std::to_string(sub.snapshot_seq) + "}\n",
+                                 ",\"seq\":" + std::to_string(sub.snapshot_seq) +
+                                 (sub.resync ? ",\"resync\":true}\n" : "}\n"),
                              nullptr});
     sub.phase = Subscription::Phase::kReplay;
     sub.replay_after = sub.snapshot_seq;
@@ -265,6 +283,10 @@ void Connection::pump() {
     for (auto& [id, sub] : subs_) {
       if (sub.phase != Subscription::Phase::kLive && produce(sub)) progressed = true;
     }
+  }
+  if (!parked_replies_.empty() && caught_up()) {
+    for (std::string& line : parked_replies_) queue_.push(OutboundLine{std::move(line), nullptr});
+    parked_replies_.clear();
   }
   bool lagging = false;
   for (auto& [id, sub] : subs_) lagging = lagging || sub.lag_pending();

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/event.hpp"
 #include "daemon/outbound_queue.hpp"
@@ -62,6 +63,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a final line, stops reading, and closes once it is written (or
   // after a short timeout if the client does not read).
   void close_with(std::string final_line);
+  // Queues `line` once every subscription is live with no lag marker owed,
+  // so a bookmark (synced{seq}) follows every event it vouches for.
+  void reply_when_caught_up(std::string line);
 
   Subscription& add_subscription(EventFilter filter);
   bool remove_subscription(std::uint64_t id);
@@ -83,6 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void note_drop(Subscription& sub, std::uint64_t seq, bool counted);
   void check_slow_consumer();
   void maybe_resume_reading();
+  bool caught_up() const;
 
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
@@ -95,6 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer slow_timer_;
   std::optional<std::chrono::steady_clock::time_point> lagging_since_;
   std::uint64_t dropped_events_ = 0;
+  std::vector<std::string> parked_replies_;
   bool reading_ = false;
   bool read_eof_ = false;
   bool writing_ = false;

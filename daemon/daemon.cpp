@@ -23,7 +23,8 @@ Daemon::Daemon(DaemonOptions options)
       monitor_(io_, options_.engine),
       journal_(options_.journal_events, options_.journal_bytes),
       manager_(journal_),
-      handler_(monitor_.engine(), journal_, manager_, options_.connection,
+      sync_(io_, monitor_.engine(), monitor_.file_system()),
+      handler_(monitor_.engine(), journal_, manager_, sync_, options_.connection,
                DaemonInfo{make_epoch(), std::chrono::steady_clock::now(),
                           [this] { return std::string(monitor_.backend()); }}),
       context_{monitor_.engine(), journal_, handler_, manager_, options_.connection},
@@ -32,6 +33,10 @@ Daemon::Daemon(DaemonOptions options)
   // Listen first: if another daemon serves this socket we must not even scan.
   server_.listen(options_.socket_path);
   monitor_.start(options_.roots);
+  sync_.set_cookies_ordered(monitor_.orders_cookies());
+  sync_.remove_stray_cookies();
+  monitor_.engine().set_cookie_listener(
+      [this](RootId root, std::string_view name) { sync_.on_cookie(root, name); });
   journal_.start_after(monitor_.engine().last_seq());
   monitor_.set_sink(&manager_);
 }
@@ -60,6 +65,7 @@ void Daemon::shutdown() {
   stopped_ = true;
   server_.stop();
   manager_.stop_all();
+  sync_.cancel_all();
   monitor_.stop();
   boost::system::error_code ignored;
   signals_.cancel(ignored);

@@ -17,6 +17,7 @@
 #include "daemon/monitor.hpp"
 #include "daemon/request_handler.hpp"
 #include "daemon/server.hpp"
+#include "daemon/sync_barrier.hpp"
 
 namespace coordd {
 
@@ -47,6 +48,7 @@ class Daemon {
   Monitor monitor_;
   EventJournal journal_;
   ConnectionManager manager_;
+  SyncBarrier sync_;
   RequestHandler handler_;
   ConnectionContext context_;
   Server server_;

@@ -136,4 +136,13 @@ DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
   return listing;
 }
 
+std::string DiskFileSystem::create_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  return "";
+}
+
+void DiskFileSystem::remove_file(const std::string& path) { ::unlink(path.c_str()); }
+
 }  // namespace coordd

@@ -63,6 +63,12 @@ class FileSystem {
 
   // What `path` is, without following a final symlink.
   virtual DirStatus probe_dir(const std::string& path) = 0;
+
+  // Creates an empty file that must not exist yet (sync cookies). Returns ""
+  // or the error text.
+  virtual std::string create_file(const std::string& path) = 0;
+  // Removes a file; a missing file is not an error.
+  virtual void remove_file(const std::string& path) = 0;
 };
 
 // The real thing, over POSIX calls.
@@ -71,6 +77,8 @@ class DiskFileSystem final : public FileSystem {
   ReadResult read_file(const std::string& path, std::size_t max_bytes) override;
   DirListing list_dir(const std::string& path, bool with_stamps) override;
   DirStatus probe_dir(const std::string& path) override;
+  std::string create_file(const std::string& path) override;
+  void remove_file(const std::string& path) override;
 };
 
 }  // namespace coordd

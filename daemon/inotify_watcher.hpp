@@ -32,6 +32,7 @@ class InotifyWatcher final : public Watcher {
   InotifyWatcher& operator=(const InotifyWatcher&) = delete;
 
   std::string_view name() const override { return "inotify"; }
+  bool orders_cookies() const override { return true; }
   std::string add_root(RootId root, const std::string& root_path) override;
   void remove_root(RootId root) override;
   void stop() override;

@@ -36,6 +36,8 @@ class Monitor {
   Engine& engine() { return engine_; }
   const Engine& engine() const { return engine_; }
   std::string_view backend() const { return watcher_ ? watcher_->name() : "none"; }
+  bool orders_cookies() const { return watcher_ && watcher_->orders_cookies(); }
+  FileSystem& file_system() { return fs_; }
 
  private:
   boost::asio::io_context& io_;

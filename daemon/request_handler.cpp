@@ -3,11 +3,13 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <optional>
+#include <unistd.h>
 
 #include "daemon/connection.hpp"
 #include "daemon/connection_manager.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
+#include "daemon/sync_barrier.hpp"
 
 namespace coordd {
 namespace json = boost::json;
@@ -143,8 +145,13 @@ std::optional<EventFilter> read_filter(RequestHandler& /*unused*/, Engine& engin
 }  // namespace
 
 RequestHandler::RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
-                               const ConnectionLimits& limits, DaemonInfo info)
-    : engine_(engine), journal_(journal), manager_(manager), limits_(limits), info_(std::move(info)) {}
+                               SyncBarrier& sync, const ConnectionLimits& limits, DaemonInfo info)
+    : engine_(engine),
+      journal_(journal),
+      manager_(manager),
+      sync_(sync),
+      limits_(limits),
+      info_(std::move(info)) {}
 
 std::string RequestHandler::error_line(const json::value* req, std::string_view code,
                                        std::string_view message) {
@@ -176,7 +183,7 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
   std::optional<std::string> op = request.string("op");
   if (!request.failed() && !op) {
     request.fail("missing_op", "the request has no \"op\"; expected one of: hello, subscribe, "
-                               "unsubscribe, list, status, ping");
+                               "unsubscribe, list, status, ping, sync");
   }
   if (!request.failed()) {
     if (*op == "hello") {
@@ -189,12 +196,14 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
       list(connection, request);
     } else if (*op == "status") {
       status(connection, request);
+    } else if (*op == "sync") {
+      sync(connection, request);
     } else if (*op == "ping") {
       connection.reply(line_of(request.reply("pong")));
     } else {
       request.fail("unknown_op", "unknown op '" + *op +
                                      "'; expected one of: hello, subscribe, unsubscribe, list, "
-                                     "status, ping");
+                                     "status, ping, sync");
     }
   }
   if (request.failed()) connection.reply(request.error());
@@ -222,22 +231,87 @@ void RequestHandler::hello(Connection& connection, Request& request) {
 void RequestHandler::subscribe(Connection& connection, Request& request) {
   std::optional<EventFilter> filter = read_filter(*this, engine_, request);
   bool snapshot = request.boolean("snapshot", true);
+  // Resume: {"since":{"epoch":E,"seq":N}} replays from the journal instead
+  // of sending a snapshot, when this run still holds every event after N.
+  std::optional<std::uint64_t> since;
+  std::string_view not_resumed;
+  if (const json::value* v = request.get("since")) {
+    const json::object* obj = v->if_object();
+    const json::value* epoch = obj ? obj->if_contains("epoch") : nullptr;
+    const json::value* seq = obj ? obj->if_contains("seq") : nullptr;
+    bool seq_ok = seq && (seq->is_uint64() || (seq->is_int64() && seq->get_int64() >= 0));
+    if (!epoch || !epoch->is_string() || !seq_ok) {
+      request.fail("bad_field", "'since' must be {\"epoch\": <string from hello>, \"seq\": "
+                                "<last seq received>}");
+    } else {
+      std::uint64_t n = seq->is_uint64() ? seq->get_uint64() : std::uint64_t(seq->get_int64());
+      if (epoch->get_string() != info_.epoch) {
+        not_resumed = "epoch_changed";
+      } else if (n > engine_.last_seq()) {
+        request.fail("bad_field", "'since.seq' " + std::to_string(n) +
+                                      " is ahead of this daemon's seq " +
+                                      std::to_string(engine_.last_seq()));
+      } else if (!journal_.covers(n)) {
+        not_resumed = "compacted";
+      } else {
+        since = n;
+      }
+    }
+  }
   if (!filter || request.failed()) return;
   std::uint64_t seq = engine_.last_seq();
   Subscription& sub = connection.add_subscription(*filter);
   sub.snapshot_seq = seq;
-  if (snapshot) {
+  json::object out = request.reply("subscribed");
+  out["sub"] = sub.id;
+  out["seq"] = seq;
+  if (since) {
+    sub.phase = Subscription::Phase::kReplay;
+    sub.replay_after = *since;
+    out["resumed"] = true;
+  } else if (snapshot || !not_resumed.empty()) {
     sub.phase = Subscription::Phase::kSnapshot;
+    sub.resync = !not_resumed.empty();
     for (auto& [ref, record] : engine_.matching(*filter, false)) sub.snapshot.push_back(ref);
+    if (!not_resumed.empty()) {
+      out["resumed"] = false;
+      out["reason"] = not_resumed;
+    }
   } else {
     sub.phase = Subscription::Phase::kReplay;
     sub.replay_after = seq;
   }
-  json::object out = request.reply("subscribed");
-  out["sub"] = sub.id;
-  out["seq"] = seq;
   connection.reply(line_of(out));
   connection.pump();
+}
+
+void RequestHandler::sync(Connection& connection, Request& request) {
+  constexpr std::uint64_t kDefaultTimeoutMs = 10'000;
+  constexpr std::uint64_t kMaxTimeoutMs = 600'000;
+  std::uint64_t timeout_ms = request.count("timeout_ms").value_or(kDefaultTimeoutMs);
+  if (timeout_ms > kMaxTimeoutMs) {
+    request.fail("bad_field", "'timeout_ms' must be at most " + std::to_string(kMaxTimeoutMs));
+  }
+  if (request.failed()) return;
+  std::weak_ptr<Connection> weak = connection.weak_from_this();
+  json::value req = request.req() ? *request.req() : json::value(nullptr);
+  bool has_req = request.req() != nullptr;
+  sync_.start(std::chrono::milliseconds(timeout_ms), [this, weak, req, has_req,
+                                                      timeout_ms](bool in_time) {
+    std::shared_ptr<Connection> conn = weak.lock();
+    if (!conn || conn->closed()) return;
+    if (!in_time) {
+      conn->reply(error_line(has_req ? &req : nullptr, "sync_timeout",
+                             "the watcher did not confirm the sync within " +
+                                 std::to_string(timeout_ms) + " ms; retry, or raise timeout_ms"));
+      return;
+    }
+    json::object out;
+    out["type"] = "synced";
+    if (has_req) out["req"] = req;
+    out["seq"] = engine_.last_seq();
+    conn->reply_when_caught_up(line_of(out));
+  });
 }
 
 void RequestHandler::unsubscribe(Connection& connection, Request& request) {
@@ -310,6 +384,7 @@ void RequestHandler::status(Connection& connection, Request& request) {
   out["bad_files"] = engine_.bad_file_count();
   out["overflows"] = counters.overflows;
   out["rescans"] = counters.rescans;
+  out["syncs_pending"] = sync_.pending();
   out["last_rescan_cause"] = counters.last_rescan_cause
                                  ? json::value(rescan_cause_name(*counters.last_rescan_cause))
                                  : json::value(nullptr);
@@ -318,6 +393,7 @@ void RequestHandler::status(Connection& connection, Request& request) {
   journal["bytes"] = journal_.bytes();
   journal["oldest_seq"] = journal_.oldest_seq();
   journal["newest_seq"] = journal_.newest_seq();
+  journal["replayable_after_seq"] = journal_.evicted_through();
   out["journal"] = std::move(journal);
   json::object limits;
   limits["max_frame_bytes"] = limits_.max_frame_bytes;

@@ -16,6 +16,7 @@ class Connection;
 class ConnectionManager;
 class Engine;
 class EventJournal;
+class SyncBarrier;
 struct ConnectionLimits;
 
 inline constexpr int kProtocolVersion = 1;
@@ -30,7 +31,7 @@ struct DaemonInfo {
 class RequestHandler {
  public:
   RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
-                 const ConnectionLimits& limits, DaemonInfo info);
+                 SyncBarrier& sync, const ConnectionLimits& limits, DaemonInfo info);
 
   void handle(Connection& connection, std::string_view frame);
 
@@ -45,10 +46,12 @@ class RequestHandler {
   void unsubscribe(Connection& connection, Request& request);
   void list(Connection& connection, Request& request);
   void status(Connection& connection, Request& request);
+  void sync(Connection& connection, Request& request);
 
   Engine& engine_;
   EventJournal& journal_;
   ConnectionManager& manager_;
+  SyncBarrier& sync_;
   const ConnectionLimits& limits_;
   DaemonInfo info_;
 };

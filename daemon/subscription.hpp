@@ -25,6 +25,7 @@ struct Subscription {
   Phase phase = Phase::kLive;
 
   std::uint64_t snapshot_seq = 0;  // the S of subscribed/snapshot_end
+  bool resync = false;  // a resume was refused: the client must rebuild its state
   std::vector<RecordRef> snapshot;  // in seq order
   std::size_t snapshot_next = 0;
   std::uint64_t replay_after = 0;  // last seq replayed

@@ -39,6 +39,10 @@ class Watcher {
   virtual ~Watcher() = default;
   // "inotify", "kqueue" or "poll"; shown in status and in coordctl's header.
   virtual std::string_view name() const = 0;
+  // True when a file created in a coordination directory is reported after
+  // every change made before it (inotify's queue is ordered), so a sync can
+  // wait for a cookie; false means sync falls back to a rescan.
+  virtual bool orders_cookies() const = 0;
   // Starts watching <root>/.muse/coordination/ and its kind directories,
   // including ones that do not exist yet. Returns "" or an error message
   // (e.g. the coordination directory is a symlink).

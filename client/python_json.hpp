@@ -1,0 +1,20 @@
+// Text as Python prints it: repr() of a float and json.dumps() with its
+// default settings (", " and ": " separators, ensure_ascii). coordctl writes
+// its JSON lines this way so a script that parsed `muse coord watch --json`
+// (or grepped it) sees the same bytes. Pure functions; safe from any thread.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace coordd {
+
+// Python's repr(float): "0.0", "-1.0", "0.01", "3600.0", "1e-05", "1e+16",
+// "inf", "nan" (the shortest text that reads back as the same double).
+std::string python_float_repr(double value);
+
+// Python's json.dumps(value): {"a": 1, "b": [1.5, "\u00e9"]}. Non-finite
+// floats are written as Python writes them (Infinity, -Infinity, NaN).
+std::string python_json_dumps(const boost::json::value& value);
+
+}  // namespace coordd
