@@ -7,6 +7,8 @@
 #include "daemon/connection_manager.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
+#include "daemon/mailbox.hpp"
+#include "daemon/message_bus.hpp"
 #include "daemon/request_handler.hpp"
 
 namespace coordd {
@@ -45,6 +47,8 @@ void Connection::stop() {
   socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
   subs_.clear();
+  context_.bus.detach(*this);
+  mailbox_ = nullptr;
   context_.manager.forget(this);
 }
 
@@ -140,6 +144,7 @@ Subscription& Connection::add_subscription(EventFilter filter) {
   sub.id = id;
   sub.filter = std::move(filter);
   sub.prefix = event_prefix(id);
+  sub.message_prefix = message_prefix(id);
   return sub;
 }
 
@@ -149,27 +154,65 @@ bool Connection::remove_subscription(std::uint64_t id) {
   return true;
 }
 
-void Connection::deliver(const EventPtr& event) {
-  if (closed_ || closing_) return;
+void Connection::set_agent(std::optional<std::string> agent, Mailbox* mailbox) {
+  // The caller pumps once its reply is queued, so waiting messages follow it.
+  agent_ = std::move(agent);
+  mailbox_ = mailbox;
+}
+
+bool Connection::wants(const Subscription& sub, const Event& event) const {
+  if (!event.is_message) {
+    return sub.events &&
+           sub.filter.matches(event.root, event.kind, event.run_id, event.branch);
+  }
+  if (sub.messages == Subscription::Messages::kNone) return false;
+  bool broadcast = event.to == "*";
+  if (sub.messages == Subscription::Messages::kBroadcast && !broadcast) return false;
+  // This connection's agent already gets these through its mailbox.
+  if (agent_ && (broadcast || event.to == *agent_)) return false;
+  return sub.agents.empty() || sub.agents.contains(event.from) || sub.agents.contains(event.to);
+}
+
+bool Connection::drain_mailbox() {
+  if (!mailbox_) return true;
+  while (!mailbox_->empty()) {
+    const EventPtr& message = mailbox_->front();
+    std::string prefix = message_prefix(std::nullopt);
+    if (!queue_.has_room(prefix.size() + message->body->size())) return false;
+    queue_.push(OutboundLine{std::move(prefix), message->body});
+    mailbox_->pop();
+  }
+  if (mailbox_->lag_pending()) {
+    std::string line = mailbox_->take_lag_line(agent_ ? *agent_ : std::string());
+    queue_.push(OutboundLine{std::move(line), nullptr});
+  }
+  return true;
+}
+
+bool Connection::deliver(const EventPtr& event) {
+  if (closed_ || closing_) return false;
+  // Messages waiting in the mailbox have lower seqs: they go first, and
+  // nothing newer may overtake them.
+  bool mailbox_clear = drain_mailbox();
+  bool matched = false;
   bool queued = false;
   for (auto& [id, sub] : subs_) {
+    if (!wants(sub, *event)) continue;
+    matched = true;
     // Subscriptions still in snapshot or replay will read this event from
     // the journal when they get there.
     if (sub.phase != Subscription::Phase::kLive) continue;
-    if (!sub.filter.matches(event->root, event->kind, event->run_id, event->branch)) continue;
-    std::size_t size = sub.prefix.size() + event->body->size();
-    if (sub.lag_pending() && !flush_lag(sub)) {
+    const std::string& prefix = event->is_message ? sub.message_prefix : sub.prefix;
+    std::size_t size = prefix.size() + event->body->size();
+    if (!mailbox_clear || (sub.lag_pending() && !flush_lag(sub)) || !queue_.has_room(size)) {
       note_drop(sub, event->seq, true);
       continue;
     }
-    if (!queue_.has_room(size)) {
-      note_drop(sub, event->seq, true);
-      continue;
-    }
-    queue_.push(OutboundLine{sub.prefix, event->body});
+    queue_.push(OutboundLine{prefix, event->body});
     queued = true;
   }
   if (queued) write();
+  return matched;
 }
 
 void Connection::note_drop(Subscription& sub, std::uint64_t seq, bool counted) {
@@ -262,8 +305,8 @@ bool Connection::produce(Subscription& sub) {
     }
     while (const Event* event = journal.next_after(sub.replay_after)) {
       sub.replay_after = event->seq;
-      if (!sub.filter.matches(event->root, event->kind, event->run_id, event->branch)) continue;
-      queue_.push(OutboundLine{sub.prefix, event->body});
+      if (!wants(sub, *event)) continue;
+      queue_.push(OutboundLine{event->is_message ? sub.message_prefix : sub.prefix, event->body});
       return true;
     }
     sub.phase = Subscription::Phase::kLive;  // caught up: published events now come by push
@@ -273,6 +316,7 @@ bool Connection::produce(Subscription& sub) {
 
 void Connection::pump() {
   if (closed_ || closing_) return;
+  drain_mailbox();
   for (auto& [id, sub] : subs_) {
     if (sub.lag_pending() && sub.phase == Subscription::Phase::kLive) flush_lag(sub);
   }

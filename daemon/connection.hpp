@@ -26,6 +26,8 @@ namespace coordd {
 class ConnectionManager;
 class Engine;
 class EventJournal;
+class Mailbox;
+class MessageBus;
 class RequestHandler;
 
 struct ConnectionLimits {
@@ -41,6 +43,7 @@ struct ConnectionContext {
   EventJournal& journal;
   RequestHandler& handler;
   ConnectionManager& manager;
+  MessageBus& bus;
   ConnectionLimits limits;
 };
 
@@ -55,8 +58,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes at once (shutdown, or the client went away).
   void stop();
 
-  // A published event: queued for every live subscription it matches.
-  void deliver(const EventPtr& event);
+  // A published event or message: queued for every live subscription it
+  // matches. Returns whether any subscription matched.
+  bool deliver(const EventPtr& event);
+
+  // Set by the MessageBus when this connection becomes (or stops being) an
+  // agent's live connection; its mailbox is drained in seq order.
+  void set_agent(std::optional<std::string> agent, Mailbox* mailbox);
+  const std::optional<std::string>& agent() const { return agent_; }
 
   // Queues a reply line (ending in '\n'); replies are never dropped.
   void reply(std::string line);
@@ -88,6 +97,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void check_slow_consumer();
   void maybe_resume_reading();
   bool caught_up() const;
+  bool wants(const Subscription& sub, const Event& event) const;
+  // Moves mailbox messages into the queue while they fit; true when empty.
+  bool drain_mailbox();
 
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
@@ -101,6 +113,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<std::chrono::steady_clock::time_point> lagging_since_;
   std::uint64_t dropped_events_ = 0;
   std::vector<std::string> parked_replies_;
+  std::optional<std::string> agent_;
+  Mailbox* mailbox_ = nullptr;
   bool reading_ = false;
   bool read_eof_ = false;
   bool writing_ = false;

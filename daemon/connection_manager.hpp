@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "daemon/connection.hpp"
 #include "daemon/engine.hpp"
@@ -21,7 +22,9 @@ class ConnectionManager final : public EventSink {
   void stop_all();
 
   // EventSink: journal the event, then offer it to every connection.
-  void publish(const EventPtr& event) override;
+  void publish(const EventPtr& event) override { publish_to_all(event); }
+  // The same, returning the connections with a subscription that matched.
+  std::vector<const Connection*> publish_to_all(const EventPtr& event);
 
   std::size_t size() const { return connections_.size(); }
   std::size_t subscription_count() const;

@@ -24,10 +24,11 @@ Daemon::Daemon(DaemonOptions options)
       journal_(options_.journal_events, options_.journal_bytes),
       manager_(journal_),
       sync_(io_, monitor_.engine(), monitor_.file_system()),
-      handler_(monitor_.engine(), journal_, manager_, sync_, options_.connection,
+      bus_(io_, monitor_.engine(), manager_, options_.messages),
+      handler_(monitor_.engine(), journal_, manager_, sync_, bus_, options_.connection,
                DaemonInfo{make_epoch(), std::chrono::steady_clock::now(),
                           [this] { return std::string(monitor_.backend()); }}),
-      context_{monitor_.engine(), journal_, handler_, manager_, options_.connection},
+      context_{monitor_.engine(), journal_, handler_, manager_, bus_, options_.connection},
       server_(io_, context_),
       signals_(io_, SIGINT, SIGTERM) {
   // Listen first: if another daemon serves this socket we must not even scan.

@@ -16,6 +16,7 @@
 #include "daemon/event_journal.hpp"
 #include "daemon/monitor.hpp"
 #include "daemon/request_handler.hpp"
+#include "daemon/message_bus.hpp"
 #include "daemon/server.hpp"
 #include "daemon/sync_barrier.hpp"
 
@@ -28,6 +29,7 @@ struct DaemonOptions {
   ConnectionLimits connection;
   std::size_t journal_events = kDefaultJournalEvents;
   std::size_t journal_bytes = kDefaultJournalBytes;
+  MessageLimits messages;
 };
 
 class Daemon {
@@ -49,6 +51,7 @@ class Daemon {
   EventJournal journal_;
   ConnectionManager manager_;
   SyncBarrier sync_;
+  MessageBus bus_;
   RequestHandler handler_;
   ConnectionContext context_;
   Server server_;

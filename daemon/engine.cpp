@@ -152,6 +152,13 @@ void Engine::on_rescan(RootId root, RescanCause cause) {
   auto before = next_deadline();
   std::string coord = coordination_dir(root);
   DirStatus status = fs_.probe_dir(coord);
+  if (status == DirStatus::kError) {
+    // Not knowing is not the same as gone: treating it as missing would
+    // report every record removed. Keep them; the next rescan retries.
+    spdlog::warn("cannot inspect {}; keeping its records as they were", escape_control(coord));
+    notify_deadline(before);
+    return;
+  }
   if (status == DirStatus::kSymlink) {
     spdlog::error("{} is a symlink; refusing to read it (records under it are treated as absent)",
                   escape_control(coord));

@@ -85,6 +85,8 @@ class Engine final : public WatchSink {
   std::optional<WallTime> next_deadline() const { return leases_.next_deadline(); }
 
   std::uint64_t last_seq() const { return seq_; }
+  // The next seq of the global counter, for messages.
+  std::uint64_t allocate_seq() { return ++seq_; }
   const Store& store() const { return store_; }
   const ActiveLeases& leases() const { return leases_; }
   const EngineCounters& counters() const { return counters_; }

@@ -51,4 +51,25 @@ std::string event_prefix(std::uint64_t sub) {
   return "{\"type\":\"event\",\"sub\":" + std::to_string(sub) + ",";
 }
 
+std::string encode_message_body(std::uint64_t seq, std::string_view from_json,
+                                std::string_view to, std::string_view timestamp,
+                                std::string_view message_json) {
+  // `to` is a validated agent id or "*"; from_json is a JSON literal.
+  std::string out = "\"seq\":" + std::to_string(seq) + ",\"from\":";
+  out += from_json;
+  out += ",\"to\":\"";
+  out += to;
+  out += "\",\"timestamp\":\"";
+  out += timestamp;
+  out += "\",\"message\":";
+  out += message_json;
+  out += "}\n";
+  return out;
+}
+
+std::string message_prefix(std::optional<std::uint64_t> sub) {
+  if (!sub) return "{\"type\":\"message\",";
+  return "{\"type\":\"message\",\"sub\":" + std::to_string(*sub) + ",";
+}
+
 }  // namespace coordd

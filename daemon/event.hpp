@@ -23,8 +23,13 @@ std::string_view expiry_cause_name(ExpiryCause cause);
 // The schema_version every event carries (a string, as in muse coord watch).
 inline constexpr std::string_view kSchemaVersion = "1";
 
+// A record event or, when is_message, an agent message. Both take their seq
+// from the one global counter and travel through the same journal.
 struct Event {
   std::uint64_t seq = 0;
+  bool is_message = false;
+  std::string from;  // messages: the sender's agent id ("" when anonymous)
+  std::string to;    // messages: the recipient's agent id, or "*" for broadcast
   EventType type = EventType::kAdded;
   RootId root = 0;
   Kind kind = Kind::kReservation;
@@ -52,5 +57,13 @@ std::string encode_event_body(const EventFields& fields);
 
 // The per-subscriber prefix: `{"type":"event","sub":N,`.
 std::string event_prefix(std::uint64_t sub);
+
+// A message's shared body: `"seq":N,"from":..,"to":..,"timestamp":..,"message":{..}}\n`;
+// its line starts with `{"type":"message",` (to an agent) or
+// `{"type":"message","sub":N,` (to a tap).
+std::string encode_message_body(std::uint64_t seq, std::string_view from_json,
+                                std::string_view to, std::string_view timestamp,
+                                std::string_view message_json);
+std::string message_prefix(std::optional<std::uint64_t> sub);
 
 }  // namespace coordd

@@ -21,8 +21,9 @@ constexpr std::uint32_t kSelfEvents = IN_DELETE_SELF | IN_MOVE_SELF;
 constexpr std::uint32_t kParentMask =
     IN_CREATE | IN_MOVED_TO | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr std::uint32_t kCoordinationMask = kParentMask | IN_CLOSE_WRITE;
-constexpr std::uint32_t kKindMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                                    kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+constexpr std::uint32_t kKindMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                    IN_DELETE | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW |
+                                    IN_EXCL_UNLINK;
 
 int open_inotify() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -33,6 +34,17 @@ int open_inotify() {
                                           : "inotify_init1");
   }
   return fd;
+}
+
+// Whether an entry that just appeared (IN_CREATE) is complete already. A file
+// made by open(O_CREAT) is not: IN_CLOSE_WRITE reports it once written, and
+// reading it now would find it empty. A FIFO, socket or symlink (mknod,
+// symlink) or a hard link to a written file (link) never gets IN_CLOSE_WRITE,
+// so IN_CREATE is its only notice.
+bool created_complete(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return false;  // gone again: IN_DELETE follows
+  return !S_ISREG(st.st_mode) || st.st_nlink > 1;
 }
 
 bool is_symlink(const std::string& path) {
@@ -173,6 +185,10 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
       if (is_dir) return;
       if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
         sink_.on_file_changed(target.root, target.kind, name);
+      } else if (event.mask & IN_CREATE) {
+        std::string path = roots_.at(target.root) + "/.muse/coordination/" +
+                           std::string(kind_dir(target.kind)) + "/" + std::string(name);
+        if (created_complete(path)) sink_.on_file_changed(target.root, target.kind, name);
       } else if (event.mask & (IN_DELETE | IN_MOVED_FROM)) {
         sink_.on_file_gone(target.root, target.kind, name);
       }

@@ -90,6 +90,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
 
+  double mailbox_ttl_s = 300.0;
+  app.add_option("--mailbox-max-messages", options.messages.mailbox_messages,
+                 "Messages an agent's mailbox holds; a send beyond it gets mailbox_full.")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 24))
+      ->capture_default_str();
+  app.add_option("--mailbox-max-bytes", options.messages.mailbox_bytes,
+                 "Bytes an agent's mailbox holds.")
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 34))
+      ->capture_default_str();
+  app.add_option("--mailbox-ttl", mailbox_ttl_s,
+                 "Seconds a disconnected agent's mailbox keeps accepting messages; after that "
+                 "senders get not_subscribed. Messages live in memory only.")
+      ->check(CLI::Range(0.0, 86400.0 * 7))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +120,8 @@ int main(int argc, char** argv) {
     if (options.roots.empty()) options.roots.push_back(default_root());
     for (std::string& root : options.roots) root = canonical_root(root);
     if (options.socket_path.empty()) options.socket_path = coordd::default_socket_path();
+    options.messages.mailbox_ttl =
+        std::chrono::milliseconds(static_cast<long long>(mailbox_ttl_s * 1000));
     options.connection.slow_consumer_grace =
         std::chrono::milliseconds(static_cast<long long>(grace_s * 1000));
     coordd::Daemon daemon(std::move(options));

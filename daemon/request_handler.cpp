@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <unistd.h>
 
 #include "daemon/connection.hpp"
@@ -10,6 +11,8 @@
 #include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
 #include "daemon/sync_barrier.hpp"
+#include "daemon/agent_message.hpp"
+#include "daemon/message_bus.hpp"
 
 namespace coordd {
 namespace json = boost::json;
@@ -145,11 +148,13 @@ std::optional<EventFilter> read_filter(RequestHandler& /*unused*/, Engine& engin
 }  // namespace
 
 RequestHandler::RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
-                               SyncBarrier& sync, const ConnectionLimits& limits, DaemonInfo info)
+                               SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
+                               DaemonInfo info)
     : engine_(engine),
       journal_(journal),
       manager_(manager),
       sync_(sync),
+      bus_(bus),
       limits_(limits),
       info_(std::move(info)) {}
 
@@ -183,7 +188,7 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
   std::optional<std::string> op = request.string("op");
   if (!request.failed() && !op) {
     request.fail("missing_op", "the request has no \"op\"; expected one of: hello, subscribe, "
-                               "unsubscribe, list, status, ping, sync");
+                               "unsubscribe, list, status, ping, sync, send, broadcast");
   }
   if (!request.failed()) {
     if (*op == "hello") {
@@ -196,6 +201,10 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
       list(connection, request);
     } else if (*op == "status") {
       status(connection, request);
+    } else if (*op == "send") {
+      send(connection, request, false);
+    } else if (*op == "broadcast") {
+      send(connection, request, true);
     } else if (*op == "sync") {
       sync(connection, request);
     } else if (*op == "ping") {
@@ -203,7 +212,7 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
     } else {
       request.fail("unknown_op", "unknown op '" + *op +
                                      "'; expected one of: hello, subscribe, unsubscribe, list, "
-                                     "status, ping, sync");
+                                     "status, ping, sync, send, broadcast");
     }
   }
   if (request.failed()) connection.reply(request.error());
@@ -216,7 +225,25 @@ void RequestHandler::hello(Connection& connection, Request& request) {
                                           std::to_string(*proto));
   }
   request.string("client");  // optional, for logs; type-checked only
+  std::optional<std::string> agent = request.string("agent");
+  bool takeover = request.boolean("takeover", false);
+  if (agent && !is_valid_agent_id(*agent)) {
+    request.fail("bad_field", "'agent' must be 1-128 characters of [A-Za-z0-9._:@-]");
+  }
+  if (agent && connection.agent() && *connection.agent() != *agent) {
+    request.fail("bad_field", "this connection is already agent '" + *connection.agent() +
+                                  "'; open another connection for another agent");
+  }
   if (request.failed()) return;
+  std::size_t waiting = 0;
+  if (agent) {
+    std::string code = bus_.attach(connection, *agent, takeover, waiting);
+    if (!code.empty()) {
+      request.fail(code, "agent '" + *agent + "' is connected elsewhere; say hello with "
+                         "\"takeover\":true to replace that connection");
+      return;
+    }
+  }
   json::object out = request.reply("hello");
   out["proto"] = kProtocolVersion;
   out["server"] = std::string("coordd/") + COORDD_VERSION;
@@ -225,12 +252,38 @@ void RequestHandler::hello(Connection& connection, Request& request) {
   json::array roots;
   for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
   out["roots"] = std::move(roots);
+  if (agent) {
+    out["agent"] = *agent;
+    out["waiting"] = waiting;  // delivered right after this reply
+  }
+  // Queue the reply before the mailbox is drained into the connection.
   connection.reply(line_of(out));
+  if (agent) connection.pump();
 }
 
 void RequestHandler::subscribe(Connection& connection, Request& request) {
   std::optional<EventFilter> filter = read_filter(*this, engine_, request);
   bool snapshot = request.boolean("snapshot", true);
+  bool events = request.boolean("events", true);
+  Subscription::Messages messages = Subscription::Messages::kNone;
+  if (auto mode = request.string("messages")) {
+    if (*mode == "all") {
+      messages = Subscription::Messages::kAll;
+    } else if (*mode == "broadcast") {
+      messages = Subscription::Messages::kBroadcast;
+    } else if (*mode != "none") {
+      request.fail("bad_field", "'messages' must be \"none\", \"broadcast\" or \"all\"");
+    }
+  }
+  std::set<std::string> agents;
+  if (const json::value* v = request.get("agents")) {
+    const json::array* list = v->if_array();
+    for (std::size_t i = 0; list && i < list->size(); ++i) {
+      if (!(*list)[i].is_string() || !is_valid_agent_id((*list)[i].get_string())) list = nullptr;
+      else agents.emplace((*list)[i].get_string());
+    }
+    if (!list) request.fail("bad_field", "'agents' must be an array of agent ids");
+  }
   // Resume: {"since":{"epoch":E,"seq":N}} replays from the journal instead
   // of sending a snapshot, when this run still holds every event after N.
   std::optional<std::uint64_t> since;
@@ -262,6 +315,9 @@ void RequestHandler::subscribe(Connection& connection, Request& request) {
   std::uint64_t seq = engine_.last_seq();
   Subscription& sub = connection.add_subscription(*filter);
   sub.snapshot_seq = seq;
+  sub.events = events;
+  sub.messages = messages;
+  sub.agents = std::move(agents);
   json::object out = request.reply("subscribed");
   out["sub"] = sub.id;
   out["seq"] = seq;
@@ -272,7 +328,9 @@ void RequestHandler::subscribe(Connection& connection, Request& request) {
   } else if (snapshot || !not_resumed.empty()) {
     sub.phase = Subscription::Phase::kSnapshot;
     sub.resync = !not_resumed.empty();
-    for (auto& [ref, record] : engine_.matching(*filter, false)) sub.snapshot.push_back(ref);
+    if (events) {
+      for (auto& [ref, record] : engine_.matching(*filter, false)) sub.snapshot.push_back(ref);
+    }
     if (!not_resumed.empty()) {
       out["resumed"] = false;
       out["reason"] = not_resumed;
@@ -312,6 +370,37 @@ void RequestHandler::sync(Connection& connection, Request& request) {
     out["seq"] = engine_.last_seq();
     conn->reply_when_caught_up(line_of(out));
   });
+}
+
+void RequestHandler::send(Connection& connection, Request& request, bool broadcast) {
+  std::optional<std::string> to;
+  if (!broadcast) {
+    to = request.string("to");
+    if (!request.failed() && (!to || !is_valid_agent_id(*to))) {
+      request.fail("bad_field", "'to' must be the recipient's agent id ([A-Za-z0-9._:@-], 1-128)");
+    }
+  }
+  const json::value* v = request.get("message");
+  if (!request.failed() && (!v || !v->is_object())) {
+    request.fail("bad_message", "'message' must be an object with a \"kind\"");
+  }
+  if (request.failed()) return;
+  json::object message = v->get_object();
+  std::string problem = validate_message(message, connection.agent());
+  if (!problem.empty()) {
+    request.fail("bad_message", problem);
+    return;
+  }
+  SendOutcome outcome = broadcast ? bus_.broadcast(connection.agent(), std::move(message))
+                                  : bus_.send(connection.agent(), *to, std::move(message));
+  if (!outcome.error_code.empty()) {
+    request.fail(outcome.error_code, outcome.error_message);
+    return;
+  }
+  json::object out = request.reply("sent");
+  out["seq"] = outcome.seq;
+  if (broadcast) out["recipients"] = outcome.recipients;
+  connection.reply(line_of(out));
 }
 
 void RequestHandler::unsubscribe(Connection& connection, Request& request) {
@@ -385,6 +474,11 @@ void RequestHandler::status(Connection& connection, Request& request) {
   out["overflows"] = counters.overflows;
   out["rescans"] = counters.rescans;
   out["syncs_pending"] = sync_.pending();
+  json::object agents;
+  agents["connected"] = bus_.agents_connected();
+  agents["mailboxes"] = bus_.mailboxes();
+  agents["messages_waiting"] = bus_.messages_waiting();
+  out["agents"] = std::move(agents);
   out["last_rescan_cause"] = counters.last_rescan_cause
                                  ? json::value(rescan_cause_name(*counters.last_rescan_cause))
                                  : json::value(nullptr);
@@ -400,6 +494,9 @@ void RequestHandler::status(Connection& connection, Request& request) {
   limits["queue_max_events"] = limits_.queue_max_lines;
   limits["queue_max_bytes"] = limits_.queue_max_bytes;
   limits["slow_consumer_grace_ms"] = limits_.slow_consumer_grace.count();
+  limits["mailbox_max_messages"] = bus_.limits().mailbox_messages;
+  limits["mailbox_max_bytes"] = bus_.limits().mailbox_bytes;
+  limits["mailbox_ttl_ms"] = bus_.limits().mailbox_ttl.count();
   out["limits"] = std::move(limits);
   connection.reply(line_of(out));
 }

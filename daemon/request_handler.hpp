@@ -17,6 +17,7 @@ class ConnectionManager;
 class Engine;
 class EventJournal;
 class SyncBarrier;
+class MessageBus;
 struct ConnectionLimits;
 
 inline constexpr int kProtocolVersion = 1;
@@ -31,7 +32,8 @@ struct DaemonInfo {
 class RequestHandler {
  public:
   RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
-                 SyncBarrier& sync, const ConnectionLimits& limits, DaemonInfo info);
+                 SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
+                 DaemonInfo info);
 
   void handle(Connection& connection, std::string_view frame);
 
@@ -47,11 +49,13 @@ class RequestHandler {
   void list(Connection& connection, Request& request);
   void status(Connection& connection, Request& request);
   void sync(Connection& connection, Request& request);
+  void send(Connection& connection, Request& request, bool broadcast);
 
   Engine& engine_;
   EventJournal& journal_;
   ConnectionManager& manager_;
   SyncBarrier& sync_;
+  MessageBus& bus_;
   const ConnectionLimits& limits_;
   DaemonInfo info_;
 };

@@ -79,6 +79,8 @@ Existing probe(const std::string& path) {
 Server::Server(boost::asio::io_context& io, ConnectionContext& context)
     : io_(io), context_(context) {}
 
+Server::~Server() { stop(); }
+
 void Server::listen(const std::string& path) {
   if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     fail("socket path '" + path + "' is empty or longer than " +

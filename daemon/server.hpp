@@ -18,6 +18,8 @@ namespace coordd {
 class Server {
  public:
   Server(boost::asio::io_context& io, ConnectionContext& context);
+  // Stops, so a daemon that fails after listen() leaves no socket behind.
+  ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,15 @@ struct Subscription {
     kLive,      // receiving events as they are published
   };
 
+  enum class Messages { kNone, kBroadcast, kAll };
+
   std::uint64_t id = 0;
   EventFilter filter;
-  std::string prefix;  // `{"type":"event","sub":N,`
+  bool events = true;                   // record events wanted
+  Messages messages = Messages::kNone;  // which agent messages this tap sees
+  std::set<std::string> agents;         // tap restricted to these senders/recipients
+  std::string prefix;                   // `{"type":"event","sub":N,`
+  std::string message_prefix;           // `{"type":"message","sub":N,`
   Phase phase = Phase::kLive;
 
   std::uint64_t snapshot_seq = 0;  // the S of subscribed/snapshot_end

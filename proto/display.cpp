@@ -76,14 +76,22 @@ std::string strip_control(std::string_view text) {
 std::string escape_control(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", byte);
-      out += buf;
+  auto escape = [&out](unsigned char byte) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", byte);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    // C1 controls (U+0080..U+009F) arrive as 0xC2 0x80..0x9F; terminals may
+    // obey them (U+009B is CSI), so they are escaped like C0.
+    bool c1 = byte == 0xC2 && i + 1 < text.size() &&
+              (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0x80;
+    if (byte < 0x20 || byte == 0x7F || byte == '\\' || c1) {
+      escape(byte);
+      if (c1) escape(static_cast<unsigned char>(text[++i]));
     } else {
-      out += c;
+      out += text[i];
     }
   }
   return out;

@@ -1,0 +1,82 @@
+// Starting and stopping coordd: one daemon per socket, stale sockets
+// replaced, a clean exit on SIGTERM, an unsafe socket directory refused.
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tests/integration/daemon_fixture.hpp"
+
+namespace coordd::integration {
+namespace {
+
+bool mentions(const std::string& log, std::string_view words) {
+  return log.find(words) != std::string::npos;
+}
+
+// Leaves a socket file at `path` with nothing listening, as a daemon that
+// was killed would.
+void leave_stale_socket(const fs::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  ::close(fd);
+}
+
+TEST_CASE("a second coordd on the same socket exits 1, saying another daemon is serving") {
+  Workspace ws;
+  DaemonProcess first(ws);
+
+  DaemonExit second = DaemonProcess::run_expecting_exit(ws);
+
+  CHECK(second.code == 1);
+  INFO(second.log);
+  CHECK(mentions(second.log, "already serving"));
+  CHECK(first.connect().call({{"op", "ping"}}).at("type") == "pong");
+}
+
+TEST_CASE("a stale socket file is replaced") {
+  Workspace ws;
+  fs::create_directory(ws.socket_dir());
+  fs::permissions(ws.socket_dir(), fs::perms::owner_all);
+  leave_stale_socket(ws.socket());
+
+  DaemonProcess daemon(ws);
+
+  CHECK(daemon.connect().call({{"op", "ping"}}).at("type") == "pong");
+  CHECK(mentions(daemon.log(), "replacing stale socket"));
+}
+
+TEST_CASE("SIGTERM makes coordd exit 0 and remove its socket") {
+  Workspace ws;
+  DaemonProcess daemon(ws);
+  EventReader subscriber = daemon.connect();
+  subscriber.subscribe();
+
+  CHECK(daemon.terminate() == 0);
+
+  CHECK(!fs::exists(fs::symlink_status(ws.socket())));
+  subscriber.read_until_closed();
+}
+
+TEST_CASE("a socket directory writable by others is refused, with exit code 1") {
+  Workspace ws;
+  fs::create_directory(ws.socket_dir());
+  fs::permissions(ws.socket_dir(), fs::perms::all);
+
+  DaemonExit exit = DaemonProcess::run_expecting_exit(ws);
+
+  CHECK(exit.code == 1);
+  INFO(exit.log);
+  CHECK(mentions(exit.log, "writable by group or others"));
+  CHECK(!fs::exists(fs::symlink_status(ws.socket())));
+}
+
+}  // namespace
+}  // namespace coordd::integration

@@ -1,0 +1,279 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/active_leases.hpp"
+
+using namespace coordd;
+
+namespace {
+
+constexpr RootId kRoot = 1;
+
+WallTime at(const char* text) {
+  auto time = parse_timestamp(text);
+  REQUIRE(time);
+  return *time;
+}
+
+// The clock is the `now` member: tests move it and call advance(), nothing sleeps.
+struct LeaseFixture {
+  ActiveLeases leases;
+  WallTime now = at("2026-03-30T15:00:00Z");
+  std::vector<Expiry> expired;
+
+  static RecordRef ref(Kind kind, const std::string& id) { return RecordRef{kRoot, kind, id}; }
+
+  void put(Kind kind, const std::string& id, const std::string& json) {
+    std::string error;
+    auto parsed = parse_record(json, error);
+    REQUIRE_MESSAGE(parsed, error);
+    leases.put(ref(kind, id), *parsed, now, expired);
+  }
+  void reserve(const std::string& id, const std::string& expires_at) {
+    put(Kind::kReservation, id,
+        R"({"reservation_id":")" + id + R"(","expires_at":")" + expires_at + R"("})");
+  }
+  void heartbeat(const std::string& id, const std::string& reservation_id,
+                 const std::string& extended_to) {
+    put(Kind::kHeartbeat, id,
+        R"({"reservation_id":")" + reservation_id + R"(","extended_expires_at":")" + extended_to +
+            R"("})");
+  }
+  void release(const std::string& id, const std::string& reservation_id) {
+    put(Kind::kRelease, id, R"({"reservation_id":")" + reservation_id + R"("})");
+  }
+  void erase(Kind kind, const std::string& id) { leases.erase(ref(kind, id), now, expired); }
+  void advance_to(const char* text) {
+    now = at(text);
+    leases.advance(now, expired);
+  }
+  bool active(const std::string& reservation_id) const {
+    auto state = leases.state_of(ref(Kind::kReservation, reservation_id));
+    return state && state->active;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(LeaseFixture, "a reservation whose expires_at is in the future is active") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  auto state = leases.state_of(ref(Kind::kReservation, "r1"));
+  REQUIRE(state);
+  CHECK(state->active);
+  CHECK(state->effective_expiry == at("2026-03-30T15:10:00Z"));
+  CHECK(leases.active_count() == 1);
+  CHECK(expired.empty());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a reservation's ttl fires exactly one expiry when the clock reaches it") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  advance_to("2026-03-30T15:09:59.999999Z");
+  CHECK(expired.empty());
+  advance_to("2026-03-30T15:10:00Z");
+  advance_to("2026-03-30T15:30:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+  CHECK_FALSE(active("r1"));
+  CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat extends a reservation past its expires_at") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
+
+  advance_to("2026-03-30T15:15:00Z");
+  CHECK(expired.empty());
+  CHECK(active("r1"));
+  CHECK(leases.next_deadline() == at("2026-03-30T15:20:00Z"));
+
+  advance_to("2026-03-30T15:20:00Z");
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat that arrives before its reservation still extends it") {
+  heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  advance_to("2026-03-30T15:15:00Z");
+
+  CHECK(expired.empty());
+  CHECK(active("r1"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat naming another reservation does not extend this one") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  heartbeat("hb1", "r2", "2026-03-30T15:20:00+00:00");
+
+  advance_to("2026-03-30T15:15:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record.id == "r1");
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat after the original expiry has passed ends the lease by ttl") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
+  advance_to("2026-03-30T15:15:00Z");
+
+  erase(Kind::kHeartbeat, "hb1");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+  CHECK_FALSE(leases.next_deadline().has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat before the original expiry falls back to expires_at") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
+
+  erase(Kind::kHeartbeat, "hb1");
+
+  CHECK(expired.empty());
+  CHECK(active("r1"));
+  CHECK(leases.next_deadline() == at("2026-03-30T15:10:00Z"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "with two heartbeats the latest extension wins and deleting it falls back to the other") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
+  heartbeat("hb2", "r1", "2026-03-30T15:40:00+00:00");
+  CHECK(leases.next_deadline() == at("2026-03-30T15:40:00Z"));
+
+  erase(Kind::kHeartbeat, "hb2");
+
+  CHECK(leases.next_deadline() == at("2026-03-30T15:20:00Z"));
+  advance_to("2026-03-30T15:20:00Z");
+  CHECK(expired.size() == 1);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a release ends an active reservation with cause released, once") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  release("rel1", "r1");
+  advance_to("2026-03-30T15:30:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kReleased);
+  CHECK_FALSE(active("r1"));
+  CHECK_FALSE(leases.next_deadline().has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a lease is known by its reservation_id but reported by its file id") {
+  put(Kind::kReservation, "file-1",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  release("rel1", "r1");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "file-1"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a reservation that was never active never fires") {
+  reserve("past", "2026-03-30T14:00:00+00:00");
+  reserve("now", "2026-03-30T15:00:00+00:00");
+  reserve("garbled", "soon");
+  put(Kind::kReservation, "missing", R"({"reservation_id":"missing"})");
+
+  release("rel-past", "past");
+  advance_to("2026-03-31T00:00:00Z");
+
+  CHECK(expired.empty());
+  CHECK(leases.active_count() == 0);
+  for (const char* id : {"past", "now", "garbled", "missing"}) {
+    auto state = leases.state_of(ref(Kind::kReservation, id));
+    REQUIRE(state);
+    CHECK_FALSE(state->active);
+  }
+  CHECK_FALSE(leases.state_of(ref(Kind::kReservation, "garbled"))->effective_expiry.has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "rewriting an active reservation with an expires_at already passed ends it by ttl") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  reserve("r1", "2026-03-30T14:00:00+00:00");
+  advance_to("2026-03-30T15:30:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "erasing a reservation's own record fires nothing and forgets the lease") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+
+  erase(Kind::kReservation, "r1");
+  advance_to("2026-03-30T15:30:00Z");
+
+  CHECK(expired.empty());
+  CHECK_FALSE(leases.state_of(ref(Kind::kReservation, "r1")).has_value());
+  CHECK_FALSE(leases.next_deadline().has_value());
+  CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a claim with expires_at is a lease keyed by claim_id that a release can end") {
+  put(Kind::kClaim, "claim-file",
+      R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  REQUIRE(leases.state_of(ref(Kind::kClaim, "claim-file")));
+  CHECK(leases.state_of(ref(Kind::kClaim, "claim-file"))->active);
+
+  put(Kind::kRelease, "rel1", R"({"claim_id":"c1"})");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kClaim, "claim-file"));
+  CHECK(expired[0].cause == ExpiryCause::kReleased);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a claim with expires_at expires by ttl like a reservation") {
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  advance_to("2026-03-30T15:10:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kClaim, "c1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a claim without expires_at is not a lease") {
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","task":"t7"})");
+
+  CHECK_FALSE(leases.state_of(ref(Kind::kClaim, "c1")).has_value());
+  CHECK(leases.active_count() == 0);
+  CHECK_FALSE(leases.next_deadline().has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "next_deadline is the earliest active expiry and nullopt when none is active") {
+  CHECK_FALSE(leases.next_deadline().has_value());
+  reserve("late", "2026-03-30T15:30:00+00:00");
+  reserve("early", "2026-03-30T15:10:00+00:00");
+  reserve("past", "2026-03-30T14:00:00+00:00");
+  CHECK(leases.next_deadline() == at("2026-03-30T15:10:00Z"));
+
+  release("rel1", "early");
+  CHECK(leases.next_deadline() == at("2026-03-30T15:30:00Z"));
+
+  advance_to("2026-03-30T15:30:00Z");
+  CHECK_FALSE(leases.next_deadline().has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a clock step forward expires every due lease exactly once") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  reserve("r2", "2026-03-30T15:20:00+00:00");
+  reserve("r3", "2026-03-30T18:00:00+00:00");
+
+  advance_to("2026-03-30T17:00:00Z");
+  advance_to("2026-03-30T17:00:00Z");
+
+  REQUIRE(expired.size() == 2);
+  CHECK(expired[0].record.id == "r1");
+  CHECK(expired[1].record.id == "r2");
+  CHECK(active("r3"));
+  CHECK(leases.next_deadline() == at("2026-03-30T18:00:00Z"));
+}
