@@ -29,10 +29,13 @@ std::string lagged_line(const Subscription& sub) {
 }  // namespace
 
 Connection::Connection(boost::asio::local::stream_protocol::socket socket,
-                       ConnectionContext& context, std::uint64_t id)
+                       ConnectionContext& context, std::uint64_t id, PeerCredentials peer,
+                       Access access)
     : socket_(std::move(socket)),
       context_(context),
       id_(id),
+      peer_(peer),
+      access_(access),
       framer_(context.limits.max_frame_bytes),
       queue_(context.limits.queue_max_lines, context.limits.queue_max_bytes),
       slow_timer_(socket_.get_executor()) {}

@@ -18,6 +18,7 @@
 
 #include "daemon/event.hpp"
 #include "daemon/outbound_queue.hpp"
+#include "daemon/peer_policy.hpp"
 #include "daemon/subscription.hpp"
 #include "proto/ndjson_framer.hpp"
 
@@ -50,7 +51,7 @@ struct ConnectionContext {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::local::stream_protocol::socket socket, ConnectionContext& context,
-             std::uint64_t id);
+             std::uint64_t id, PeerCredentials peer, Access access);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -83,6 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump();
 
   std::uint64_t id() const { return id_; }
+  const PeerCredentials& peer() const { return peer_; }
+  Access access() const { return access_; }
   bool closed() const { return closed_; }
   const OutboundQueue& queue() const { return queue_; }
   std::uint64_t dropped_events() const { return dropped_events_; }
@@ -104,6 +107,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
   std::uint64_t id_;
+  PeerCredentials peer_;
+  Access access_;
   NdjsonFramer framer_;
   OutboundQueue queue_;
   std::map<std::uint64_t, Subscription> subs_;

@@ -2,10 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 #include <stdexcept>
 
+#include "daemon/logging.hpp"
+#include "daemon/roots_file.hpp"
+#include "daemon/socket_activation.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {
@@ -20,21 +24,49 @@ std::string Daemon::make_epoch() {
 
 Daemon::Daemon(DaemonOptions options)
     : options_(std::move(options)),
-      monitor_(io_, options_.engine),
+      notifier_(io_),
+      monitor_(io_, options_.monitor),
       journal_(options_.journal_events, options_.journal_bytes),
       manager_(journal_),
       sync_(io_, monitor_.engine(), monitor_.file_system()),
       bus_(io_, monitor_.engine(), manager_, options_.messages),
-      handler_(monitor_.engine(), journal_, manager_, sync_, bus_, options_.connection,
+      handler_(monitor_, journal_, manager_, sync_, bus_, options_.connection,
                DaemonInfo{make_epoch(), std::chrono::steady_clock::now(),
-                          [this] { return std::string(monitor_.backend()); }}),
+                          [this] { return monitor_.backend(); }, options_.test_hooks}),
       context_{monitor_.engine(), journal_, handler_, manager_, bus_, options_.connection},
-      server_(io_, context_),
-      signals_(io_, SIGINT, SIGTERM) {
-  // Listen first: if another daemon serves this socket we must not even scan.
-  server_.listen(options_.socket_path);
-  monitor_.start(options_.roots);
-  sync_.set_cookies_ordered(monitor_.orders_cookies());
+      server_(io_, context_, options_.peers),
+      stop_signals_(io_, SIGINT, SIGTERM),
+      reload_signals_(io_, SIGHUP) {
+  // The socket first: if another daemon serves it we must not even scan.
+  ActivatedSockets activated = take_activated_sockets();
+  if (!activated.error.empty()) throw std::runtime_error(activated.error);
+  if (activated.fds.empty()) {
+    server_.listen(options_.socket_path);
+    listening_on_ = options_.socket_path;
+  } else {
+    for (std::size_t i = 0; i < activated.fds.size(); ++i) {
+      server_.adopt(activated.fds[i]);
+      std::string name = i < activated.names.size() ? activated.names[i] : "";
+      listening_on_ += (listening_on_.empty() ? "" : ", ") + std::string("activated fd ") +
+                       std::to_string(activated.fds[i]) + (name.empty() ? "" : " (" + name + ")");
+    }
+  }
+
+  std::vector<std::string> roots = options_.roots;
+  if (!options_.roots_file.empty()) {
+    std::string error;
+    std::optional<RootsFile> file = read_roots_file(options_.roots_file, error);
+    if (!file) throw std::runtime_error(error);
+    for (const std::string& root : file->roots) {
+      file_roots_.insert(root);
+      if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
+    }
+    if (file->log_level) spdlog::set_level(spdlog::level::from_str(*file->log_level));
+  }
+  if (roots.empty()) throw std::runtime_error("no repository to watch: give --root or --roots-file");
+  monitor_.start(roots);
+
+  sync_.set_cookie_ordering([this](RootId root) { return monitor_.orders_cookies(root); });
   sync_.remove_stray_cookies();
   monitor_.engine().set_cookie_listener(
       [this](RootId root, std::string_view name) { sync_.on_cookie(root, name); });
@@ -44,19 +76,73 @@ Daemon::Daemon(DaemonOptions options)
 
 Daemon::~Daemon() = default;
 
-int Daemon::run() {
-  std::signal(SIGPIPE, SIG_IGN);
-  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+std::string Daemon::status_line() const {
+  const Engine& engine = monitor_.engine();
+  return "watching " + std::to_string(engine.root_ids().size()) + " root(s), " +
+         std::to_string(engine.store().size()) + " records, " +
+         std::to_string(engine.leases().active_count()) + " active lease(s) (" +
+         monitor_.backend() + ")";
+}
+
+void Daemon::wait_for_signals() {
+  stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("received {}; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown();
   });
+  wait_for_reload();
+}
+
+void Daemon::wait_for_reload() {
+  reload_signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reload();
+    wait_for_reload();
+  });
+}
+
+void Daemon::reload() {
+  notifier_.reloading();
+  spdlog::info("received SIGHUP; reopening the log and re-reading configuration");
+  reopen_log();
+  if (!options_.roots_file.empty()) {
+    std::string error;
+    std::optional<RootsFile> file = read_roots_file(options_.roots_file, error);
+    if (!file) {
+      spdlog::error("{}; keeping the current roots", escape_control(error));
+    } else {
+      std::set<std::string> wanted(file->roots.begin(), file->roots.end());
+      for (const std::string& root : file_roots_) {
+        bool from_flag = std::find(options_.roots.begin(), options_.roots.end(), root) !=
+                         options_.roots.end();
+        if (!wanted.contains(root) && !from_flag) monitor_.remove_root(root);
+      }
+      for (const std::string& root : wanted) {
+        std::string problem = monitor_.add_root(root);
+        if (!problem.empty()) spdlog::error("cannot watch {}: {}", root, escape_control(problem));
+      }
+      file_roots_ = std::move(wanted);
+      if (file->log_level) {
+        spdlog::set_level(spdlog::level::from_str(*file->log_level));
+        spdlog::info("log level is now {}", *file->log_level);
+      }
+    }
+  }
+  notifier_.ready(status_line());
+}
+
+int Daemon::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  wait_for_signals();
   server_.start();
   const Engine& engine = monitor_.engine();
   std::string roots;
   for (RootId id : engine.root_ids()) roots += (roots.empty() ? "" : ", ") + engine.root_path(id);
-  spdlog::info("coordd {} serving {} ({}), watching {}", COORDD_VERSION, options_.socket_path,
+  spdlog::info("coordd {} serving {} ({}), watching {}", COORDD_VERSION, listening_on_,
                monitor_.backend(), escape_control(roots));
+  // Ready only now: every root is scanned and the socket accepts.
+  notifier_.ready(status_line());
+  notifier_.start_watchdog();
   io_.run();
   return 0;
 }
@@ -64,12 +150,15 @@ int Daemon::run() {
 void Daemon::shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  notifier_.stopping();
+  notifier_.stop();
   server_.stop();
   manager_.stop_all();
   sync_.cancel_all();
   monitor_.stop();
   boost::system::error_code ignored;
-  signals_.cancel(ignored);
+  stop_signals_.cancel(ignored);
+  reload_signals_.cancel(ignored);
   io_.stop();
 }
 

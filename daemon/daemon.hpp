@@ -1,35 +1,41 @@
-// Daemon: one coordd run. Wires the engine, the watch backend, the expiry
-// timer, the journal, the server and the signals into one io_context run by
-// one thread. Construction does everything that can fail at start-up (and
-// throws std::runtime_error saying what to do); run() serves until SIGINT or
-// SIGTERM and returns the exit code.
+// Daemon: one coordd run. Wires the Monitor (engine, watch backends, expiry
+// timer), the journal, the message bus, the sync barrier, the server and the
+// service manager (socket activation, readiness, watchdog) into one
+// io_context run by one thread. Construction does everything that can fail at
+// start-up and throws std::runtime_error saying what to do; run() serves
+// until SIGINT or SIGTERM (SIGHUP reloads) and returns the exit code.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "daemon/connection.hpp"
 #include "daemon/connection_manager.hpp"
 #include "daemon/event_journal.hpp"
-#include "daemon/monitor.hpp"
-#include "daemon/request_handler.hpp"
 #include "daemon/message_bus.hpp"
+#include "daemon/monitor.hpp"
+#include "daemon/peer_policy.hpp"
+#include "daemon/request_handler.hpp"
 #include "daemon/server.hpp"
+#include "daemon/service_notifier.hpp"
 #include "daemon/sync_barrier.hpp"
 
 namespace coordd {
 
 struct DaemonOptions {
-  std::vector<std::string> roots;  // absolute, canonical
-  std::string socket_path;
-  EngineOptions engine;
+  std::vector<std::string> roots;  // absolute, canonical (from --root)
+  std::string roots_file;          // re-read on SIGHUP
+  std::string socket_path;         // unused when socket-activated
+  MonitorOptions monitor;
   ConnectionLimits connection;
   std::size_t journal_events = kDefaultJournalEvents;
   std::size_t journal_bytes = kDefaultJournalBytes;
   MessageLimits messages;
+  PeerPolicy peers;
+  bool test_hooks = false;
 };
 
 class Daemon {
@@ -44,9 +50,14 @@ class Daemon {
 
  private:
   static std::string make_epoch();
+  void wait_for_signals();
+  void wait_for_reload();
+  void reload();
+  std::string status_line() const;
 
   DaemonOptions options_;
   boost::asio::io_context io_;
+  ServiceNotifier notifier_;
   Monitor monitor_;
   EventJournal journal_;
   ConnectionManager manager_;
@@ -55,7 +66,10 @@ class Daemon {
   RequestHandler handler_;
   ConnectionContext context_;
   Server server_;
-  boost::asio::signal_set signals_;
+  boost::asio::signal_set stop_signals_;
+  boost::asio::signal_set reload_signals_;
+  std::set<std::string> file_roots_;  // roots that came from --roots-file
+  std::string listening_on_;
   bool stopped_ = false;
 };
 

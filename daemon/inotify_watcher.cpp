@@ -68,11 +68,11 @@ void InotifyWatcher::stop() {
   fd_.close(ignored);
 }
 
-std::string InotifyWatcher::add_root(RootId root, const std::string& root_path) {
+WatchResult InotifyWatcher::add_root(RootId root, const std::string& root_path) {
   roots_[root] = root_path;
-  std::string error = arm(root);
-  if (!error.empty()) remove_root(root);
-  return error;
+  WatchResult result = arm(root);
+  if (!result.ok()) remove_root(root);
+  return result;
 }
 
 void InotifyWatcher::remove_root(RootId root) {
@@ -89,12 +89,14 @@ void InotifyWatcher::remove_root(RootId root) {
 }
 
 bool InotifyWatcher::add_watch(RootId root, const std::string& path, Level level, Kind kind) {
+  out_of_watches_ = false;
   std::uint32_t mask = level == Level::kKind           ? kKindMask
                        : level == Level::kCoordination ? kCoordinationMask
                                                        : kParentMask;
   int wd = ::inotify_add_watch(fd_.native_handle(), path.c_str(), mask);
   if (wd < 0) {
     if (errno == ENOSPC) {
+      out_of_watches_ = true;
       spdlog::error("cannot watch {}: out of inotify watches; raise fs.inotify.max_user_watches",
                     escape_control(path));
     } else if (errno != ENOENT && errno != ENOTDIR) {
@@ -106,26 +108,38 @@ bool InotifyWatcher::add_watch(RootId root, const std::string& path, Level level
   return true;
 }
 
-std::string InotifyWatcher::arm(RootId root) {
+WatchResult InotifyWatcher::arm(RootId root) {
   const std::string& repo = roots_.at(root);
   std::string muse = repo + "/.muse";
   std::string coordination = muse + "/coordination";
+  auto exhausted = [&] {
+    return WatchResult{WatchResult::Code::kUnavailable,
+                       "out of inotify watches; raise fs.inotify.max_user_watches "
+                       "(sysctl -w fs.inotify.max_user_watches=524288)"};
+  };
   if (!add_watch(root, repo, Level::kRepo, Kind::kReservation)) {
-    return "cannot watch " + repo + ": " + std::strerror(errno);
+    if (out_of_watches_) return exhausted();
+    return {WatchResult::Code::kRefused, "cannot watch " + repo + ": " + std::strerror(errno)};
   }
-  if (!add_watch(root, muse, Level::kMuse, Kind::kReservation)) return "";
+  if (!add_watch(root, muse, Level::kMuse, Kind::kReservation)) {
+    return out_of_watches_ ? exhausted() : WatchResult{};
+  }
   if (is_symlink(coordination)) {
-    return coordination + " is a symlink; refusing to watch it (replace it with a directory)";
+    return {WatchResult::Code::kRefused,
+            coordination + " is a symlink; refusing to watch it (replace it with a directory)"};
   }
-  if (!add_watch(root, coordination, Level::kCoordination, Kind::kReservation)) return "";
+  if (!add_watch(root, coordination, Level::kCoordination, Kind::kReservation)) {
+    return out_of_watches_ ? exhausted() : WatchResult{};
+  }
   for (Kind kind : kAllKinds) {
     std::string dir = coordination + "/" + std::string(kind_dir(kind));
     if (is_symlink(dir)) {
-      return dir + " is a symlink; refusing to watch it (replace it with a directory)";
+      return {WatchResult::Code::kRefused,
+              dir + " is a symlink; refusing to watch it (replace it with a directory)"};
     }
-    add_watch(root, dir, Level::kKind, kind);
+    if (!add_watch(root, dir, Level::kKind, kind) && out_of_watches_) return exhausted();
   }
-  return "";
+  return {};
 }
 
 void InotifyWatcher::start_read() {
@@ -229,8 +243,8 @@ void InotifyWatcher::run_pending_rescans() {
   pending.swap(pending_);
   for (const auto& [root, cause] : pending) {
     if (!roots_.contains(root)) continue;
-    std::string error = arm(root);
-    if (!error.empty()) spdlog::error("{}", escape_control(error));
+    WatchResult result = arm(root);
+    if (!result.ok()) spdlog::error("{}", escape_control(result.message));
     sink_.on_rescan(root, cause);
   }
 }

@@ -33,7 +33,7 @@ class InotifyWatcher final : public Watcher {
 
   std::string_view name() const override { return "inotify"; }
   bool orders_cookies() const override { return true; }
-  std::string add_root(RootId root, const std::string& root_path) override;
+  WatchResult add_root(RootId root, const std::string& root_path) override;
   void remove_root(RootId root) override;
   void stop() override;
 
@@ -47,7 +47,7 @@ class InotifyWatcher final : public Watcher {
 
   // (Re)adds the watches of a root: each level is watched before its child is
   // looked at, so a child created in between is still seen.
-  std::string arm(RootId root);
+  WatchResult arm(RootId root);
   bool add_watch(RootId root, const std::string& path, Level level, Kind kind);
   void start_read();
   void handle(const struct inotify_event& event);
@@ -64,6 +64,7 @@ class InotifyWatcher final : public Watcher {
   std::map<RootId, RescanCause> pending_;
   bool rescan_scheduled_ = false;
   bool stopped_ = false;
+  bool out_of_watches_ = false;  // the last add_watch failed with ENOSPC
   // Overflow back-off: each overflow within kOverflowWindow of the last one
   // doubles the delay before rescanning, up to kMaxBackoff.
   std::chrono::steady_clock::time_point last_overflow_{};

@@ -1,5 +1,4 @@
 // coordd's entry point: parses flags, sets up logging, runs a Daemon.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <iostream>
 
 #include "daemon/daemon.hpp"
+#include "daemon/logging.hpp"
 #include "proto/socket_path.hpp"
 
 namespace {
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  app.add_option("--max-record-bytes", options.engine.max_record_bytes,
+  app.add_option("--max-record-bytes", options.monitor.engine.max_record_bytes,
                  "Largest record file read; larger files are skipped and counted.")
       ->check(CLI::Range(std::size_t(2), std::size_t(1) << 30))
       ->capture_default_str();
@@ -91,6 +91,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   double mailbox_ttl_s = 300.0;
+  std::string backend = "auto";
+  double poll_interval_s = 1.0;
+  app.add_option("--backend", backend,
+                 "How to watch: inotify (the kernel), poll (scan every --poll-interval), or auto: "
+                 "inotify, falling back to poll with a warning when inotify is unavailable, out "
+                 "of watches, or the repository is on NFS/CIFS/FUSE.")
+      ->check(CLI::IsMember({"auto", "inotify", "poll"}))
+      ->capture_default_str();
+  app.add_option("--poll-interval", poll_interval_s,
+                 "Seconds between scans of the polling backend.")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   app.add_option("--mailbox-max-messages", options.messages.mailbox_messages,
                  "Messages an agent's mailbox holds; a send beyond it gets mailbox_full.")
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 24))
@@ -105,21 +117,47 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0 * 7))
       ->capture_default_str();
 
+  std::string log_file;
+  std::vector<unsigned> allow_uids, allow_gids;
+  app.add_option("--roots-file", options.roots_file,
+                 "File listing repositories to watch, one per line ('#' comments; a line "
+                 "'log-level LEVEL' sets the log level). Re-read on SIGHUP.");
+  app.add_option("--log-file", log_file,
+                 "Log here instead of stderr; reopened on SIGHUP (for logrotate).");
+  app.add_option("--allow-uid", allow_uids,
+                 "Also accept clients with this uid (repeatable), read-only unless --allow-write. "
+                 "The daemon's own uid and root are always accepted.");
+  app.add_option("--allow-gid", allow_gids,
+                 "Also accept clients whose primary gid is this (repeatable), read-only unless "
+                 "--allow-write.");
+  app.add_flag("--allow-write", options.peers.allow_write,
+               "Let --allow-uid/--allow-gid clients send messages and add or remove roots too.");
+  app.add_flag("--test-hooks", options.test_hooks, "Enable test-only requests (debug_stall).")
+      ->group("");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
 
-  auto logger = spdlog::stderr_color_mt("coordd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (std::string error = coordd::setup_logging(log_file, spdlog::level::from_str(log_level));
+      !error.empty()) {
+    std::cerr << "coordd: " << error << "\n";
+    return 1;
+  }
+  options.peers.allow_uids.insert(allow_uids.begin(), allow_uids.end());
+  options.peers.allow_gids.insert(allow_gids.begin(), allow_gids.end());
 
   try {
-    if (options.roots.empty()) options.roots.push_back(default_root());
+    if (options.roots.empty() && options.roots_file.empty()) options.roots.push_back(default_root());
     for (std::string& root : options.roots) root = canonical_root(root);
     if (options.socket_path.empty()) options.socket_path = coordd::default_socket_path();
+    options.monitor.backend = backend == "poll"      ? coordd::BackendChoice::kPoll
+                              : backend == "inotify" ? coordd::BackendChoice::kInotify
+                                                     : coordd::BackendChoice::kAuto;
+    options.monitor.poll_interval =
+        std::chrono::milliseconds(static_cast<long long>(poll_interval_s * 1000));
     options.messages.mailbox_ttl =
         std::chrono::milliseconds(static_cast<long long>(mailbox_ttl_s * 1000));
     options.connection.slow_consumer_grace =

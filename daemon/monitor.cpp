@@ -6,28 +6,103 @@
 #include <system_error>
 
 #include "daemon/inotify_watcher.hpp"
+#include "proto/display.hpp"
+
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
 
 namespace coordd {
+namespace {
 
-Monitor::Monitor(boost::asio::io_context& io, EngineOptions options)
-    : io_(io), engine_(fs_, clock_, options), expiry_timer_(io, [this] {
+// The filesystem's name when it is one inotify cannot see changes on
+// (changes made by other machines never reach this kernel).
+std::string remote_filesystem(const std::string& path) {
+#ifdef __linux__
+  struct statfs st {};
+  if (::statfs(path.c_str(), &st) != 0) return "";
+  switch (static_cast<unsigned long>(st.f_type)) {
+    case 0x6969UL: return "NFS";
+    case 0x517BUL: return "SMB";
+    case 0xFF534D42UL: return "CIFS";
+    case 0xFE534D42UL: return "SMB2";
+    case 0x65735546UL: return "FUSE";
+    case 0x00C36400UL: return "Ceph";
+    case 0x01021997UL: return "9p";
+    case 0x5346414FUL: return "AFS";
+    default: return "";
+  }
+#else
+  (void)path;
+  return "";
+#endif
+}
+
+}  // namespace
+
+Monitor::Monitor(boost::asio::io_context& io, MonitorOptions options)
+    : io_(io),
+      options_(options),
+      engine_(fs_, clock_, options.engine),
+      expiry_timer_(io, [this] {
         engine_.advance_clock();
         expiry_timer_.arm(engine_.next_deadline());
       }) {}
 
 Monitor::~Monitor() { stop(); }
 
-void Monitor::start(const std::vector<std::string>& roots) {
-  try {
-    watcher_ = std::make_unique<InotifyWatcher>(io_, engine_);
-  } catch (const std::system_error& e) {
-    throw std::runtime_error(std::string("cannot start the inotify backend: ") + e.what());
+PollWatcher& Monitor::poll_watcher() {
+  if (!poll_) poll_ = std::make_unique<PollWatcher>(io_, engine_, options_.poll_interval);
+  return *poll_;
+}
+
+WatchResult Monitor::watch(RootId root, const std::string& root_path) {
+  std::string fallback_reason;
+  if (options_.backend != BackendChoice::kPoll) {
+    std::string remote = remote_filesystem(root_path);
+    if (!inotify_ && inotify_unavailable_.empty()) {
+      try {
+        inotify_ = std::make_unique<InotifyWatcher>(io_, engine_);
+      } catch (const std::system_error& e) {
+        inotify_unavailable_ = e.what();
+      }
+    }
+    if (!inotify_) {
+      fallback_reason = "inotify is unavailable: " + inotify_unavailable_;
+    } else if (!remote.empty() && options_.backend == BackendChoice::kAuto) {
+      fallback_reason = root_path + " is on " + remote + ", where inotify misses changes made "
+                        "by other machines";
+    } else {
+      WatchResult result = inotify_->add_root(root, root_path);
+      if (result.ok()) {
+        watcher_of_[root] = inotify_.get();
+        return result;
+      }
+      if (result.code == WatchResult::Code::kRefused) return result;
+      fallback_reason = result.message;
+    }
+    if (options_.backend == BackendChoice::kInotify) {
+      return {WatchResult::Code::kRefused,
+              "--backend inotify cannot watch " + root_path + ": " + fallback_reason};
+    }
   }
+  WatchResult result = poll_watcher().add_root(root, root_path);
+  if (result.ok()) {
+    watcher_of_[root] = poll_.get();
+    if (!fallback_reason.empty()) {
+      spdlog::warn("polling {} every {} ms: {}", escape_control(root_path),
+                   options_.poll_interval.count(), escape_control(fallback_reason));
+    }
+  }
+  return result;
+}
+
+void Monitor::start(const std::vector<std::string>& roots) {
   // Watches before the scan, so nothing written during the scan is missed.
   for (const std::string& root : roots) {
     RootId id = engine_.add_root(root);
-    std::string error = watcher_->add_root(id, root);
-    if (!error.empty()) throw std::runtime_error(error);
+    WatchResult result = watch(id, root);
+    if (!result.ok()) throw std::runtime_error(result.message);
   }
   auto started = std::chrono::steady_clock::now();
   for (RootId id : engine_.root_ids()) engine_.on_rescan(id, RescanCause::kInitial);
@@ -40,8 +115,55 @@ void Monitor::start(const std::vector<std::string>& roots) {
   expiry_timer_.arm(engine_.next_deadline());
 }
 
+std::string Monitor::add_root(const std::string& root_path) {
+  if (engine_.find_root(root_path)) return "";  // already watched
+  RootId id = engine_.add_root(root_path);
+  WatchResult result = watch(id, root_path);
+  if (!result.ok()) {
+    engine_.remove_root(id);
+    return result.message;
+  }
+  engine_.on_rescan(id, RescanCause::kInitial);
+  spdlog::info("watching {} ({})", escape_control(root_path), backend_of(id));
+  return "";
+}
+
+bool Monitor::remove_root(const std::string& root_path) {
+  std::optional<RootId> id = engine_.find_root(root_path);
+  if (!id) return false;
+  if (auto it = watcher_of_.find(*id); it != watcher_of_.end()) {
+    it->second->remove_root(*id);
+    watcher_of_.erase(it);
+  }
+  engine_.remove_root(*id);
+  spdlog::info("stopped watching {}", escape_control(root_path));
+  return true;
+}
+
+std::string Monitor::backend_of(RootId root) const {
+  auto it = watcher_of_.find(root);
+  return it == watcher_of_.end() ? "none" : std::string(it->second->name());
+}
+
+std::string Monitor::backend() const {
+  bool inotify = false, poll = false;
+  for (const auto& [root, watcher] : watcher_of_) {
+    (watcher == poll_.get() ? poll : inotify) = true;
+  }
+  if (inotify && poll) return "inotify+poll";
+  if (poll) return "poll";
+  if (inotify) return "inotify";
+  return options_.backend == BackendChoice::kPoll ? "poll" : "inotify";
+}
+
+bool Monitor::orders_cookies(RootId root) const {
+  auto it = watcher_of_.find(root);
+  return it != watcher_of_.end() && it->second->orders_cookies();
+}
+
 void Monitor::stop() {
-  if (watcher_) watcher_->stop();
+  if (inotify_) inotify_->stop();
+  if (poll_) poll_->stop();
   expiry_timer_.stop();
 }
 

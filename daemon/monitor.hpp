@@ -1,10 +1,15 @@
 // Monitor: the coordination state of a set of roots kept current on an
-// io_context: an Engine fed by a watch backend, with its expiry timer armed
-// at the next lease deadline. coordd serves it over a socket; coordctl runs
-// one in-process when no daemon answers. Reactor thread only.
+// io_context: an Engine fed by watch backends, with its expiry timer armed at
+// the next lease deadline. Each root gets the kernel backend (inotify) when it
+// can, else the polling backend, with a warning naming the reason (inotify
+// unavailable, out of watches, remote filesystem). coordd serves a Monitor
+// over a socket; coordctl runs one in-process when no daemon answers.
+// Reactor thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,39 +17,62 @@
 #include "daemon/clock.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/file_system.hpp"
+#include "daemon/poll_watcher.hpp"
 #include "daemon/wall_timer.hpp"
 #include "daemon/watcher.hpp"
 
 namespace coordd {
 
+enum class BackendChoice { kAuto, kInotify, kPoll };
+
+struct MonitorOptions {
+  EngineOptions engine;
+  BackendChoice backend = BackendChoice::kAuto;
+  std::chrono::milliseconds poll_interval = kDefaultPollInterval;
+};
+
 class Monitor {
  public:
-  Monitor(boost::asio::io_context& io, EngineOptions options);
+  Monitor(boost::asio::io_context& io, MonitorOptions options);
   ~Monitor();
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
-  // Starts the watch backend, watches every root (absolute, canonical
-  // paths) and scans them. Throws std::runtime_error with a clear message
-  // (symlinked coordination directory, no inotify, ...). Changes found by the
-  // scan are not published: set a sink afterwards.
+  // Watches and scans every root (absolute, canonical paths). Throws
+  // std::runtime_error with a clear message when a root cannot be watched.
+  // Changes found by the scan are published only if a sink is set.
   void start(const std::vector<std::string>& roots);
-  // Publishes every later change to `sink` (nullptr: stop publishing).
+  // Adds one root at run time (its records are published as added). Returns
+  // "" or why it cannot be watched.
+  std::string add_root(const std::string& root_path);
+  // Stops watching a root; its records are published as removed.
+  bool remove_root(const std::string& root_path);
+
   void set_sink(EventSink* sink) { engine_.set_sink(sink); }
   void stop();
 
   Engine& engine() { return engine_; }
   const Engine& engine() const { return engine_; }
-  std::string_view backend() const { return watcher_ ? watcher_->name() : "none"; }
-  bool orders_cookies() const { return watcher_ && watcher_->orders_cookies(); }
   FileSystem& file_system() { return fs_; }
+  // "inotify", "poll", or "inotify+poll" when roots differ.
+  std::string backend() const;
+  std::string backend_of(RootId root) const;
+  // Whether sync can wait for a cookie in this root (see Watcher).
+  bool orders_cookies(RootId root) const;
 
  private:
+  WatchResult watch(RootId root, const std::string& root_path);
+  PollWatcher& poll_watcher();
+
   boost::asio::io_context& io_;
+  MonitorOptions options_;
   DiskFileSystem fs_;
   SystemClock clock_;
   Engine engine_;
-  std::unique_ptr<Watcher> watcher_;
+  std::unique_ptr<Watcher> inotify_;
+  std::string inotify_unavailable_;  // why, when inotify_ could not start
+  std::unique_ptr<PollWatcher> poll_;
+  std::map<RootId, Watcher*> watcher_of_;
   WallTimer expiry_timer_;
 };
 

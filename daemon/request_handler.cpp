@@ -13,6 +13,9 @@
 #include "daemon/sync_barrier.hpp"
 #include "daemon/agent_message.hpp"
 #include "daemon/message_bus.hpp"
+#include "daemon/monitor.hpp"
+#include <sys/stat.h>
+#include <thread>
 
 namespace coordd {
 namespace json = boost::json;
@@ -147,10 +150,11 @@ std::optional<EventFilter> read_filter(RequestHandler& /*unused*/, Engine& engin
 
 }  // namespace
 
-RequestHandler::RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
+RequestHandler::RequestHandler(Monitor& monitor, EventJournal& journal, ConnectionManager& manager,
                                SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
                                DaemonInfo info)
-    : engine_(engine),
+    : monitor_(monitor),
+      engine_(monitor.engine()),
       journal_(journal),
       manager_(manager),
       sync_(sync),
@@ -188,7 +192,14 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
   std::optional<std::string> op = request.string("op");
   if (!request.failed() && !op) {
     request.fail("missing_op", "the request has no \"op\"; expected one of: hello, subscribe, "
-                               "unsubscribe, list, status, ping, sync, send, broadcast");
+                               "unsubscribe, list, status, ping, sync, send, broadcast, watch_root, "
+                               "unwatch_root");
+  }
+  if (!request.failed() && connection.access() != Access::kFull &&
+      (op_needs_write(*op) || (*op == "hello" && request.get("agent")))) {
+    request.fail("forbidden", "this connection is read-only (uid " +
+                                  std::to_string(connection.peer().uid) + "); '" + *op +
+                                  "' needs the daemon's --allow-write");
   }
   if (!request.failed()) {
     if (*op == "hello") {
@@ -205,6 +216,14 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
       send(connection, request, false);
     } else if (*op == "broadcast") {
       send(connection, request, true);
+    } else if (*op == "watch_root") {
+      watch_root(connection, request);
+    } else if (*op == "unwatch_root") {
+      unwatch_root(connection, request);
+    } else if (*op == "debug_stall" && info_.test_hooks) {
+      // Blocks the reactor on purpose so tests can see the watchdog stop.
+      std::this_thread::sleep_for(std::chrono::milliseconds(request.count("ms").value_or(0)));
+      connection.reply(line_of(request.reply("stalled")));
     } else if (*op == "sync") {
       sync(connection, request);
     } else if (*op == "ping") {
@@ -212,7 +231,8 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
     } else {
       request.fail("unknown_op", "unknown op '" + *op +
                                      "'; expected one of: hello, subscribe, unsubscribe, list, "
-                                     "status, ping, sync, send, broadcast");
+                                     "status, ping, sync, send, broadcast, watch_root, "
+                                     "unwatch_root");
     }
   }
   if (request.failed()) connection.reply(request.error());
@@ -403,6 +423,58 @@ void RequestHandler::send(Connection& connection, Request& request, bool broadca
   connection.reply(line_of(out));
 }
 
+void RequestHandler::watch_root(Connection& connection, Request& request) {
+  std::optional<std::string> path = request.string("path");
+  if (!request.failed() && (!path || path->empty() || (*path)[0] != '/')) {
+    request.fail("bad_field", "'path' must be the absolute path of a repository directory");
+  }
+  if (request.failed()) return;
+  struct stat st {};
+  std::string problem;
+  if (::lstat(path->c_str(), &st) != 0) {
+    problem = "does not exist";
+  } else if (S_ISLNK(st.st_mode)) {
+    problem = "is a symlink; give the real directory";
+  } else if (!S_ISDIR(st.st_mode)) {
+    problem = "is not a directory";
+  } else if (connection.peer().uid != 0 && st.st_uid != connection.peer().uid) {
+    problem = "is owned by uid " + std::to_string(st.st_uid) + ", not by you (uid " +
+              std::to_string(connection.peer().uid) + ")";
+  }
+  std::error_code ec;
+  std::string canonical = std::filesystem::canonical(*path, ec).string();
+  if (problem.empty() && ec) problem = "cannot be resolved: " + ec.message();
+  if (problem.empty()) problem = monitor_.add_root(canonical);
+  if (!problem.empty()) {
+    request.fail("bad_root", *path + " " + problem);
+    return;
+  }
+  json::object out = request.reply("watching");
+  out["path"] = canonical;
+  out["backend"] = monitor_.backend_of(*engine_.find_root(canonical));
+  out["seq"] = engine_.last_seq();
+  connection.reply(line_of(out));
+}
+
+void RequestHandler::unwatch_root(Connection& connection, Request& request) {
+  std::optional<std::string> path = request.string("path");
+  if (!request.failed() && !path) request.fail("bad_field", "'path' (a watched root) is required");
+  if (request.failed()) return;
+  std::error_code ec;
+  std::string canonical = std::filesystem::weakly_canonical(*path, ec).string();
+  if (ec || !monitor_.remove_root(canonical)) {
+    if (!monitor_.remove_root(*path)) {
+      request.fail("unknown_root", *path + " is not a watched root");
+      return;
+    }
+    canonical = *path;
+  }
+  json::object out = request.reply("unwatched");
+  out["path"] = canonical;
+  out["seq"] = engine_.last_seq();
+  connection.reply(line_of(out));
+}
+
 void RequestHandler::unsubscribe(Connection& connection, Request& request) {
   std::optional<std::uint64_t> sub = request.count("sub");
   if (!request.failed() && !sub) request.fail("bad_field", "'sub' (the subscription number) is required");
@@ -455,6 +527,14 @@ void RequestHandler::status(Connection& connection, Request& request) {
   out["pid"] = ::getpid();
   out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started).count();
   out["backend"] = info_.backend ? info_.backend() : "none";
+  json::array root_backends;
+  for (RootId root : engine_.root_ids()) {
+    json::object entry;
+    entry["path"] = engine_.root_path(root);
+    entry["backend"] = monitor_.backend_of(root);
+    root_backends.push_back(std::move(entry));
+  }
+  out["root_backends"] = std::move(root_backends);
   out["seq"] = engine_.last_seq();
   json::array roots;
   for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));

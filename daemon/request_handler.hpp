@@ -18,6 +18,7 @@ class Engine;
 class EventJournal;
 class SyncBarrier;
 class MessageBus;
+class Monitor;
 struct ConnectionLimits;
 
 inline constexpr int kProtocolVersion = 1;
@@ -27,11 +28,12 @@ struct DaemonInfo {
   std::string epoch;  // names this run; changes on every start
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::function<std::string()> backend;  // "inotify", "poll", ...
+  bool test_hooks = false;               // enables debug_stall (tests only)
 };
 
 class RequestHandler {
  public:
-  RequestHandler(Engine& engine, EventJournal& journal, ConnectionManager& manager,
+  RequestHandler(Monitor& monitor, EventJournal& journal, ConnectionManager& manager,
                  SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
                  DaemonInfo info);
 
@@ -50,7 +52,10 @@ class RequestHandler {
   void status(Connection& connection, Request& request);
   void sync(Connection& connection, Request& request);
   void send(Connection& connection, Request& request, bool broadcast);
+  void watch_root(Connection& connection, Request& request);
+  void unwatch_root(Connection& connection, Request& request);
 
+  Monitor& monitor_;
   Engine& engine_;
   EventJournal& journal_;
   ConnectionManager& manager_;

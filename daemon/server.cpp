@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "daemon/connection_manager.hpp"
+#include "daemon/request_handler.hpp"
 
 namespace coordd {
 namespace {
@@ -76,8 +77,8 @@ Existing probe(const std::string& path) {
 
 }  // namespace
 
-Server::Server(boost::asio::io_context& io, ConnectionContext& context)
-    : io_(io), context_(context) {}
+Server::Server(boost::asio::io_context& io, ConnectionContext& context, PeerPolicy policy)
+    : io_(io), context_(context), policy_(std::move(policy)) {}
 
 Server::~Server() { stop(); }
 
@@ -132,13 +133,33 @@ void Server::accept(Protocol::acceptor& acceptor) {
   acceptor.async_accept([this, &acceptor](const boost::system::error_code& ec,
                                           Protocol::socket socket) {
     if (stopped_ || ec == boost::asio::error::operation_aborted) return;
-    if (!ec) {
-      auto connection = std::make_shared<Connection>(std::move(socket), context_,
-                                                     context_.manager.next_id());
-      context_.manager.start(std::move(connection));
+    if (ec) {
+      // EMFILE and friends: the client stays in the backlog; try again soon
+      // rather than spinning on the same error.
+      spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+      retry_timer_ = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      retry_timer_->async_wait([this, &acceptor](const boost::system::error_code& wait_ec) {
+        if (!wait_ec && !stopped_) accept(acceptor);
+      });
+      return;
+    }
+    PeerCredentials peer = peer_credentials(socket.native_handle());
+    Access access = policy_.decide(peer, ::geteuid());
+    if (access == Access::kForbidden) {
+      spdlog::warn("refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)",
+                   peer.uid, peer.gid, peer.pid);
+      std::string line =
+          RequestHandler::error_line(nullptr, "forbidden",
+                                     "uid " + std::to_string(peer.uid) +
+                                         " may not use this coordd; its owner can allow it with "
+                                         "--allow-uid or --allow-gid");
+      ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      boost::system::error_code ignored;
+      socket.close(ignored);
     } else {
-      // EMFILE and friends: log and keep accepting; the client retries.
-      spdlog::warn("accept failed: {}", ec.message());
+      auto connection = std::make_shared<Connection>(std::move(socket), context_,
+                                                     context_.manager.next_id(), peer, access);
+      context_.manager.start(std::move(connection));
     }
     accept(acceptor);
   });
@@ -151,6 +172,7 @@ void Server::stop() {
     boost::system::error_code ignored;
     acceptor->close(ignored);
   }
+  if (retry_timer_) retry_timer_->cancel();
   if (!created_path_.empty()) {
     // Only remove the socket if it is still the one we created.
     struct stat st {};

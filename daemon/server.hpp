@@ -7,17 +7,19 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "daemon/connection.hpp"
+#include "daemon/peer_policy.hpp"
 
 namespace coordd {
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, ConnectionContext& context);
+  Server(boost::asio::io_context& io, ConnectionContext& context, PeerPolicy policy);
   // Stops, so a daemon that fails after listen() leaves no socket behind.
   ~Server();
   Server(const Server&) = delete;
@@ -37,6 +39,8 @@ class Server {
 
   boost::asio::io_context& io_;
   ConnectionContext& context_;
+  PeerPolicy policy_;
+  std::unique_ptr<boost::asio::steady_timer> retry_timer_;
   std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> acceptors_;
   std::string created_path_;
   std::uint64_t created_inode_ = 0;

@@ -22,7 +22,8 @@ void SyncBarrier::start(std::chrono::milliseconds timeout, Done done) {
     std::string path = engine_.coordination_dir(root) + "/" + std::string(kCookiePrefix) +
                        std::to_string(::getpid()) + "-" + std::to_string(id) + "-" +
                        std::to_string(root);
-    if (cookies_ordered_ && fs_.create_file(path).empty()) {
+    bool ordered = cookies_ordered_ && cookies_ordered_(root);
+    if (ordered && fs_.create_file(path).empty()) {
       barrier.waiting.insert(path);
       cookie_owner_[path] = id;
     } else {

@@ -30,8 +30,8 @@ class SyncBarrier {
   using Done = std::function<void(bool in_time)>;
 
   SyncBarrier(boost::asio::io_context& io, Engine& engine, FileSystem& fs);
-  // Set once the backend is known (Watcher::orders_cookies()).
-  void set_cookies_ordered(bool ordered) { cookies_ordered_ = ordered; }
+  // Whether a root's backend orders cookies (Watcher::orders_cookies()).
+  void set_cookie_ordering(std::function<bool(RootId)> ordered) { cookies_ordered_ = std::move(ordered); }
   SyncBarrier(const SyncBarrier&) = delete;
   SyncBarrier& operator=(const SyncBarrier&) = delete;
 
@@ -57,7 +57,7 @@ class SyncBarrier {
   boost::asio::io_context& io_;
   Engine& engine_;
   FileSystem& fs_;
-  bool cookies_ordered_ = false;
+  std::function<bool(RootId)> cookies_ordered_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Barrier> barriers_;
   std::map<std::string, std::uint64_t> cookie_owner_;  // cookie path -> barrier

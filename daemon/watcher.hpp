@@ -34,6 +34,18 @@ class WatchSink {
   virtual void on_rescan(RootId root, RescanCause cause) = 0;
 };
 
+// The outcome of Watcher::add_root.
+struct WatchResult {
+  enum class Code {
+    kOk,
+    kRefused,      // never watch this root (a symlinked coordination directory)
+    kUnavailable,  // this backend cannot watch it (out of watches): poll instead
+  };
+  Code code = Code::kOk;
+  std::string message;
+  bool ok() const { return code == Code::kOk; }
+};
+
 class Watcher {
  public:
   virtual ~Watcher() = default;
@@ -44,9 +56,8 @@ class Watcher {
   // wait for a cookie; false means sync falls back to a rescan.
   virtual bool orders_cookies() const = 0;
   // Starts watching <root>/.muse/coordination/ and its kind directories,
-  // including ones that do not exist yet. Returns "" or an error message
-  // (e.g. the coordination directory is a symlink).
-  virtual std::string add_root(RootId root, const std::string& root_path) = 0;
+  // including ones that do not exist yet.
+  virtual WatchResult add_root(RootId root, const std::string& root_path) = 0;
   virtual void remove_root(RootId root) = 0;
   // Stops delivering callbacks and releases kernel resources (shutdown).
   virtual void stop() = 0;

@@ -97,6 +97,11 @@ void write_all(int fd, std::string_view bytes, const fs::path& path) {
 
 }  // namespace
 
+bool polling_backend() {
+  const char* backend = std::getenv("COORDD_TEST_BACKEND");
+  return backend != nullptr && std::string_view(backend) == "poll";
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/coordd-integ-XXXXXX";
@@ -134,6 +139,10 @@ DaemonProcess::DaemonProcess(const Workspace& ws, std::vector<std::string> extra
 
   std::vector<std::string> args = {coordd_binary(), "--root", ws.repo().string(), "--socket",
                                    socket_.string()};
+  // COORDD_TEST_BACKEND runs the whole suite against one watch backend.
+  if (const char* backend = std::getenv("COORDD_TEST_BACKEND"); backend && *backend) {
+    args.insert(args.end(), {"--backend", backend, "--poll-interval", "0.05"});
+  }
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

@@ -29,6 +29,9 @@ using namespace std::chrono_literals;
 // How long a test waits for a line the daemon owes it.
 inline constexpr std::chrono::milliseconds kLineTimeout = 5s;
 
+// True when the suite runs against the polling backend (COORDD_TEST_BACKEND=poll).
+bool polling_backend();
+
 // A directory made by mkdtemp, removed with everything in it on destruction.
 class TempDir {
  public:

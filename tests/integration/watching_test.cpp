@@ -24,6 +24,10 @@ TEST_CASE("a coordination directory created after the daemon starts is picked up
 }
 
 TEST_CASE("a kind directory deleted and re-created reports its records removed, then added") {
+  if (polling_backend()) {
+    MESSAGE("skipped under --backend poll: a change undone between two scans is invisible to a poller");
+    return;
+  }
   Workspace ws;
   write_record_atomic(ws.kind_dir("tasks"), "t1", kTask);
   DaemonProcess daemon(ws);

@@ -1,0 +1,37 @@
+#include "daemon/peer_policy.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace coordd {
+
+PeerCredentials peer_credentials(int socket_fd) {
+  PeerCredentials peer;
+#if defined(__linux__)
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    peer = PeerCredentials{true, cred.pid, cred.uid, cred.gid};
+  }
+#else
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (::getpeereid(socket_fd, &uid, &gid) == 0) peer = PeerCredentials{true, 0, uid, gid};
+#endif
+  return peer;
+}
+
+Access PeerPolicy::decide(const PeerCredentials& peer, uid_t self) const {
+  if (!peer.known) return Access::kForbidden;
+  if (peer.uid == self || peer.uid == 0) return Access::kFull;
+  if (allow_uids.contains(peer.uid) || allow_gids.contains(peer.gid)) {
+    return allow_write ? Access::kFull : Access::kReadOnly;
+  }
+  return Access::kForbidden;
+}
+
+bool op_needs_write(std::string_view op) {
+  return op == "send" || op == "broadcast" || op == "watch_root" || op == "unwatch_root";
+}
+
+}  // namespace coordd

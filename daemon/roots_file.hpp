@@ -1,0 +1,23 @@
+// The --roots-file: the repositories to watch, one per line, re-read on
+// SIGHUP. Blank lines and lines starting with '#' are ignored; a line
+// `log-level LEVEL` sets the log level; any other line is a repository path
+// (relative paths are relative to the file's directory). Pure parsing plus
+// one read of the file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coordd {
+
+struct RootsFile {
+  std::vector<std::string> roots;        // canonical absolute paths
+  std::optional<std::string> log_level;  // trace|debug|info|warn|error
+};
+
+// Reads and checks the file. On failure returns nullopt and sets `error`
+// (naming the file and line).
+std::optional<RootsFile> read_roots_file(const std::string& path, std::string& error);
+
+}  // namespace coordd
