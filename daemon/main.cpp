@@ -1,5 +1,7 @@
 // coordd's entry point: parses flags, sets up logging, runs a Daemon.
 #include <spdlog/spdlog.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +26,19 @@ std::string default_root() {
     if (dir == dir.root_path()) break;
   }
   return cwd.string();
+}
+
+// A uid or gid given as a number or a name.
+unsigned resolve_id(const std::string& text, bool group) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    return unsigned(std::stoul(text));
+  }
+  if (group) {
+    if (const struct group* g = ::getgrnam(text.c_str())) return g->gr_gid;
+    throw std::runtime_error("--allow-gid " + text + ": no such group");
+  }
+  if (const struct passwd* p = ::getpwnam(text.c_str())) return p->pw_uid;
+  throw std::runtime_error("--allow-uid " + text + ": no such user");
 }
 
 std::string canonical_root(const std::string& root) {
@@ -118,18 +133,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::string log_file;
-  std::vector<unsigned> allow_uids, allow_gids;
+  std::vector<std::string> allow_uids, allow_gids;
   app.add_option("--roots-file", options.roots_file,
                  "File listing repositories to watch, one per line ('#' comments; a line "
                  "'log-level LEVEL' sets the log level). Re-read on SIGHUP.");
   app.add_option("--log-file", log_file,
                  "Log here instead of stderr; reopened on SIGHUP (for logrotate).");
   app.add_option("--allow-uid", allow_uids,
-                 "Also accept clients with this uid (repeatable), read-only unless --allow-write. "
-                 "The daemon's own uid and root are always accepted.");
+                 "Also accept clients with this uid or user name (repeatable), read-only unless "
+                 "--allow-write. The daemon's own uid and root are always accepted.");
   app.add_option("--allow-gid", allow_gids,
-                 "Also accept clients whose primary gid is this (repeatable), read-only unless "
-                 "--allow-write.");
+                 "Also accept clients in this group, by gid or name (repeatable; primary or "
+                 "supplementary), read-only unless --allow-write.");
   app.add_flag("--allow-write", options.peers.allow_write,
                "Let --allow-uid/--allow-gid clients send messages and add or remove roots too.");
   app.add_flag("--test-hooks", options.test_hooks, "Enable test-only requests (debug_stall).")
@@ -146,8 +161,13 @@ int main(int argc, char** argv) {
     std::cerr << "coordd: " << error << "\n";
     return 1;
   }
-  options.peers.allow_uids.insert(allow_uids.begin(), allow_uids.end());
-  options.peers.allow_gids.insert(allow_gids.begin(), allow_gids.end());
+  try {
+    for (const std::string& uid : allow_uids) options.peers.allow_uids.insert(resolve_id(uid, false));
+    for (const std::string& gid : allow_gids) options.peers.allow_gids.insert(resolve_id(gid, true));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
 
   try {
     if (options.roots.empty() && options.roots_file.empty()) options.roots.push_back(default_root());

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <set>
+#include <vector>
 #include <string_view>
 
 namespace coordd {
@@ -20,6 +21,7 @@ struct PeerCredentials {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups, where the kernel says (SO_PEERGROUPS)
 };
 
 PeerCredentials peer_credentials(int socket_fd);
