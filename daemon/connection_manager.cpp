@@ -22,15 +22,14 @@ void ConnectionManager::stop_all() {
   connections_.clear();
 }
 
-std::vector<const Connection*> ConnectionManager::publish_to_all(const EventPtr& event) {
+void ConnectionManager::publish_to_all(const EventPtr& event,
+                                       std::vector<const Connection*>* matched) {
   journal_.append(event);
-  std::vector<const Connection*> matched;
   for (auto it = connections_.begin(); it != connections_.end();) {
     auto next = std::next(it);  // deliver() may close and forget its connection
-    if (it->second->deliver(event)) matched.push_back(it->second.get());
+    if (it->second->deliver(event) && matched) matched->push_back(it->second.get());
     it = next;
   }
-  return matched;
 }
 
 std::size_t ConnectionManager::subscription_count() const {

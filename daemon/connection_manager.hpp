@@ -22,9 +22,10 @@ class ConnectionManager final : public EventSink {
   void stop_all();
 
   // EventSink: journal the event, then offer it to every connection.
-  void publish(const EventPtr& event) override { publish_to_all(event); }
-  // The same, returning the connections with a subscription that matched.
-  std::vector<const Connection*> publish_to_all(const EventPtr& event);
+  void publish(const EventPtr& event) override { publish_to_all(event, nullptr); }
+  // The same; when `matched` is given, the connections with a subscription
+  // that matched are appended to it.
+  void publish_to_all(const EventPtr& event, std::vector<const Connection*>* matched);
 
   std::size_t size() const { return connections_.size(); }
   std::size_t subscription_count() const;

@@ -187,7 +187,9 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
 
   std::unordered_set<std::string_view> present;
+  std::unordered_set<std::string_view> listed;
   for (const DirEntry& entry : listing.entries) {
+    listed.insert(entry.name);
     ClassifiedName classified = classify_name(entry.name);
     if (classified.cls == NameClass::kIgnored) continue;
     if (classified.cls == NameClass::kInvalid) {
@@ -208,9 +210,7 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   // Forget warnings about files that are no longer there.
   std::erase_if(bad_files_, [&](const auto& entry) {
     const auto& [bad_root, bad_kind, name] = entry.first;
-    if (bad_root != root || bad_kind != kind) return false;
-    return std::none_of(listing.entries.begin(), listing.entries.end(),
-                        [&](const DirEntry& e) { return e.name == name; });
+    return bad_root == root && bad_kind == kind && !listed.contains(name);
   });
 }
 

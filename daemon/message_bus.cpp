@@ -118,7 +118,9 @@ SendOutcome MessageBus::broadcast(const std::optional<std::string>& from,
       entry.mailbox.note_dropped(event->seq);
     }
   }
-  for (const Connection* tap : manager_.publish_to_all(event)) recipients.insert(tap);
+  std::vector<const Connection*> taps;
+  manager_.publish_to_all(event, &taps);
+  recipients.insert(taps.begin(), taps.end());
   for (auto& [agent, entry] : agents_) {
     if (entry.connection) entry.connection->pump();
   }
