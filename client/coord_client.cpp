@@ -36,6 +36,9 @@ CoordClient& CoordClient::operator=(CoordClient&& other) noexcept {
 void CoordClient::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  // A later connect() starts a new stream: nothing half-read may leak into it.
+  framer_ = NdjsonFramer(kMaxReplyBytes);
+  pending_.clear();
 }
 
 void CoordClient::shutdown_write() {

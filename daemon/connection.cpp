@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
+#include <limits>
 
 #include "daemon/connection_manager.hpp"
 #include "daemon/engine.hpp"
@@ -135,9 +137,9 @@ bool Connection::caught_up() const {
   return true;
 }
 
-void Connection::reply_when_caught_up(std::string line) {
+void Connection::reply_when_caught_up(std::function<std::string()> make_line) {
   if (closed_ || closing_) return;
-  parked_replies_.push_back(std::move(line));
+  parked_replies_.push_back(std::move(make_line));
   pump();
 }
 
@@ -176,10 +178,21 @@ bool Connection::wants(const Subscription& sub, const Event& event) const {
   return sub.agents.empty() || sub.agents.contains(event.from) || sub.agents.contains(event.to);
 }
 
+std::uint64_t Connection::mailbox_horizon() const {
+  std::uint64_t horizon = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& [id, sub] : subs_) {
+    if (sub.phase == Subscription::Phase::kSnapshot) horizon = std::min(horizon, sub.snapshot_seq);
+    if (sub.phase == Subscription::Phase::kReplay) horizon = std::min(horizon, sub.replay_after);
+  }
+  return horizon;
+}
+
 bool Connection::drain_mailbox() {
   if (!mailbox_) return true;
+  std::uint64_t horizon = mailbox_horizon();
   while (!mailbox_->empty()) {
     const EventPtr& message = mailbox_->front();
+    if (message->seq > horizon) return true;  // pump() releases it once the replay passes it
     std::string prefix = message_prefix(std::nullopt);
     if (!queue_.has_room(prefix.size() + message->body->size())) return false;
     queue_.push(OutboundLine{std::move(prefix), message->body});
@@ -330,9 +343,10 @@ void Connection::pump() {
     for (auto& [id, sub] : subs_) {
       if (sub.phase != Subscription::Phase::kLive && produce(sub)) progressed = true;
     }
+    drain_mailbox();  // the messages that the replays have now passed
   }
   if (!parked_replies_.empty() && caught_up()) {
-    for (std::string& line : parked_replies_) queue_.push(OutboundLine{std::move(line), nullptr});
+    for (auto& make_line : parked_replies_) queue_.push(OutboundLine{make_line(), nullptr});
     parked_replies_.clear();
   }
   bool lagging = false;

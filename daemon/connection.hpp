@@ -10,6 +10,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,9 +74,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a final line, stops reading, and closes once it is written (or
   // after a short timeout if the client does not read).
   void close_with(std::string final_line);
-  // Queues `line` once every subscription is live with no lag marker owed,
-  // so a bookmark (synced{seq}) follows every event it vouches for.
-  void reply_when_caught_up(std::string line);
+  // Queues the line `make_line` returns once every subscription is live with
+  // no lag marker owed; it is called then, so a bookmark (synced{seq}) reads
+  // the seq after every event it vouches for has been queued.
+  void reply_when_caught_up(std::function<std::string()> make_line);
 
   Subscription& add_subscription(EventFilter filter);
   bool remove_subscription(std::uint64_t id);
@@ -101,8 +103,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void maybe_resume_reading();
   bool caught_up() const;
   bool wants(const Subscription& sub, const Event& event) const;
-  // Moves mailbox messages into the queue while they fit; true when empty.
+  // Moves mailbox messages into the queue while they fit; true when nothing
+  // is left that could go now.
   bool drain_mailbox();
+  // The newest seq the mailbox may release now: a message must not overtake
+  // an event that a subscription still owes from its snapshot or replay.
+  std::uint64_t mailbox_horizon() const;
 
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
@@ -117,7 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer slow_timer_;
   std::optional<std::chrono::steady_clock::time_point> lagging_since_;
   std::uint64_t dropped_events_ = 0;
-  std::vector<std::string> parked_replies_;
+  std::vector<std::function<std::string()>> parked_replies_;
   std::optional<std::string> agent_;
   Mailbox* mailbox_ = nullptr;
   bool reading_ = false;

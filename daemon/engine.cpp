@@ -102,23 +102,32 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const FileSta
   Record* existing = store_.find(ref);
   // The polling rescan trusts an unchanged stamp; everything else re-reads.
   if (listed && existing && existing->stamp == *listed) return;
+  if (listed) {
+    auto bad = bad_files_.find(BadKey{ref.root, ref.kind, name});
+    if (bad != bad_files_.end() && bad->second.stamp == *listed) return;  // still the same bad file
+  }
 
   ReadResult read = fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
+  // Remember a bad file by the stamp the poller will list next time.
+  const FileStamp* seen = listed ? listed : &read.stamp;
   switch (read.status) {
     case ReadStatus::kOk: break;
     case ReadStatus::kMissing: remove(ref); return;
-    case ReadStatus::kSymlink: note_bad(ref.root, ref.kind, name, "is a symlink (not followed)"); return;
-    case ReadStatus::kNotRegular: note_bad(ref.root, ref.kind, name, "is not a regular file"); return;
+    case ReadStatus::kSymlink: note_bad(ref.root, ref.kind, name, "is a symlink (not followed)", listed); return;
+    case ReadStatus::kNotRegular: note_bad(ref.root, ref.kind, name, "is not a regular file", seen); return;
     case ReadStatus::kTooLarge:
       note_bad(ref.root, ref.kind, name,
-               "is larger than --max-record-bytes=" + std::to_string(options_.max_record_bytes));
+               "is larger than --max-record-bytes=" + std::to_string(options_.max_record_bytes),
+               seen);
       return;
-    case ReadStatus::kError: note_bad(ref.root, ref.kind, name, "cannot be read: " + read.error); return;
+    case ReadStatus::kError:
+      note_bad(ref.root, ref.kind, name, "cannot be read: " + read.error, listed);
+      return;
   }
   std::string error;
   std::optional<ParsedRecord> parsed = parse_record(read.bytes, error);
   if (!parsed) {
-    note_bad(ref.root, ref.kind, name, error);
+    note_bad(ref.root, ref.kind, name, error, seen);
     return;
   }
   clear_bad(ref.root, ref.kind, name);
@@ -250,16 +259,19 @@ void Engine::emit(EventType type, const RecordRef& ref, const Record& record,
   sink_->publish(event);
 }
 
-void Engine::note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason) {
-  ++counters_.bad_files_skipped;
+void Engine::note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason,
+                      const FileStamp* listed) {
   BadKey key{root, kind, std::string(name)};
   auto it = bad_files_.find(key);
-  if (it != bad_files_.end() && it->second == reason) return;  // already warned
   if (it != bad_files_.end()) {
-    it->second = std::string(reason);
+    if (listed) it->second.stamp = *listed;
+    if (it->second.reason == reason) return;  // counted and warned about already
+    it->second.reason = std::string(reason);
   } else if (bad_files_.size() < options_.max_tracked_bad_files) {
-    bad_files_.emplace(std::move(key), std::string(reason));
+    bad_files_.emplace(std::move(key), BadFile{std::string(reason), listed ? *listed : FileStamp{}});
   }
+  // Past the tracking bound every sighting counts and warns: noisy, not unbounded.
+  ++counters_.bad_files_skipped;
   spdlog::warn("skipping {}: {}", escape_control(path_of(root, kind, name)), reason);
 }
 

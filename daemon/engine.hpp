@@ -34,7 +34,7 @@ struct EngineOptions {
 
 struct EngineCounters {
   std::uint64_t events_emitted = 0;
-  std::uint64_t bad_files_skipped = 0;  // times a file was found unacceptable
+  std::uint64_t bad_files_skipped = 0;  // times a file became unacceptable (or changed reason)
   std::uint64_t rescans = 0;
   std::uint64_t overflows = 0;
   std::optional<RescanCause> last_rescan_cause;
@@ -106,11 +106,16 @@ class Engine final : public WatchSink {
     std::string json;  // path as a JSON string literal
   };
   using BadKey = std::tuple<RootId, Kind, std::string>;
+  struct BadFile {
+    std::string reason;  // what it was last warned about
+    FileStamp stamp;     // as listed, so the poller need not look again
+  };
 
   void ingest(const RecordRef& ref, const std::string& name, const FileStamp* listed);
   void remove(const RecordRef& ref);
   void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
-  void note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason);
+  void note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason,
+                const FileStamp* listed = nullptr);
   void clear_bad(RootId root, Kind kind, std::string_view name);
   void emit(EventType type, const RecordRef& ref, const Record& record,
             std::optional<ExpiryCause> cause = std::nullopt);
@@ -131,7 +136,7 @@ class Engine final : public WatchSink {
   ActiveLeases leases_;
   std::uint64_t seq_ = 0;
   EngineCounters counters_;
-  std::map<BadKey, std::string> bad_files_;  // -> reason last warned about
+  std::map<BadKey, BadFile> bad_files_;
 };
 
 }  // namespace coordd

@@ -50,6 +50,7 @@ ReadResult DiskFileSystem::read_file(const std::string& path, std::size_t max_by
     result.error = std::strerror(errno);
     return result;
   }
+  result.stamp = stamp_of(st);
   if (!S_ISREG(st.st_mode)) {
     result.status = ReadStatus::kNotRegular;
     return result;

@@ -30,7 +30,7 @@ enum class ReadStatus {
 struct ReadResult {
   ReadStatus status = ReadStatus::kError;
   std::string bytes;  // the content when kOk
-  FileStamp stamp;    // valid when kOk
+  FileStamp stamp;    // valid when kOk, kNotRegular or kTooLarge (from fstat)
   std::string error;  // strerror text when kError
 };
 

@@ -191,6 +191,10 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     case Level::kCoordination:
       if (is_dir) {
         if (kind_from_dir(name)) request_rescan(target.root, RescanCause::kDirectoryChanged);
+      } else if (rescan_scheduled_) {
+        // A sync cookie must not overtake a rescan that is still waiting (an
+        // overflow backing off): report it after the rescan has run.
+        deferred_cookies_.emplace_back(target.root, std::string(name));
       } else {
         sink_.on_coordination_file(target.root, name);
       }
@@ -246,6 +250,11 @@ void InotifyWatcher::run_pending_rescans() {
     WatchResult result = arm(root);
     if (!result.ok()) spdlog::error("{}", escape_control(result.message));
     sink_.on_rescan(root, cause);
+  }
+  std::vector<std::pair<RootId, std::string>> cookies;
+  cookies.swap(deferred_cookies_);
+  for (const auto& [root, name] : cookies) {
+    if (roots_.contains(root)) sink_.on_coordination_file(root, name);
   }
 }
 

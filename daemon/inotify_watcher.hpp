@@ -15,6 +15,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon/watcher.hpp"
 
@@ -62,6 +64,7 @@ class InotifyWatcher final : public Watcher {
   std::map<int, WatchTarget> watches_;
   std::map<RootId, std::string> roots_;
   std::map<RootId, RescanCause> pending_;
+  std::vector<std::pair<RootId, std::string>> deferred_cookies_;  // held while a rescan waits
   bool rescan_scheduled_ = false;
   bool stopped_ = false;
   bool out_of_watches_ = false;  // the last add_watch failed with ENOSPC

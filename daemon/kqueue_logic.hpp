@@ -31,8 +31,8 @@
 // close and reopen on every atomic replace, so it is not done. Writers that
 // follow the protocol write a temporary file and rename it into place, which
 // does fire. A record rewritten in place is seen at the next rescan of its
-// root: any change in that root's directories, a sync, or the
-// backstop scan that KqueueWatcher runs (kqueue_watcher.hpp).
+// root: any change in that root's directories, a sync, or the backstop
+// scan KqueueWatcher runs every --poll-interval (kqueue_watcher.hpp).
 #pragma once
 
 #include <array>

@@ -15,8 +15,10 @@
 // and takes no lock; stop() wakes it with EVFILT_USER and joins it.
 //
 // kqueue names no file, so sync cannot wait for a cookie (orders_cookies() is
-// false: sync rescans). Every `backstop` interval each root is rescanned with
-// stamps trusted, to catch records rewritten in place (see kqueue_logic.hpp).
+// false: sync rescans). Every `backstop` interval (the monitor passes
+// --poll-interval) each root is rescanned with stamps trusted -- a stat per
+// record, re-reading only what changed -- to catch records rewritten in place
+// (see kqueue_logic.hpp), as the reference muse watcher's loop also does.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -32,7 +34,7 @@
 
 namespace coordd {
 
-inline constexpr std::chrono::milliseconds kDefaultKqueueBackstop{10'000};
+inline constexpr std::chrono::milliseconds kDefaultKqueueBackstop{1000};
 
 // An owned, close-on-exec kqueue descriptor.
 class KqueueFd {

@@ -20,8 +20,10 @@ class Mailbox {
   Mailbox(std::size_t max_messages, std::size_t max_bytes)
       : max_messages_(max_messages), max_bytes_(max_bytes) {}
 
+  // While a lagged marker is owed, anything newer would overtake it: the
+  // mailbox takes nothing more until it has drained and handed the marker over.
   bool has_room(std::size_t bytes) const {
-    return messages_.size() < max_messages_ && bytes_ + bytes <= max_bytes_;
+    return !lag_pending() && messages_.size() < max_messages_ && bytes_ + bytes <= max_bytes_;
   }
   void push(EventPtr message);
   const EventPtr& front() const { return messages_.front(); }

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "daemon/connection.hpp"
+#include "daemon/request.hpp"
+#include "daemon/status_report.hpp"
 #include "daemon/connection_manager.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
@@ -35,75 +37,6 @@ std::string line_of(const json::object& obj) { return json::serialize(obj) + "\n
 
 }  // namespace
 
-// A parsed request with typed field access. The first problem found is kept
-// as the error reply; later accessors then return nothing.
-class RequestHandler::Request {
- public:
-  explicit Request(json::object& obj) : obj_(obj) {
-    if (auto it = obj_.find("req"); it != obj_.end()) {
-      if (it->value().is_object() || it->value().is_array()) {
-        fail("bad_field", "'req' must be a JSON scalar (string, number, boolean or null)");
-      } else {
-        req_ = &it->value();
-      }
-    }
-  }
-
-  const json::value* req() const { return req_; }
-  bool failed() const { return !error_.empty(); }
-  const std::string& error() const { return error_; }
-
-  void fail(std::string_view code, std::string_view message) {
-    if (error_.empty()) error_ = error_line(req_, code, message);
-  }
-
-  // A reply object with "type" and, when the request had one, "req".
-  json::object reply(std::string_view type) const {
-    json::object out;
-    out["type"] = type;
-    if (req_) out["req"] = *req_;
-    return out;
-  }
-
-  const json::value* get(std::string_view key) const {
-    auto it = obj_.find(key);
-    return it == obj_.end() || it->value().is_null() ? nullptr : &it->value();
-  }
-
-  std::optional<std::string> string(std::string_view key) {
-    const json::value* v = get(key);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) {
-      fail("bad_field", "'" + std::string(key) + "' must be a string");
-      return std::nullopt;
-    }
-    return std::string(v->get_string());
-  }
-
-  bool boolean(std::string_view key, bool fallback) {
-    const json::value* v = get(key);
-    if (!v) return fallback;
-    if (!v->is_bool()) {
-      fail("bad_field", "'" + std::string(key) + "' must be true or false");
-      return fallback;
-    }
-    return v->get_bool();
-  }
-
-  std::optional<std::uint64_t> count(std::string_view key) {
-    const json::value* v = get(key);
-    if (!v) return std::nullopt;
-    if (v->is_uint64()) return v->get_uint64();
-    if (v->is_int64() && v->get_int64() >= 0) return std::uint64_t(v->get_int64());
-    fail("bad_field", "'" + std::string(key) + "' must be a non-negative integer");
-    return std::nullopt;
-  }
-
- private:
-  json::object& obj_;
-  const json::value* req_ = nullptr;
-  std::string error_;
-};
 
 namespace {
 
@@ -164,12 +97,7 @@ RequestHandler::RequestHandler(Monitor& monitor, EventJournal& journal, Connecti
 
 std::string RequestHandler::error_line(const json::value* req, std::string_view code,
                                        std::string_view message) {
-  json::object out;
-  out["type"] = "error";
-  if (req) out["req"] = *req;
-  out["code"] = code;
-  out["message"] = message;
-  return line_of(out);
+  return coordd::error_line(req, code, message);
 }
 
 void RequestHandler::handle(Connection& connection, std::string_view frame) {
@@ -387,8 +315,10 @@ void RequestHandler::sync(Connection& connection, Request& request) {
     json::object out;
     out["type"] = "synced";
     if (has_req) out["req"] = req;
-    out["seq"] = engine_.last_seq();
-    conn->reply_when_caught_up(line_of(out));
+    conn->reply_when_caught_up([this, out]() mutable {
+      out["seq"] = engine_.last_seq();
+      return line_of(out);
+    });
   });
 }
 
@@ -519,65 +449,9 @@ void RequestHandler::list(Connection& connection, Request& request) {
 }
 
 void RequestHandler::status(Connection& connection, Request& request) {
-  const EngineCounters& counters = engine_.counters();
   json::object out = request.reply("status");
-  out["version"] = COORDD_VERSION;
-  out["proto"] = kProtocolVersion;
-  out["epoch"] = info_.epoch;
-  out["pid"] = ::getpid();
-  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started).count();
-  out["backend"] = info_.backend ? info_.backend() : "none";
-  json::array root_backends;
-  for (RootId root : engine_.root_ids()) {
-    json::object entry;
-    entry["path"] = engine_.root_path(root);
-    entry["backend"] = monitor_.backend_of(root);
-    root_backends.push_back(std::move(entry));
-  }
-  out["root_backends"] = std::move(root_backends);
-  out["seq"] = engine_.last_seq();
-  json::array roots;
-  for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
-  out["roots"] = std::move(roots);
-  json::object records;
-  for (Kind kind : kAllKinds) records[kind_name(kind)] = engine_.store().count(kind);
-  out["records"] = std::move(records);
-  out["records_total"] = engine_.store().size();
-  out["active_leases"] = engine_.leases().active_count();
-  if (auto next = engine_.next_deadline()) out["next_expiry"] = format_timestamp(*next);
-  out["clients"] = manager_.size();
-  out["clients_accepted"] = manager_.accepted();
-  out["subscriptions"] = manager_.subscription_count();
-  out["events_emitted"] = counters.events_emitted;
-  out["bad_files_skipped"] = counters.bad_files_skipped;
-  out["bad_files"] = engine_.bad_file_count();
-  out["overflows"] = counters.overflows;
-  out["rescans"] = counters.rescans;
-  out["syncs_pending"] = sync_.pending();
-  json::object agents;
-  agents["connected"] = bus_.agents_connected();
-  agents["mailboxes"] = bus_.mailboxes();
-  agents["messages_waiting"] = bus_.messages_waiting();
-  out["agents"] = std::move(agents);
-  out["last_rescan_cause"] = counters.last_rescan_cause
-                                 ? json::value(rescan_cause_name(*counters.last_rescan_cause))
-                                 : json::value(nullptr);
-  json::object journal;
-  journal["events"] = journal_.size();
-  journal["bytes"] = journal_.bytes();
-  journal["oldest_seq"] = journal_.oldest_seq();
-  journal["newest_seq"] = journal_.newest_seq();
-  journal["replayable_after_seq"] = journal_.evicted_through();
-  out["journal"] = std::move(journal);
-  json::object limits;
-  limits["max_frame_bytes"] = limits_.max_frame_bytes;
-  limits["queue_max_events"] = limits_.queue_max_lines;
-  limits["queue_max_bytes"] = limits_.queue_max_bytes;
-  limits["slow_consumer_grace_ms"] = limits_.slow_consumer_grace.count();
-  limits["mailbox_max_messages"] = bus_.limits().mailbox_messages;
-  limits["mailbox_max_bytes"] = bus_.limits().mailbox_bytes;
-  limits["mailbox_ttl_ms"] = bus_.limits().mailbox_ttl.count();
-  out["limits"] = std::move(limits);
+  StatusSources sources{monitor_, journal_, manager_, sync_, bus_, limits_, info_};
+  add_status(sources, out);
   connection.reply(line_of(out));
 }
 

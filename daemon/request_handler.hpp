@@ -17,6 +17,7 @@ class ConnectionManager;
 class Engine;
 class EventJournal;
 class SyncBarrier;
+class Request;
 class MessageBus;
 class Monitor;
 struct ConnectionLimits;
@@ -44,7 +45,6 @@ class RequestHandler {
                                 std::string_view message);
 
  private:
-  class Request;
   void hello(Connection& connection, Request& request);
   void subscribe(Connection& connection, Request& request);
   void unsubscribe(Connection& connection, Request& request);

@@ -60,15 +60,37 @@ TEST_CASE_FIXTURE(EngineFixture, "an invalid name that is deleted is no longer c
   CHECK(sink.events.empty());
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a file that stays invalid is warned about once but counted every time it is seen") {
+TEST_CASE_FIXTURE(EngineFixture, "a file that stays invalid is warned about and counted once, however often it is seen") {
   start();
   CapturedLog log;
 
   for (int i = 0; i < 3; ++i) write_and_notify(Kind::kTask, "t1.json", "{oops");
 
   CHECK(log.count("warning skipping /repo/.muse/coordination/tasks/t1.json") == 1);
-  CHECK(engine.counters().bad_files_skipped == 3);
+  CHECK(engine.counters().bad_files_skipped == 1);
   CHECK(engine.bad_file_count() == 1);
+}
+
+TEST_CASE_FIXTURE(EngineFixture, "a file that is fixed and then broken again is counted again") {
+  start();
+
+  write_and_notify(Kind::kTask, "t1.json", "{oops");
+  write_and_notify(Kind::kTask, "t1.json", R"({"task_id":"t1"})");
+  write_and_notify(Kind::kTask, "t1.json", "{oops again");
+
+  CHECK(engine.counters().bad_files_skipped == 2);
+  CHECK(engine.bad_file_count() == 1);
+}
+
+TEST_CASE_FIXTURE(EngineFixture, "the poller neither re-reads nor recounts a bad file whose stamp is unchanged") {
+  write(Kind::kTask, "t1.json", "{oops");
+  start();
+  std::size_t reads = fs.reads().size();
+
+  for (int i = 0; i < 3; ++i) engine.on_rescan(root, RescanCause::kPoll);
+
+  CHECK(engine.counters().bad_files_skipped == 1);
+  CHECK(fs.reads().size() == reads);
 }
 
 TEST_CASE_FIXTURE(EngineFixture, "the warning about a name holding an ANSI escape writes the escape as text") {

@@ -65,7 +65,11 @@ class FakeFileSystem final : public FileSystem {
     }
     const Node& node = it->second;
     switch (node.kind) {
-      case NodeKind::kSymlink: result.status = ReadStatus::kSymlink; return result;
+      case NodeKind::kSymlink: result.status = ReadStatus::kSymlink; return result;  // never fstat'ed
+      default: result.stamp = node.stamp; break;  // as DiskFileSystem's fstat
+    }
+    switch (node.kind) {
+      case NodeKind::kSymlink: return result;
       case NodeKind::kFifo: result.status = ReadStatus::kNotRegular; return result;
       case NodeKind::kTooLarge:
       case NodeKind::kRegular: break;

@@ -1,0 +1,79 @@
+#include "daemon/status_report.hpp"
+
+#include <unistd.h>
+
+#include "daemon/connection.hpp"
+#include "daemon/connection_manager.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/event_journal.hpp"
+#include "daemon/message_bus.hpp"
+#include "daemon/monitor.hpp"
+#include "daemon/sync_barrier.hpp"
+
+namespace coordd {
+namespace json = boost::json;
+
+void add_status(const StatusSources& sources, json::object& out) {
+  const Engine& engine = sources.monitor.engine();
+  const EngineCounters& counters = engine.counters();
+
+  out["version"] = COORDD_VERSION;
+  out["proto"] = kProtocolVersion;
+  out["epoch"] = sources.info.epoch;
+  out["pid"] = ::getpid();
+  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - sources.info.started).count();
+  out["backend"] = sources.info.backend ? sources.info.backend() : "none";
+  json::array root_backends;
+  for (RootId root : engine.root_ids()) {
+    json::object entry;
+    entry["path"] = engine.root_path(root);
+    entry["backend"] = sources.monitor.backend_of(root);
+    root_backends.push_back(std::move(entry));
+  }
+  out["root_backends"] = std::move(root_backends);
+  out["seq"] = engine.last_seq();
+  json::array roots;
+  for (RootId root : engine.root_ids()) roots.emplace_back(engine.root_path(root));
+  out["roots"] = std::move(roots);
+  json::object records;
+  for (Kind kind : kAllKinds) records[kind_name(kind)] = engine.store().count(kind);
+  out["records"] = std::move(records);
+  out["records_total"] = engine.store().size();
+  out["active_leases"] = engine.leases().active_count();
+  if (auto next = engine.next_deadline()) out["next_expiry"] = format_timestamp(*next);
+  out["clients"] = sources.manager.size();
+  out["clients_accepted"] = sources.manager.accepted();
+  out["subscriptions"] = sources.manager.subscription_count();
+  out["events_emitted"] = counters.events_emitted;
+  out["bad_files_skipped"] = counters.bad_files_skipped;
+  out["bad_files"] = engine.bad_file_count();
+  out["overflows"] = counters.overflows;
+  out["rescans"] = counters.rescans;
+  out["syncs_pending"] = sources.sync.pending();
+  json::object agents;
+  agents["connected"] = sources.bus.agents_connected();
+  agents["mailboxes"] = sources.bus.mailboxes();
+  agents["messages_waiting"] = sources.bus.messages_waiting();
+  out["agents"] = std::move(agents);
+  out["last_rescan_cause"] = counters.last_rescan_cause
+                                 ? json::value(rescan_cause_name(*counters.last_rescan_cause))
+                                 : json::value(nullptr);
+  json::object journal;
+  journal["events"] = sources.journal.size();
+  journal["bytes"] = sources.journal.bytes();
+  journal["oldest_seq"] = sources.journal.oldest_seq();
+  journal["newest_seq"] = sources.journal.newest_seq();
+  journal["replayable_after_seq"] = sources.journal.evicted_through();
+  out["journal"] = std::move(journal);
+  json::object limits;
+  limits["max_frame_bytes"] = sources.limits.max_frame_bytes;
+  limits["queue_max_events"] = sources.limits.queue_max_lines;
+  limits["queue_max_bytes"] = sources.limits.queue_max_bytes;
+  limits["slow_consumer_grace_ms"] = sources.limits.slow_consumer_grace.count();
+  limits["mailbox_max_messages"] = sources.bus.limits().mailbox_messages;
+  limits["mailbox_max_bytes"] = sources.bus.limits().mailbox_bytes;
+  limits["mailbox_ttl_ms"] = sources.bus.limits().mailbox_ttl.count();
+  out["limits"] = std::move(limits);
+  }
+
+}  // namespace coordd
