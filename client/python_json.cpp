@@ -25,13 +25,27 @@ void append_string(std::string& out, std::string_view text) {
     auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x80) {
       switch (byte) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         default:
           if (byte < 0x20 || byte == 0x7F) {
             append_hex4(out, byte);
@@ -42,7 +56,10 @@ void append_string(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    std::size_t length = (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    std::size_t length = (byte >> 5) == 0x6    ? 2
+                         : (byte >> 4) == 0xE  ? 3
+                         : (byte >> 3) == 0x1E ? 4
+                                               : 0;
     if (length == 0 || i + length > text.size()) {
       append_hex4(out, 0xFFFD);
       ++i;
@@ -66,10 +83,18 @@ void append_string(std::string& out, std::string_view text) {
 
 void append_value(std::string& out, const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += value.get_bool() ? "true" : "false"; break;
-    case boost::json::kind::int64: out += std::to_string(value.get_int64()); break;
-    case boost::json::kind::uint64: out += std::to_string(value.get_uint64()); break;
+    case boost::json::kind::null:
+      out += "null";
+      break;
+    case boost::json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      break;
+    case boost::json::kind::int64:
+      out += std::to_string(value.get_int64());
+      break;
+    case boost::json::kind::uint64:
+      out += std::to_string(value.get_uint64());
+      break;
     case boost::json::kind::double_: {
       double d = value.get_double();
       if (std::isnan(d)) {
@@ -81,7 +106,9 @@ void append_value(std::string& out, const boost::json::value& value) {
       }
       break;
     }
-    case boost::json::kind::string: append_string(out, value.get_string()); break;
+    case boost::json::kind::string:
+      append_string(out, value.get_string());
+      break;
     case boost::json::kind::array: {
       out += '[';
       bool first = true;
@@ -144,7 +171,7 @@ std::string python_float_repr(double value) {
   }
   out += digits.substr(0, 1);
   if (digits.size() > 1) out += "." + digits.substr(1);
-  char exp_text[8];
+  char exp_text[16];
   std::snprintf(exp_text, sizeof exp_text, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
   return out + exp_text;
 }

@@ -16,6 +16,7 @@ std::string_view rescan_cause_name(RescanCause cause) {
     case RescanCause::kInitial: return "initial";
     case RescanCause::kOverflow: return "overflow";
     case RescanCause::kDirectoryChanged: return "directory_changed";
+    case RescanCause::kDirectoryWrite: return "directory_write";
     case RescanCause::kPoll: return "poll";
     case RescanCause::kRequested: return "requested";
   }
@@ -180,9 +181,11 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   std::string dir = coordination_dir(root) + "/" + std::string(kind_dir(kind));
   DirListing listing;
   listing.status = DirStatus::kMissing;
-  // Only the polling backend trusts stamps: after an overflow or a directory
-  // swap, content must be compared to report exactly what changed.
-  bool trust_stamps = cause == RescanCause::kPoll;
+  // Periodic scans and kqueue's directory writes trust stamps: a file that was
+  // replaced, created or rewritten has a new inode, size or mtime. After an
+  // overflow or a directory swap, content must be compared to report exactly
+  // what changed.
+  bool trust_stamps = cause == RescanCause::kPoll || cause == RescanCause::kDirectoryWrite;
   if (directory_usable) listing = fs_.list_dir(dir, trust_stamps);
   if (listing.status == DirStatus::kError) {
     spdlog::warn("cannot list {}: {}; keeping its records as they were", escape_control(dir),
@@ -195,10 +198,15 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   std::sort(listing.entries.begin(), listing.entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
 
+  // The sets are only needed to find what vanished: skip them when the store
+  // holds nothing of this kind (the initial scan) and nothing bad is tracked.
+  const bool diff_records = !store_.records(root, kind).empty();
+  const bool diff_bad = !bad_files_.empty();
   std::unordered_set<std::string_view> present;
   std::unordered_set<std::string_view> listed;
+  if (diff_records) present.reserve(listing.entries.size());
   for (const DirEntry& entry : listing.entries) {
-    listed.insert(entry.name);
+    if (diff_bad) listed.insert(entry.name);
     ClassifiedName classified = classify_name(entry.name);
     if (classified.cls == NameClass::kIgnored) continue;
     if (classified.cls == NameClass::kInvalid) {
@@ -206,18 +214,20 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
                "name is not <id>.json with id [A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
       continue;
     }
-    present.insert(classified.id);
+    if (diff_records) present.insert(classified.id);
     ingest(RecordRef{root, kind, std::string(classified.id)}, entry.name,
            trust_stamps ? &entry.stamp : nullptr);
   }
   std::vector<std::string> gone;
-  for (const auto& [id, record] : store_.records(root, kind)) {
-    if (!present.contains(id)) gone.push_back(id);
+  if (diff_records) {
+    for (const auto& [id, record] : store_.records(root, kind)) {
+      if (!present.contains(id)) gone.push_back(id);
+    }
   }
   std::sort(gone.begin(), gone.end());
   for (const std::string& id : gone) remove(RecordRef{root, kind, id});
   // Forget warnings about files that are no longer there.
-  std::erase_if(bad_files_, [&](const auto& entry) {
+  if (diff_bad) std::erase_if(bad_files_, [&](const auto& entry) {
     const auto& [bad_root, bad_kind, name] = entry.first;
     return bad_root == root && bad_kind == kind && !listed.contains(name);
   });

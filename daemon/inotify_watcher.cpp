@@ -9,6 +9,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "daemon/record.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {
@@ -55,7 +56,7 @@ bool is_symlink(const std::string& path) {
 }  // namespace
 
 InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink)
-    : io_(io), sink_(sink), fd_(io, open_inotify()), backoff_timer_(io) {
+    : sink_(sink), fd_(io, open_inotify()), backoff_timer_(io) {
   start_read();
 }
 
@@ -200,7 +201,8 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
       }
       return;
     case Level::kKind:
-      if (is_dir) return;
+      // Temp files of atomic writers and other ignored names: nothing to do.
+      if (is_dir || classify_name(name).cls == NameClass::kIgnored) return;
       if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
         sink_.on_file_changed(target.root, target.kind, name);
       } else if (event.mask & IN_CREATE) {

@@ -56,7 +56,6 @@ class InotifyWatcher final : public Watcher {
   void request_rescan(RootId root, RescanCause cause);
   void run_pending_rescans();
 
-  boost::asio::io_context& io_;
   WatchSink& sink_;
   boost::asio::posix::stream_descriptor fd_;
   boost::asio::steady_timer backoff_timer_;

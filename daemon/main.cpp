@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                  "How to watch: inotify (the kernel), poll (scan every --poll-interval), or auto: "
                  "inotify, falling back to poll with a warning when inotify is unavailable, out "
                  "of watches, or the repository is on NFS/CIFS/FUSE.")
-      ->check(CLI::IsMember({"auto", "inotify", "poll"}))
+      ->check(CLI::IsMember({"auto", "inotify", "kqueue", "poll"}))
       ->capture_default_str();
   app.add_option("--poll-interval", poll_interval_s,
                  "Seconds between scans of the polling backend.")
@@ -173,9 +173,11 @@ int main(int argc, char** argv) {
     if (options.roots.empty() && options.roots_file.empty()) options.roots.push_back(default_root());
     for (std::string& root : options.roots) root = canonical_root(root);
     if (options.socket_path.empty()) options.socket_path = coordd::default_socket_path();
-    options.monitor.backend = backend == "poll"      ? coordd::BackendChoice::kPoll
-                              : backend == "inotify" ? coordd::BackendChoice::kInotify
-                                                     : coordd::BackendChoice::kAuto;
+    // "inotify" and "kqueue" both name the kernel backend of the platform.
+    bool kernel = backend == "inotify" || backend == "kqueue";
+    options.monitor.backend = backend == "poll" ? coordd::BackendChoice::kPoll
+                              : kernel          ? coordd::BackendChoice::kInotify
+                                                : coordd::BackendChoice::kAuto;
     options.monitor.poll_interval =
         std::chrono::milliseconds(static_cast<long long>(poll_interval_s * 1000));
     options.messages.mailbox_ttl =

@@ -5,18 +5,33 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "daemon/inotify_watcher.hpp"
 #include "proto/display.hpp"
+
+#if __has_include(<sys/event.h>)
+#include "daemon/kqueue_watcher.hpp"
+#else
+#include "daemon/inotify_watcher.hpp"
+#endif
 
 #ifdef __linux__
 #include <sys/vfs.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__)
+#include <sys/param.h>
+#include <sys/mount.h>
 #endif
 
 namespace coordd {
 namespace {
 
-// The filesystem's name when it is one inotify cannot see changes on
-// (changes made by other machines never reach this kernel).
+// The kernel backend of this platform; `--backend inotify` selects it.
+#if __has_include(<sys/event.h>)
+constexpr const char* kKernelBackend = "kqueue";
+#else
+constexpr const char* kKernelBackend = "inotify";
+#endif
+
+// The filesystem's name when it is one the kernel backend cannot see changes
+// on (changes made by other machines never reach this kernel).
 std::string remote_filesystem(const std::string& path) {
 #ifdef __linux__
   struct statfs st {};
@@ -32,6 +47,10 @@ std::string remote_filesystem(const std::string& path) {
     case 0x5346414FUL: return "AFS";
     default: return "";
   }
+#elif defined(MNT_LOCAL)
+  struct statfs st {};
+  if (::statfs(path.c_str(), &st) != 0 || (st.f_flags & MNT_LOCAL)) return "";
+  return st.f_fstypename;  // "nfs", "smbfs", "afpfs", "webdav", "macfuse", ...
 #else
   (void)path;
   return "";
@@ -62,16 +81,22 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
     std::string remote = remote_filesystem(root_path);
     if (!inotify_ && inotify_unavailable_.empty()) {
       try {
+#if __has_include(<sys/event.h>)
+        // kqueue misses records rewritten in place; its backstop scan runs at
+        // the polling interval.
+        inotify_ = std::make_unique<KqueueWatcher>(io_, engine_, options_.poll_interval);
+#else
         inotify_ = std::make_unique<InotifyWatcher>(io_, engine_);
+#endif
       } catch (const std::system_error& e) {
         inotify_unavailable_ = e.what();
       }
     }
     if (!inotify_) {
-      fallback_reason = "inotify is unavailable: " + inotify_unavailable_;
+      fallback_reason = std::string(kKernelBackend) + " is unavailable: " + inotify_unavailable_;
     } else if (!remote.empty() && options_.backend == BackendChoice::kAuto) {
-      fallback_reason = root_path + " is on " + remote + ", where inotify misses changes made "
-                        "by other machines";
+      fallback_reason = root_path + " is on " + remote + ", where " + kKernelBackend +
+                        " misses changes made by other machines";
     } else {
       WatchResult result = inotify_->add_root(root, root_path);
       if (result.ok()) {
@@ -83,7 +108,8 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
     }
     if (options_.backend == BackendChoice::kInotify) {
       return {WatchResult::Code::kRefused,
-              "--backend inotify cannot watch " + root_path + ": " + fallback_reason};
+              "--backend " + std::string(kKernelBackend) + " cannot watch " + root_path + ": " +
+                  fallback_reason};
     }
   }
   WatchResult result = poll_watcher().add_root(root, root_path);
@@ -146,14 +172,14 @@ std::string Monitor::backend_of(RootId root) const {
 }
 
 std::string Monitor::backend() const {
-  bool inotify = false, poll = false;
+  bool kernel = false, poll = false;
   for (const auto& [root, watcher] : watcher_of_) {
-    (watcher == poll_.get() ? poll : inotify) = true;
+    (watcher == poll_.get() ? poll : kernel) = true;
   }
-  if (inotify && poll) return "inotify+poll";
+  if (kernel && poll) return std::string(kKernelBackend) + "+poll";
   if (poll) return "poll";
-  if (inotify) return "inotify";
-  return options_.backend == BackendChoice::kPoll ? "poll" : "inotify";
+  if (kernel) return kKernelBackend;
+  return options_.backend == BackendChoice::kPoll ? "poll" : kKernelBackend;
 }
 
 bool Monitor::orders_cookies(RootId root) const {

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "daemon/finite_json.hpp"
+
 namespace coordd {
 namespace {
 
@@ -52,6 +54,10 @@ std::optional<ParsedRecord> parse_record(std::string_view bytes, std::string& er
   }
   if (!value.is_object()) {
     error = "not a JSON object";
+    return std::nullopt;
+  }
+  if (!all_numbers_finite(value)) {
+    error = "a number is beyond the range of a double (about 1.8e308)";
     return std::nullopt;
   }
   const boost::json::object& obj = value.get_object();

@@ -12,6 +12,7 @@
 #include "daemon/connection_manager.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/event_journal.hpp"
+#include "daemon/finite_json.hpp"
 #include "daemon/sync_barrier.hpp"
 #include "daemon/agent_message.hpp"
 #include "daemon/message_bus.hpp"
@@ -116,6 +117,13 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
                                 "a request must be a JSON object with an \"op\" field"));
     return;
   }
+  // Echoed or relayed, an out-of-range number would go out as `Infinity`.
+  if (!all_numbers_finite(parsed)) {
+    connection.reply(error_line(nullptr, "bad_field",
+                                "the request holds a number beyond the range of a double "
+                                "(about 1.8e308); send it as a string"));
+    return;
+  }
   Request request(parsed.get_object());
   std::optional<std::string> op = request.string("op");
   if (!request.failed() && !op) {
@@ -197,6 +205,7 @@ void RequestHandler::hello(Connection& connection, Request& request) {
   out["server"] = std::string("coordd/") + COORDD_VERSION;
   out["epoch"] = info_.epoch;
   out["seq"] = engine_.last_seq();
+  out["backend"] = info_.backend ? info_.backend() : "none";
   json::array roots;
   for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
   out["roots"] = std::move(roots);
@@ -353,6 +362,23 @@ void RequestHandler::send(Connection& connection, Request& request, bool broadca
   connection.reply(line_of(out));
 }
 
+namespace {
+
+// `path` without trailing "/" or "/.": with them, lstat follows a final symlink.
+std::string without_trailing_dots(std::string path) {
+  for (;;) {
+    if (path.size() > 1 && path.back() == '/') {
+      path.pop_back();
+    } else if (path.size() > 2 && path.ends_with("/.")) {
+      path.resize(path.size() - 2);
+    } else {
+      return path;
+    }
+  }
+}
+
+}  // namespace
+
 void RequestHandler::watch_root(Connection& connection, Request& request) {
   std::optional<std::string> path = request.string("path");
   if (!request.failed() && (!path || path->empty() || (*path)[0] != '/')) {
@@ -361,7 +387,7 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
   if (request.failed()) return;
   struct stat st {};
   std::string problem;
-  if (::lstat(path->c_str(), &st) != 0) {
+  if (::lstat(without_trailing_dots(*path).c_str(), &st) != 0) {
     problem = "does not exist";
   } else if (S_ISLNK(st.st_mode)) {
     problem = "is a symlink; give the real directory";

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "proto/display.hpp"
+
 namespace coordd {
 
 ServiceNotifier::ServiceNotifier(boost::asio::io_context& io) : watchdog_timer_(io) {
@@ -42,9 +44,11 @@ ServiceNotifier::~ServiceNotifier() {
 
 void ServiceNotifier::send(std::string_view message) {
   if (fd_ < 0) return;
-  if (::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL,
+  // MSG_DONTWAIT: a manager that stopped reading fills its queue
+  // (net.unix.max_dgram_qlen datagrams); the reactor must never wait for it.
+  if (::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                reinterpret_cast<const sockaddr*>(&addr_), addr_len_) < 0) {
-    spdlog::debug("sd_notify({}) failed: {}", message, std::strerror(errno));
+    spdlog::debug("sd_notify({}) failed: {}", escape_control(message), std::strerror(errno));
   }
 }
 

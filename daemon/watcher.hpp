@@ -14,7 +14,8 @@ enum class RescanCause {
   kInitial,           // a root was just added
   kOverflow,          // the kernel queue overflowed: events were lost
   kDirectoryChanged,  // a coordination directory appeared, vanished or was replaced
-  kPoll,              // the polling backend's periodic scan
+  kDirectoryWrite,    // a kind directory's entries changed; which file is unknown (kqueue)
+  kPoll,              // a periodic scan: the polling backend's, or kqueue's backstop
   kRequested,         // a client asked (e.g. sync on a backend without cookies)
 };
 

@@ -93,7 +93,14 @@ std::optional<WallTime> parse_timestamp(std::string_view text) {
   year_month_day date{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (y < 1 || !date.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
   WallTime local = sys_days{date} + hours(h) + minutes(mi) + seconds(s) + microseconds(micros);
-  return local - offset;
+  WallTime utc = local - offset;
+  // An offset can carry 0001-01-01 or 9999-12-31 past Python's datetime
+  // range, where format_timestamp would write a year this parser (and
+  // Python) rejects.
+  constexpr WallTime kFirst = sys_days{year{1} / January / 1};
+  constexpr WallTime kLast = sys_days{year{9999} / December / 31} + days{1} - microseconds{1};
+  if (utc < kFirst || utc > kLast) return std::nullopt;
+  return utc;
 }
 
 std::string format_timestamp(WallTime time) {

@@ -1,0 +1,48 @@
+// The five benchmarks of coordd, each measured side by side with its peer in
+// the same call: latency (inotifywait, seed_watch.py), idle cost
+// (seed_watch.py), fan-out (redis-server), ingest (inotifywait) and scale
+// (raw bytes on disk, seed_watch.py's start-up). Each returns every raw
+// figure as JSON plus its rows of the summary table, and throws
+// std::runtime_error when it cannot run at all. A missing peer is reported
+// as "not measured", not as an error. Main thread only (they fork children).
+#pragma once
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "bench/report.hpp"
+
+namespace coordd::bench {
+
+struct BenchConfig {
+  bool quick = false;             // small counts, one run: proves the harness works
+  std::string coordd;             // the coordd binary under test
+  std::string python;             // python3, for seed_watch.py ("" when missing)
+  std::string seed_watch;         // seed_watch.py ("" when missing)
+  std::string inotifywait;        // "" when missing
+  std::string redis_server;       // "" when missing
+  std::filesystem::path scratch;  // workspaces are made (and removed) here
+  std::ostream* progress = nullptr;
+};
+
+struct BenchResult {
+  boost::json::object figures;
+  std::vector<Row> rows;
+};
+
+BenchResult run_latency(const BenchConfig& config);
+BenchResult run_idle(const BenchConfig& config);
+BenchResult run_fanout(const BenchConfig& config);
+BenchResult run_ingest(const BenchConfig& config);
+BenchResult run_scale(const BenchConfig& config);
+
+// Progress line on config.progress (stderr), flushed.
+void progress(const BenchConfig& config, const std::string& line);
+// A row for a peer that could not be measured, saying why.
+Row unmeasured_row(std::string benchmark, std::string coordd_figure, std::string why,
+                   std::string target, std::optional<bool> met);
+
+}  // namespace coordd::bench

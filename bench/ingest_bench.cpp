@@ -1,0 +1,254 @@
+// Ingest: a writer renaming records into place as fast as it can; events per
+// second from the first rename to the last event read, and whether three
+// subscribers that apply every event (recovering from lag as clients must)
+// end up with exactly the disk's state after a sync. The peer is
+// inotifywait, the kernel's own notification rate for the same renames.
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "bench/benchmarks.hpp"
+#include "bench/coordd_process.hpp"
+#include "bench/latency.hpp"
+#include "bench/line_reader.hpp"
+#include "bench/proc_stats.hpp"
+#include "bench/records.hpp"
+#include "bench/state_mirror.hpp"
+#include "bench/stats.hpp"
+#include "bench/watch_probe.hpp"
+#include "bench/workspace.hpp"
+
+namespace coordd::bench {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr std::size_t kMirrors = 3;
+constexpr std::size_t kRecordBytes = 300;
+constexpr std::string_view kIdPrefix = "ing-";
+
+struct Run {
+  std::size_t events = 0;
+  std::size_t received = 0;  // distinct (subscriber, id) "added" arrivals
+  double events_per_s = 0;
+  double writer_per_s = 0;
+  // coordd only:
+  double cpu_us_per_event = 0;
+  std::size_t converged = 0;  // subscribers whose state equals the disk
+  std::size_t mismatched_records = 0;
+  std::size_t lagged_markers = 0;
+  std::size_t resyncs = 0;
+  std::int64_t overflows = 0;
+  std::int64_t rescans = 0;
+};
+
+// Waits until complete, or until no progress for 10 s.
+void wait_for_arrivals(const LatencyLog& log) {
+  std::size_t last = log.arrived();
+  std::int64_t last_progress = mono_now_ns();
+  while (!log.complete() && mono_now_ns() - last_progress < 10'000'000'000) {
+    std::this_thread::sleep_for(2ms);
+    if (log.arrived() != last) {
+      last = log.arrived();
+      last_progress = mono_now_ns();
+    }
+  }
+}
+
+std::vector<std::string> stage_records(RecordDir& dir, std::size_t count) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < count; ++i) {
+    ids.push_back(indexed_id(kIdPrefix, i));
+    dir.stage(ids.back(), reservation_json(ids.back(), kRecordBytes));
+  }
+  return ids;
+}
+
+// Renames every staged record as fast as possible; returns the writer's time.
+std::int64_t rename_all(RecordDir& dir, const std::vector<std::string>& ids, LatencyLog& log) {
+  std::int64_t start = mono_now_ns();
+  for (std::size_t i = 0; i < ids.size(); ++i) log.mark_sent(i, dir.publish(ids[i]));
+  return mono_now_ns() - start;
+}
+
+void fill_rates(Run& run, const LatencyLog& log, std::int64_t writer_ns) {
+  run.events = log.messages();
+  run.received = log.arrived();
+  std::int64_t span = log.last_arrival_ns() - log.first_sent_ns();
+  run.events_per_s = log.complete() && span > 0 ? double(run.events) / (double(span) / 1e9) : 0;
+  run.writer_per_s = writer_ns > 0 ? double(run.events) / (double(writer_ns) / 1e9) : 0;
+}
+
+std::size_t mismatches(const std::map<std::string, json::value>& mirror,
+                       const std::map<std::string, json::value>& disk) {
+  std::size_t wrong = 0;
+  for (const auto& [key, value] : disk) {
+    auto it = mirror.find(key);
+    wrong += it == mirror.end() || it->second != value;
+  }
+  for (const auto& [key, value] : mirror) wrong += !disk.contains(key);
+  return wrong;
+}
+
+Run run_coordd(const BenchConfig& config, std::size_t count) {
+  Workspace workspace(config.scratch, "ingest");
+  RecordDir dir(workspace.kind_dir("reservations"));
+  std::vector<std::string> ids = stage_records(dir, count);
+  CoorddProcess coordd(config.coordd, workspace);
+  CoordClient control = coordd.connect();
+  json::object hello = call_or_throw(control, {{"op", "hello"}, {"proto", 1}});
+  std::string epoch(hello.at("epoch").as_string());
+
+  LatencyLog log(count, kMirrors);
+  std::vector<std::unique_ptr<StateMirror>> mirrors;
+  for (std::size_t i = 0; i < kMirrors; ++i) {
+    mirrors.push_back(
+        std::make_unique<StateMirror>(coordd, epoch, &log, i, std::string(kIdPrefix)));
+  }
+  ProcStats before = read_proc_stats(coordd.pid());
+  std::int64_t writer_ns = rename_all(dir, ids, log);
+  wait_for_arrivals(log);
+  ProcStats used = read_proc_stats(coordd.pid()) - before;
+  Run run;
+  fill_rates(run, log, writer_ns);
+  run.cpu_us_per_event = double(used.cpu_ns) / 1e3 / double(count);
+
+  // Convergence also covers changes and removals (not timed): rewrite one
+  // record in twenty, delete as many, then sync every subscriber.
+  std::size_t changed = count / 20;
+  for (std::size_t i = 0; i < changed; ++i) {
+    dir.write_atomic(ids[i], reservation_json(ids[i], kRecordBytes + 10));
+    dir.remove(ids[changed + i]);
+  }
+  for (auto& mirror : mirrors) mirror->request_sync();
+  std::int64_t deadline = mono_now_ns() + 60'000'000'000;
+  for (auto& mirror : mirrors) {
+    while (!mirror->synced() && mono_now_ns() < deadline) std::this_thread::sleep_for(2ms);
+  }
+  json::object status = call_or_throw(control, {{"op", "status"}});
+  run.overflows = status.at("overflows").to_number<std::int64_t>();
+  run.rescans = status.at("rescans").to_number<std::int64_t>();
+  std::map<std::string, json::value> disk = read_disk_state(workspace.repo().string());
+  for (auto& mirror : mirrors) {
+    bool synced = mirror->synced();
+    mirror->stop();
+    std::size_t wrong = mismatches(mirror->state(), disk);
+    run.converged += synced && wrong == 0;
+    run.mismatched_records += wrong;
+    run.lagged_markers += mirror->lagged_markers();
+    run.resyncs += mirror->resyncs();
+  }
+  return run;
+}
+
+Run run_inotifywait(const BenchConfig& config, std::size_t count) {
+  Workspace workspace(config.scratch, "ingest-inotifywait");
+  RecordDir dir(workspace.kind_dir("reservations"));
+  std::vector<std::string> ids = stage_records(dir, count);
+  ChildOptions options;
+  options.capture_stdout = true;
+  options.output_path = workspace.scratch("inotifywait.log").string();
+  ChildProcess child({config.inotifywait, "-m", "-q", "-e", "moved_to", "--format", "%f",
+                      workspace.kind_dir("reservations").string()},
+                     options);
+  LatencyLog log(count, 1);
+  std::atomic<std::size_t> probes_seen{0};
+  LineReader reader(child.stdout_fd(), [&](std::string_view line, std::int64_t read_ns) {
+    if (!line.ends_with(".json")) return;
+    std::string_view id = line.substr(0, line.size() - 5);
+    if (id.starts_with(kProbePrefix)) probes_seen++;
+    long long index = index_of_id(id, kIdPrefix);
+    if (index >= 0) log.mark_arrived(0, std::size_t(index), read_ns);
+  });
+  wait_until_watching(dir, probes_seen, 100'000'000, &child);
+  std::int64_t writer_ns = rename_all(dir, ids, log);
+  wait_for_arrivals(log);
+  reader.stop();
+  Run run;
+  fill_rates(run, log, writer_ns);
+  return run;
+}
+
+json::object runs_json(const std::vector<Run>& runs, bool coordd) {
+  json::array list;
+  for (const Run& run : runs) {
+    json::object entry = {{"events", run.events},
+                          {"received", run.received},
+                          {"events_per_s", run.events_per_s},
+                          {"writer_renames_per_s", run.writer_per_s}};
+    if (coordd) {
+      entry["cpu_us_per_event"] = run.cpu_us_per_event;
+      entry["subscribers_converged"] = run.converged;
+      entry["mismatched_records"] = run.mismatched_records;
+      entry["lagged_markers"] = run.lagged_markers;
+      entry["resyncs"] = run.resyncs;
+      entry["inotify_overflows"] = run.overflows;
+      entry["rescans"] = run.rescans;
+    }
+    list.push_back(std::move(entry));
+  }
+  return {{"runs", std::move(list)}, {"median_events_per_s", median_of(runs, &Run::events_per_s)}};
+}
+
+}  // namespace
+
+BenchResult run_ingest(const BenchConfig& config) {
+  const std::size_t rounds = config.quick ? 1 : 3;
+  const std::size_t count = config.quick ? 2000 : 20000;
+  std::vector<Run> ours, theirs;
+  for (std::size_t round = 1; round <= rounds; ++round) {
+    std::string of = std::to_string(round) + "/" + std::to_string(rounds);
+    progress(config, "ingest: coordd, round " + of + ": " + std::to_string(count) + " renames, " +
+                         std::to_string(kMirrors) + " subscribers");
+    ours.push_back(run_coordd(config, count));
+    const Run& r = ours.back();
+    progress(config, "  " + format_rate(r.events_per_s) + " events, " +
+                         std::to_string(r.converged) + "/" + std::to_string(kMirrors) +
+                         " converged, " + std::to_string(r.lagged_markers) + " lagged, " +
+                         std::to_string(r.overflows) + " overflows");
+    if (config.inotifywait.empty()) continue;
+    progress(config, "ingest: inotifywait, round " + of);
+    theirs.push_back(run_inotifywait(config, count));
+    progress(config, "  " + format_rate(theirs.back().events_per_s) + " events, received " +
+                         std::to_string(theirs.back().received));
+  }
+  BenchResult result;
+  result.figures["renames_per_run"] = count;
+  result.figures["subscribers"] = kMirrors;
+  result.figures["coordd"] = runs_json(ours, true);
+  double rate = median_of(ours, &Run::events_per_s);
+  std::string name = "ingest events/s (" + std::to_string(count / 1000) + "k renames)";
+  if (theirs.empty()) {
+    result.rows.push_back(unmeasured_row(name, format_rate(rate), "inotifywait missing", "", {}));
+  } else {
+    result.figures["inotifywait"] = runs_json(theirs, false);
+    double peer = median_of(theirs, &Run::events_per_s);
+    Row row{name,
+            format_rate(rate),
+            format_rate(peer) + " (inotifywait)",
+            format_ratio(rate, peer),
+            "",
+            {},
+            {}};
+    row.numbers = {
+        {"coordd_per_s", rate}, {"peer_per_s", peer}, {"ratio", peer > 0 ? rate / peer : 0.0}};
+    result.rows.push_back(std::move(row));
+  }
+  std::size_t converged = 0;
+  for (const Run& run : ours) converged += run.converged;
+  std::size_t expected = ours.size() * kMirrors;
+  Row convergence{"ingest convergence (subscribers = disk)",
+                  std::to_string(converged) + "/" + std::to_string(expected),
+                  "-",
+                  "-",
+                  "all",
+                  converged == expected,
+                  {}};
+  convergence.numbers = {{"converged", converged}, {"subscribers", expected}};
+  result.rows.push_back(std::move(convergence));
+  return result;
+}
+
+}  // namespace coordd::bench

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# coordd's benchmark suite, in one command:
+#   bash bench/run.sh            full run (~10 min): bench/results/latest.json
+#   bash bench/run.sh --quick    smoke run (~1 min, small counts): bench/results/quick.json
+# Builds coordd and coordd_bench in release mode (build-release/), runs every
+# benchmark side by side with its peer (inotifywait, seed_watch.py,
+# redis-server), prints the table and writes the JSON. Further options go to
+# coordd_bench (see: build-release/bench/coordd_bench --help).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+build=build-release
+
+if ! grep -q "^subdir('bench')" meson.build; then
+  echo "bench/ is not part of the build: add subdir('bench') after subdir('client') in meson.build" >&2
+  exit 2
+fi
+for tool in meson ninja python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: bash .ci/bootstrap.sh installs it" >&2; exit 2; }
+done
+for peer in inotifywait:inotify-tools redis-server:redis-server; do
+  command -v "${peer%%:*}" >/dev/null ||
+    echo "warning: ${peer%%:*} not found (apt-get install ${peer#*:}); its rows will say not measured" >&2
+done
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" --buildtype=release
+fi
+# Only what the suite runs: a release build of everything else is the test
+# suite's business, not the benchmark's.
+ninja -C "$build" daemon/coordd bench/coordd_bench
+
+out=bench/results/latest.json
+for arg in "$@"; do
+  [ "$arg" = --quick ] && out=bench/results/quick.json
+done
+seed_watch=${COORDD_BENCH_SEED_WATCH:-$root/../shared/peers/seed_watch.py}
+label=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then label="$label-dirty"; fi
+
+# Workspaces (up to 100k small record files) go to tmpfs when there is one:
+# the suite measures coordd, not the disk (on ext4 mounted with discard,
+# deleting 100k files alone takes minutes). COORDD_BENCH_TMPDIR overrides;
+# the JSON records the file system used.
+scratch_base=${COORDD_BENCH_TMPDIR:-}
+if [ -z "$scratch_base" ]; then
+  if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+    scratch_base=/dev/shm
+  else
+    scratch_base=${TMPDIR:-/tmp}
+  fi
+fi
+scratch=$(mktemp -d "$scratch_base/coordd-bench-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+"$build/bench/coordd_bench" --coordd "$build/daemon/coordd" --seed-watch "$seed_watch" \
+  --out "$out" --scratch "$scratch" --label "$label" "$@"

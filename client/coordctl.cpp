@@ -1,0 +1,65 @@
+// coordctl's entry point: the command line of coordd's client. Parses the
+// subcommand (watch, list, status, ping) and runs it. Bad flags exit 1, as
+// Muse documents for bad arguments.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "client/list_command.hpp"
+#include "client/ping_command.hpp"
+#include "client/status_command.hpp"
+#include "client/watch_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "coordctl — the command line of coordd, the coordination daemon for agents sharing a\n"
+      "repository. Streams .muse/coordination/ events (a drop-in for `muse coord watch`), lists\n"
+      "records and reports the daemon's state.",
+      "coordctl"};
+  app.footer(
+      "Examples:\n"
+      "  coordctl watch --json                # NDJSON events, as muse coord watch --json\n"
+      "  coordctl list --kind reservation --active\n"
+      "  coordctl status\n"
+      "  coordctl ping\n"
+      "Run `coordctl <command> --help` for a command's flags.");
+  app.set_version_flag("--version", std::string("coordctl ") + COORDD_VERSION);
+  app.require_subcommand(1);
+
+  coordd::WatchArgs watch_args;
+  coordd::ListArgs list_args;
+  coordd::StatusArgs status_args;
+  coordd::PingArgs ping_args;
+  CLI::App* watch = coordd::add_watch_command(app, watch_args);
+  CLI::App* list = coordd::add_list_command(app, list_args);
+  CLI::App* status = coordd::add_status_command(app, status_args);
+  CLI::App* ping = coordd::add_ping_command(app, ping_args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+
+  // The standalone engine logs through spdlog: warnings only, and never on
+  // stdout, which carries the events.
+  auto logger = spdlog::stderr_color_mt("coordctl");
+  logger->set_pattern("coordctl: %l: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+
+  try {
+    if (watch->parsed()) return coordd::run_watch(watch_args);
+    if (list->parsed()) return coordd::run_list(list_args);
+    if (status->parsed()) return coordd::run_status(status_args);
+    if (ping->parsed()) return coordd::run_ping(ping_args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "❌ %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,94 @@
+#include "client/daemon_connection.hpp"
+
+#include <boost/json.hpp>
+
+#include "proto/socket_path.hpp"
+
+namespace coordd {
+namespace json = boost::json;
+
+bool DaemonConnection::watches_root(std::string_view root) const {
+  for (const std::string& watched : hello.roots) {
+    if (watched == root) return true;
+  }
+  return false;
+}
+
+DaemonConnection connect_daemon(const std::string& socket_path) {
+  DaemonConnection out;
+  if (!out.client.connect(socket_path)) {
+    out.no_daemon = out.client.no_daemon();
+    out.error = out.client.error();
+    return out;
+  }
+  json::object request;
+  request["op"] = "hello";
+  request["proto"] = 1;
+  request["client"] = std::string("coordctl/") + COORDD_VERSION;
+  json::object reply;
+  out.error = call_daemon(out.client, std::move(request), reply);
+  if (!out.ok()) {
+    out.error = "coordd at " + socket_path + " did not greet us: " + out.error;
+    return out;
+  }
+  if (auto* server = reply.if_contains("server"); server && server->is_string()) {
+    out.hello.server = server->get_string();
+  }
+  if (auto* epoch = reply.if_contains("epoch"); epoch && epoch->is_string()) {
+    out.hello.epoch = epoch->get_string();
+  }
+  if (auto* roots = reply.if_contains("roots"); roots && roots->is_array()) {
+    for (const json::value& root : roots->get_array()) {
+      if (root.is_string()) out.hello.roots.emplace_back(root.get_string());
+    }
+  }
+  return out;
+}
+
+std::string call_daemon(CoordClient& client, json::object request, json::object& reply) {
+  switch (client.call(std::move(request), reply, deadline_in(kReplyTimeout))) {
+    case CoordClient::Status::kOk:
+      break;
+    case CoordClient::Status::kTimeout:
+      return "no reply within " + std::to_string(kReplyTimeout.count() / 1000) + " s";
+    case CoordClient::Status::kClosed:
+      return "coordd closed the connection";
+    case CoordClient::Status::kInterrupted:
+      return "interrupted";
+    case CoordClient::Status::kError:
+      return client.error();
+  }
+  auto* type = reply.if_contains("type");
+  if (type && type->is_string() && type->get_string() == "error") {
+    auto text = [&reply](std::string_view key) {
+      auto* value = reply.if_contains(key);
+      return value && value->is_string() ? std::string(value->get_string()) : std::string("?");
+    };
+    return "coordd refused the request (" + text("code") + "): " + text("message");
+  }
+  return "";
+}
+
+namespace {
+
+// `text` as one shell word: bare when that is safe, else in single quotes.
+std::string shell_word(const std::string& text) {
+  bool safe = !text.empty() && text.find_first_not_of(
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789_-./:@%+=,") == std::string::npos;
+  if (safe) return text;
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string start_daemon_hint(const std::string& root, const std::string& socket_path) {
+  std::string command = "coordd --root " + shell_word(root);
+  if (socket_path != default_socket_path()) command += " --socket " + shell_word(socket_path);
+  return "start one with `" + command +
+         " &` (or `systemctl --user start coordd` where its user unit is installed)";
+}
+
+}  // namespace coordd

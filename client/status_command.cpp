@@ -1,0 +1,131 @@
+#include "client/status_command.hpp"
+
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "client/daemon_connection.hpp"
+#include "client/record_table.hpp"
+#include "proto/display.hpp"
+#include "proto/socket_path.hpp"
+
+namespace coordd {
+namespace json = boost::json;
+
+namespace {
+
+// A reply field as text, found by a dotted path ("journal.events").
+std::string get(const json::object& obj, std::string_view path) {
+  const json::object* at = &obj;
+  for (;;) {
+    std::size_t dot = path.find('.');
+    auto* value = at->if_contains(path.substr(0, dot));
+    if (!value) return "?";
+    if (dot == std::string_view::npos) {
+      if (value->is_null()) return "-";
+      return value->is_string() ? strip_control(value->get_string()) : json::serialize(*value);
+    }
+    if (!value->is_object()) return "?";
+    at = &value->get_object();
+    path.remove_prefix(dot + 1);
+  }
+}
+
+std::string join_strings(const json::object& obj, std::string_view key) {
+  auto* value = obj.if_contains(key);
+  if (!value || !value->is_array()) return "?";
+  std::string out;
+  for (const json::value& item : value->get_array()) {
+    if (!out.empty()) out += ", ";
+    out += item.is_string() ? strip_control(item.get_string()) : json::serialize(item);
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string records_by_kind(const json::object& status) {
+  auto* value = status.if_contains("records");
+  if (!value || !value->is_object()) return "";
+  std::string out;
+  for (const auto& [kind, count] : value->get_object()) {
+    if (count.is_number() && count.to_number<double>() == 0) continue;
+    out += (out.empty() ? "" : ", ") + strip_control(kind) + " " + json::serialize(count);
+  }
+  return out.empty() ? "" : " (" + out + ")";
+}
+
+std::string uptime(const json::object& status) {
+  auto* value = status.if_contains("uptime_s");
+  if (!value || !value->is_number()) return "?";
+  return format_time_left(std::chrono::seconds(value->to_number<long long>()));
+}
+
+}  // namespace
+
+CLI::App* add_status_command(CLI::App& app, StatusArgs& args) {
+  CLI::App* sub =
+      app.add_subcommand("status", "Show what coordd reports about itself, readable (or --json).");
+  sub->footer(
+      "Shows version, uptime, watch backend, roots, records per kind, active leases, clients and\n"
+      "subscriptions, events, bad files skipped, overflows and rescans, journal and limits.\n\n"
+      "Examples:\n"
+      "  coordctl status\n"
+      "  coordctl status --json | jq .active_leases");
+  sub->add_flag("-j,--json", args.json, "Print the daemon's status reply as JSON.");
+  sub->add_option("--socket", args.socket,
+                  "coordd's socket. Default: $COORDD_SOCKET, else "
+                  "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
+      ->type_name("PATH");
+  return sub;
+}
+
+std::string format_status(const json::object& s, const std::string& socket) {
+  std::string next = get(s, "next_expiry");
+  std::string out;
+  out += "coordd " + get(s, "version") + " at " + strip_control(socket) + "\n";
+  out += "  pid " + get(s, "pid") + ", up " + uptime(s) + ", epoch " + get(s, "epoch") +
+         ", protocol " + get(s, "proto") + "\n";
+  out += "  backend        " + get(s, "backend") + "\n";
+  out += "  roots          " + join_strings(s, "roots") + "\n";
+  out += "  records        " + get(s, "records_total") + records_by_kind(s) + "\n";
+  out += "  active leases  " + get(s, "active_leases") +
+         (next == "?" ? std::string() : ", next expiry " + next) + "\n";
+  out += "  clients        " + get(s, "clients") + " connected (" + get(s, "clients_accepted") +
+         " since start), " + get(s, "subscriptions") + " subscription(s)\n";
+  out +=
+      "  events         " + get(s, "events_emitted") + " emitted, last seq " + get(s, "seq") + "\n";
+  out += "  bad files      " + get(s, "bad_files_skipped") + " skip(s), " + get(s, "bad_files") +
+         " file(s) currently bad\n";
+  out += "  rescans        " + get(s, "rescans") + " (last: " + get(s, "last_rescan_cause") +
+         "), " + get(s, "overflows") + " overflow(s)\n";
+  out += "  journal        " + get(s, "journal.events") + " event(s), " + get(s, "journal.bytes") +
+         " bytes, seq " + get(s, "journal.oldest_seq") + ".." + get(s, "journal.newest_seq") + "\n";
+  out += "  limits         frame " + get(s, "limits.max_frame_bytes") + " bytes, queue " +
+         get(s, "limits.queue_max_events") + " events / " + get(s, "limits.queue_max_bytes") +
+         " bytes, slow-consumer grace " + get(s, "limits.slow_consumer_grace_ms") + " ms\n";
+  return out;
+}
+
+int run_status(const StatusArgs& args) {
+  std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
+  DaemonConnection daemon = connect_daemon(socket);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "❌ no coordd answers at %s (%s); %s\n", strip_control(socket).c_str(),
+                 strip_control(daemon.error).c_str(), start_daemon_hint("DIR", socket).c_str());
+    return 1;
+  }
+  json::object request;
+  request["op"] = "status";
+  json::object reply;
+  if (std::string error = call_daemon(daemon.client, std::move(request), reply); !error.empty()) {
+    std::fprintf(stderr, "❌ status failed: %s\n", strip_control(error).c_str());
+    return 1;
+  }
+  reply.erase("req");  // our own correlation token, not the daemon's news
+  if (args.json) {
+    std::printf("%s\n", json::serialize(reply).c_str());
+  } else {
+    std::fputs(format_status(reply, socket).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace coordd

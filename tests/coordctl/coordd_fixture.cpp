@@ -1,0 +1,127 @@
+#include "coordd_fixture.hpp"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "proto/timestamp.hpp"
+
+namespace coordctl_test {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+std::string required_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) {
+    throw std::runtime_error(std::string(name) +
+                             " is not set; run these tests through `meson test`");
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string coordctl_exe() { return required_env("COORDCTL_EXE"); }
+std::string coordd_exe() { return required_env("COORDD_EXE"); }
+
+TempRepo::TempRepo() {
+  // Short, under /tmp: a Unix socket path must fit in 108 bytes.
+  std::string pattern = "/tmp/coordctl-test-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = fs::canonical(pattern).string();  // coordd names its roots canonically
+  root_ = dir_ + "/repo";
+  socket_ = dir_ + "/run/coordd.sock";
+  for (const char* kind : {"reservations", "intents", "releases", "heartbeats"}) {
+    fs::create_directories(root_ + "/.muse/coordination/" + kind);
+  }
+}
+
+TempRepo::~TempRepo() {
+  std::error_code ignored;
+  fs::remove_all(dir_, ignored);
+}
+
+std::string TempRepo::path_of(const std::string& kind_dir, const std::string& id) const {
+  return root_ + "/.muse/coordination/" + kind_dir + "/" + id + ".json";
+}
+
+void TempRepo::write(const std::string& kind_dir, const std::string& id,
+                     const json::object& data) const {
+  fs::create_directories(root_ + "/.muse/coordination/" + kind_dir);
+  std::string target = path_of(kind_dir, id);
+  std::string temp = root_ + "/.muse/coordination/" + kind_dir + "/." + id + ".tmp";
+  std::ofstream(temp) << json::serialize(data);
+  fs::rename(temp, target);
+}
+
+void TempRepo::write_in_place(const std::string& kind_dir, const std::string& id,
+                              const json::object& data) const {
+  std::ofstream(path_of(kind_dir, id), std::ios::trunc) << json::serialize(data);
+}
+
+void TempRepo::remove(const std::string& kind_dir, const std::string& id) const {
+  fs::remove(path_of(kind_dir, id));
+}
+
+RunningCoordd::RunningCoordd(const TempRepo& repo)
+    : process_(std::make_unique<ChildProcess>(std::vector<std::string>{
+          coordd_exe(), "--root", repo.root(), "--socket", repo.socket(), "--log-level", "info"})) {
+  // coordd logs "serving" once its socket accepts connections.
+  bool ready = process_->read_stderr_until(" serving ", 10s);
+  REQUIRE_MESSAGE(ready, "coordd did not start; its stderr: " << process_->stderr_text());
+}
+
+RunningCoordd::~RunningCoordd() {
+  process_->send_signal(SIGTERM);
+  process_->wait(10s);
+}
+
+std::string iso_time_in(std::chrono::milliseconds offset) {
+  auto now =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  return coordd::format_timestamp(now + offset);
+}
+
+json::object reservation(const std::string& id, const std::string& run_id,
+                         const std::string& branch, std::vector<std::string> addresses,
+                         std::chrono::milliseconds ttl) {
+  json::array list;
+  for (std::string& address : addresses) list.emplace_back(address);
+  return json::object{{"reservation_id", id},
+                      {"run_id", run_id},
+                      {"branch", branch},
+                      {"addresses", std::move(list)},
+                      {"created_at", iso_time_in(std::chrono::milliseconds(0))},
+                      {"expires_at", iso_time_in(ttl)},
+                      {"operation", "edit"}};
+}
+
+std::string long_id(char seed) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 64; ++i) id += kHex[(seed * 7 + i * 13) % 16];
+  return id;
+}
+
+std::vector<std::string> coordctl(std::vector<std::string> args) {
+  args.insert(args.begin(), coordctl_exe());
+  return args;
+}
+
+json::object parse_line(const std::string& line) {
+  boost::system::error_code ec;
+  json::value value = json::parse(line, ec);
+  REQUIRE_MESSAGE(!ec, "not JSON: " << line);
+  REQUIRE_MESSAGE(value.is_object(), "not a JSON object: " << line);
+  return value.get_object();
+}
+
+}  // namespace coordctl_test

@@ -1,0 +1,82 @@
+// What the coordctl tests stand on: a temporary repository whose records the
+// test writes the way agents do (temp file + rename, in place, delete), a
+// real coordd serving it on a private socket, and the paths of the programs
+// under test (COORDCTL_EXE and COORDD_EXE, set by meson). One thread.
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+
+namespace coordctl_test {
+
+std::string coordctl_exe();
+std::string coordd_exe();
+
+// A fresh temporary directory holding <dir>/repo/.muse/coordination/ and a
+// private place for sockets; removed with everything in it on destruction.
+class TempRepo {
+ public:
+  TempRepo();
+  ~TempRepo();
+  TempRepo(const TempRepo&) = delete;
+  TempRepo& operator=(const TempRepo&) = delete;
+
+  const std::string& root() const { return root_; }
+  // Where this repo's coordd listens (it creates the directory 0700).
+  const std::string& socket() const { return socket_; }
+  // A path where nothing listens: coordctl then runs standalone.
+  std::string no_daemon_socket() const { return dir_ + "/nobody/coordd.sock"; }
+
+  // <root>/.muse/coordination/<kind_dir>/<id>.json, written as agents do:
+  // to a dot-named temp file renamed into place.
+  void write(const std::string& kind_dir, const std::string& id,
+             const boost::json::object& data) const;
+  // The same file rewritten in place (open, truncate, write, close).
+  void write_in_place(const std::string& kind_dir, const std::string& id,
+                      const boost::json::object& data) const;
+  void remove(const std::string& kind_dir, const std::string& id) const;
+
+ private:
+  std::string path_of(const std::string& kind_dir, const std::string& id) const;
+
+  std::string dir_;
+  std::string root_;
+  std::string socket_;
+};
+
+// coordd on a TempRepo, ready (listening) once constructed; stopped with
+// SIGTERM on destruction.
+class RunningCoordd {
+ public:
+  explicit RunningCoordd(const TempRepo& repo);
+  ~RunningCoordd();
+  RunningCoordd(const RunningCoordd&) = delete;
+  RunningCoordd& operator=(const RunningCoordd&) = delete;
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Now + `offset` as Python's isoformat() writes an aware UTC time.
+std::string iso_time_in(std::chrono::milliseconds offset);
+
+// A reservation record as Muse writes one.
+boost::json::object reservation(const std::string& id, const std::string& run_id,
+                                const std::string& branch, std::vector<std::string> addresses,
+                                std::chrono::milliseconds ttl = std::chrono::hours(1));
+
+// A 64-hex-digit id, like Muse's content-addressed ids; distinct per `seed`.
+std::string long_id(char seed);
+
+// `coordctl <args...>` as an argv.
+std::vector<std::string> coordctl(std::vector<std::string> args);
+
+// The parsed JSON object of an output line (fails the test if it is not one).
+boost::json::object parse_line(const std::string& line);
+
+}  // namespace coordctl_test
