@@ -1,7 +1,9 @@
 #include "client/daemon_connection.hpp"
 
 #include <boost/json.hpp>
+#include <cstdio>
 
+#include "proto/display.hpp"
 #include "proto/socket_path.hpp"
 
 namespace coordd {
@@ -89,6 +91,22 @@ std::string start_daemon_hint(const std::string& root, const std::string& socket
   if (socket_path != default_socket_path()) command += " --socket " + shell_word(socket_path);
   return "start one with `" + command +
          " &` (or `systemctl --user start coordd` where its user unit is installed)";
+}
+
+std::optional<DaemonConnection> connect_daemon_or_explain(const std::string& socket_path) {
+  DaemonConnection daemon = connect_daemon(socket_path);
+  if (daemon.ok()) return daemon;
+  std::fprintf(stderr, "❌ no coordd answers at %s (%s); %s\n", strip_control(socket_path).c_str(),
+               strip_control(daemon.error).c_str(), start_daemon_hint("DIR", socket_path).c_str());
+  return std::nullopt;
+}
+
+void add_socket_option(CLI::App* command, std::string& socket) {
+  command
+      ->add_option("--socket", socket,
+                   "coordd's socket. Default: $COORDD_SOCKET, else "
+                   "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
+      ->type_name("PATH");
 }
 
 }  // namespace coordd

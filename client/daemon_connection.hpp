@@ -5,7 +5,9 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <CLI/CLI.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,12 @@ std::string call_daemon(CoordClient& client, boost::json::object request,
 
 // How to start a daemon for `root` on `socket_path`, for error messages.
 std::string start_daemon_hint(const std::string& root, const std::string& socket_path);
+
+// Connects like connect_daemon; on failure prints "❌ no coordd answers at
+// ..." with how to start one on stderr and returns nullopt.
+std::optional<DaemonConnection> connect_daemon_or_explain(const std::string& socket_path);
+
+// The --socket flag every command takes, with the default path explained.
+void add_socket_option(CLI::App* command, std::string& socket);
 
 }  // namespace coordd

@@ -53,10 +53,7 @@ CLI::App* add_list_command(CLI::App& app, ListArgs& args) {
          "Repository. Default: the nearest ancestor of the working directory holding .muse/, else "
          "the working directory.")
       ->type_name("DIR");
-  sub->add_option("--socket", args.socket,
-                  "coordd's socket. Default: $COORDD_SOCKET, else "
-                  "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
-      ->type_name("PATH");
+  add_socket_option(sub, args.socket);
   return sub;
 }
 

@@ -19,21 +19,15 @@ CLI::App* add_ping_command(CLI::App& app, PingArgs& args) {
       "  coordctl ping\n"
       "  coordctl ping --socket /tmp/demo/coordd.sock || coordd --root . --socket "
       "/tmp/demo/coordd.sock &");
-  sub->add_option("--socket", args.socket,
-                  "coordd's socket. Default: $COORDD_SOCKET, else "
-                  "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
-      ->type_name("PATH");
+  add_socket_option(sub, args.socket);
   return sub;
 }
 
 int run_ping(const PingArgs& args) {
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
-  DaemonConnection daemon = connect_daemon(socket);
-  if (!daemon.ok()) {
-    std::fprintf(stderr, "❌ no coordd answers at %s (%s); %s\n", strip_control(socket).c_str(),
-                 strip_control(daemon.error).c_str(), start_daemon_hint("DIR", socket).c_str());
-    return 1;
-  }
+  std::optional<DaemonConnection> connected = connect_daemon_or_explain(socket);
+  if (!connected) return 1;
+  DaemonConnection& daemon = *connected;
   json::object request;
   request["op"] = "ping";
   json::object reply;

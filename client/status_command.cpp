@@ -70,10 +70,7 @@ CLI::App* add_status_command(CLI::App& app, StatusArgs& args) {
       "  coordctl status\n"
       "  coordctl status --json | jq .active_leases");
   sub->add_flag("-j,--json", args.json, "Print the daemon's status reply as JSON.");
-  sub->add_option("--socket", args.socket,
-                  "coordd's socket. Default: $COORDD_SOCKET, else "
-                  "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
-      ->type_name("PATH");
+  add_socket_option(sub, args.socket);
   return sub;
 }
 
@@ -106,12 +103,9 @@ std::string format_status(const json::object& s, const std::string& socket) {
 
 int run_status(const StatusArgs& args) {
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
-  DaemonConnection daemon = connect_daemon(socket);
-  if (!daemon.ok()) {
-    std::fprintf(stderr, "❌ no coordd answers at %s (%s); %s\n", strip_control(socket).c_str(),
-                 strip_control(daemon.error).c_str(), start_daemon_hint("DIR", socket).c_str());
-    return 1;
-  }
+  std::optional<DaemonConnection> connected = connect_daemon_or_explain(socket);
+  if (!connected) return 1;
+  DaemonConnection& daemon = *connected;
   json::object request;
   request["op"] = "status";
   json::object reply;

@@ -108,10 +108,7 @@ CLI::App* add_watch_command(CLI::App& app, WatchArgs& args) {
          "Repository to watch. Default: the nearest ancestor of the working directory holding "
          ".muse/, else the working directory.")
       ->type_name("DIR");
-  sub->add_option("--socket", args.socket,
-                  "coordd's socket. Default: $COORDD_SOCKET, else "
-                  "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
-      ->type_name("PATH");
+  add_socket_option(sub, args.socket);
   return sub;
 }
 
