@@ -1,5 +1,6 @@
 #include "daemon/connection.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -70,7 +71,11 @@ void Connection::read() {
                               // subscriber keeps receiving until it hangs up.
                               read_eof_ = true;
                               handle_frames();
-                              if (subs_.empty() && queue_.empty()) stop();
+                              if (subs_.empty() && queue_.empty()) {
+                                stop();
+                              } else {
+                                watch_for_hang_up();
+                              }
                               return;
                             }
                             if (ec) {
@@ -81,6 +86,26 @@ void Connection::read() {
                             handle_frames();
                             maybe_resume_reading();
                           });
+}
+
+// EOF alone cannot tell a half-close (the client still reads its events)
+// from a close; only a closed peer makes its Unix socket report POLLHUP
+// here. Without this a closed subscriber lingers -- descriptor,
+// subscriptions and all -- until an event matching its filter fails to be
+// written, which for a narrow filter may be never.
+void Connection::watch_for_hang_up() {
+  if (closed_) return;
+  pollfd pfd{socket_.native_handle(), POLLOUT, 0};
+  if (::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)) != 0) {
+    stop();
+    return;
+  }
+  // A half-closed client: wait for it to hang up (EPOLLHUP completes this).
+  auto self = shared_from_this();
+  socket_.async_wait(boost::asio::socket_base::wait_error,
+                     [this, self](const boost::system::error_code& ec) {
+                       if (!ec) watch_for_hang_up();
+                     });
 }
 
 void Connection::handle_frames() {

@@ -101,6 +101,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void note_drop(Subscription& sub, std::uint64_t seq, bool counted);
   void check_slow_consumer();
   void maybe_resume_reading();
+  // After EOF: stops the connection once the peer has closed, not merely
+  // shut down its write side.
+  void watch_for_hang_up();
   bool caught_up() const;
   bool wants(const Subscription& sub, const Event& event) const;
   // Moves mailbox messages into the queue while they fit; true when nothing
