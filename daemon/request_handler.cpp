@@ -42,8 +42,7 @@ std::string line_of(const json::object& obj) { return json::serialize(obj) + "\n
 namespace {
 
 // The filter fields shared by subscribe and list: kinds, run_id, branch, root.
-std::optional<EventFilter> read_filter(RequestHandler& /*unused*/, Engine& engine,
-                                       auto& request) {
+std::optional<EventFilter> read_filter(Engine& engine, Request& request) {
   EventFilter filter;
   auto add_kind = [&](const json::value& v) {
     std::optional<Kind> kind = v.is_string() ? parse_kind(v.get_string()) : std::nullopt;
@@ -219,7 +218,7 @@ void RequestHandler::hello(Connection& connection, Request& request) {
 }
 
 void RequestHandler::subscribe(Connection& connection, Request& request) {
-  std::optional<EventFilter> filter = read_filter(*this, engine_, request);
+  std::optional<EventFilter> filter = read_filter(engine_, request);
   bool snapshot = request.boolean("snapshot", true);
   bool events = request.boolean("events", true);
   Subscription::Messages messages = Subscription::Messages::kNone;
@@ -445,7 +444,7 @@ void RequestHandler::unsubscribe(Connection& connection, Request& request) {
 }
 
 void RequestHandler::list(Connection& connection, Request& request) {
-  std::optional<EventFilter> filter = read_filter(*this, engine_, request);
+  std::optional<EventFilter> filter = read_filter(engine_, request);
   bool active_only = request.boolean("active_only", false);
   if (!filter || request.failed()) return;
   // Built by hand: record data is stored already serialized.

@@ -56,26 +56,6 @@ std::string coordd_binary() {
   return bin;
 }
 
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// Waits until the process behind `pidfd` exits or `deadline` passes. An
-// exited child is readable on its pidfd, so this is a wait, not a poll loop.
-bool wait_for_exit(int pidfd, Clock::time_point deadline) {
-  for (;;) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() < 0) left = 0ms;
-    pollfd pfd{pidfd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, int(left.count()));
-    if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) return false;  // callers fall back to SIGKILL and waitpid
-  }
-}
-
 int reap(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -96,6 +76,26 @@ void write_all(int fd, std::string_view bytes, const fs::path& path) {
 }
 
 }  // namespace
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Waits until the process behind `pidfd` exits or `deadline` passes. An
+// exited child is readable on its pidfd, so this is a wait, not a poll loop.
+bool wait_for_exit(int pidfd, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() < 0) left = 0ms;
+    pollfd pfd{pidfd, POLLIN, 0};
+    int rc = ::poll(&pfd, 1, int(left.count()));
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;  // callers fall back to SIGKILL and waitpid
+  }
+}
 
 bool polling_backend() {
   const char* backend = std::getenv("COORDD_TEST_BACKEND");

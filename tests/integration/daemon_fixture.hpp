@@ -32,6 +32,12 @@ inline constexpr std::chrono::milliseconds kLineTimeout = 5s;
 // True when the suite runs against the polling backend (COORDD_TEST_BACKEND=poll).
 bool polling_backend();
 
+// A waitpid status as a shell exit code: the exit status, or 128 + signal.
+int exit_code_of(int status);
+// Waits until the process behind `pidfd` exits (its pidfd becomes readable)
+// or `deadline` passes; false on timeout.
+bool wait_for_exit(int pidfd, std::chrono::steady_clock::time_point deadline);
+
 // A directory made by mkdtemp, removed with everything in it on destruction.
 class TempDir {
  public:

@@ -37,23 +37,6 @@ std::string read_whole_file(const fs::path& path) {
   return out.str();
 }
 
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// An exited child makes its pidfd readable, so this waits without polling.
-bool pidfd_readable(int pidfd, Clock::time_point deadline) {
-  for (;;) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    pollfd pfd{pidfd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, int(std::max<long long>(left.count(), 0)));
-    if (rc > 0) return true;
-    if (rc == 0 || errno != EINTR) return false;
-  }
-}
-
 bool is_supervision_variable(std::string_view assignment) {
   return std::any_of(std::begin(kSupervisionVariables), std::end(kSupervisionVariables),
                      [&](std::string_view name) {
@@ -135,7 +118,7 @@ SupervisedProcess::SupervisedProcess(Launch launch) : log_(launch.log) {
 SupervisedProcess::~SupervisedProcess() {
   if (pid_ > 0 && !exit_code_) {
     ::kill(pid_, SIGTERM);
-    if (!pidfd_readable(pidfd_, Clock::now() + kStopTimeout)) ::kill(pid_, SIGKILL);
+    if (!integration::wait_for_exit(pidfd_, Clock::now() + kStopTimeout)) ::kill(pid_, SIGKILL);
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
@@ -160,7 +143,7 @@ void SupervisedProcess::reap() {
 
 bool SupervisedProcess::exits_within(std::chrono::milliseconds timeout) {
   if (exit_code_) return true;
-  if (!pidfd_readable(pidfd_, Clock::now() + timeout)) return false;
+  if (!integration::wait_for_exit(pidfd_, Clock::now() + timeout)) return false;
   reap();
   return true;
 }
