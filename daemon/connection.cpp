@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <limits>
 
@@ -17,7 +18,8 @@
 namespace coordd {
 namespace {
 
-constexpr std::size_t kMaxLinesPerWrite = 256;
+// One write(2) carries up to this much (or one longer line).
+constexpr std::size_t kMaxWriteBytes = 64 * 1024;
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
 
 std::string lagged_line(const Subscription& sub) {
@@ -137,13 +139,13 @@ void Connection::maybe_resume_reading() {
 
 void Connection::reply(std::string line) {
   if (closed_ || closing_) return;
-  queue_.push(OutboundLine{std::move(line), nullptr});
+  queue_.push(OutboundLine::owned(std::move(line)));
   write();
 }
 
 void Connection::close_with(std::string final_line) {
   if (closed_ || closing_) return;
-  queue_.push(OutboundLine{std::move(final_line), nullptr});
+  queue_.push(OutboundLine::owned(std::move(final_line)));
   closing_ = true;
   subs_.clear();
   // A client that does not read would keep the final line (and us) forever.
@@ -173,8 +175,8 @@ Subscription& Connection::add_subscription(EventFilter filter) {
   Subscription& sub = subs_[id];
   sub.id = id;
   sub.filter = std::move(filter);
-  sub.prefix = event_prefix(id);
-  sub.message_prefix = message_prefix(id);
+  sub.prefix = std::make_shared<const std::string>(event_prefix(id));
+  sub.message_prefix = std::make_shared<const std::string>(message_prefix(id));
   return sub;
 }
 
@@ -218,14 +220,14 @@ bool Connection::drain_mailbox() {
   while (!mailbox_->empty()) {
     const EventPtr& message = mailbox_->front();
     if (message->seq > horizon) return true;  // pump() releases it once the replay passes it
-    std::string prefix = message_prefix(std::nullopt);
-    if (!queue_.has_room(prefix.size() + message->body->size())) return false;
-    queue_.push(OutboundLine{std::move(prefix), message->body});
+    static const auto kPrefix = std::make_shared<const std::string>(message_prefix(std::nullopt));
+    if (!queue_.has_room(kPrefix->size() + message->body->size())) return false;
+    queue_.push(OutboundLine{kPrefix, message->body});
     mailbox_->pop();
   }
   if (mailbox_->lag_pending()) {
     std::string line = mailbox_->take_lag_line(agent_ ? *agent_ : std::string());
-    queue_.push(OutboundLine{std::move(line), nullptr});
+    queue_.push(OutboundLine::owned(std::move(line)));
   }
   return true;
 }
@@ -243,8 +245,8 @@ bool Connection::deliver(const EventPtr& event) {
     // Subscriptions still in snapshot or replay will read this event from
     // the journal when they get there.
     if (sub.phase != Subscription::Phase::kLive) continue;
-    const std::string& prefix = event->is_message ? sub.message_prefix : sub.prefix;
-    std::size_t size = prefix.size() + event->body->size();
+    const auto& prefix = event->is_message ? sub.message_prefix : sub.prefix;
+    std::size_t size = prefix->size() + event->body->size();
     if (!mailbox_clear || (sub.lag_pending() && !flush_lag(sub)) || !queue_.has_room(size)) {
       note_drop(sub, event->seq, true);
       continue;
@@ -252,7 +254,8 @@ bool Connection::deliver(const EventPtr& event) {
     queue_.push(OutboundLine{prefix, event->body});
     queued = true;
   }
-  if (queued) write();
+  // Written at the end of this reactor turn, with whatever else arrives in it.
+  if (queued) schedule_write();
   return matched;
 }
 
@@ -280,7 +283,7 @@ bool Connection::flush_lag(Subscription& sub) {
   std::string line = lagged_line(sub);
   // Room for the marker and the event that follows it.
   if (!queue_.has_room(line.size() + 512, 2)) return false;
-  queue_.push(OutboundLine{std::move(line), nullptr});
+  queue_.push(OutboundLine::owned(std::move(line)));
   sub.lag_from = sub.lag_to = sub.lag_dropped = 0;
   return true;
 }
@@ -322,15 +325,15 @@ bool Connection::produce(Subscription& sub) {
       const Record* record = engine.store().find(ref);
       // Changed since the snapshot's seq: its event comes in the replay.
       if (record == nullptr || record->seq > sub.snapshot_seq) continue;
-      queue_.push(OutboundLine{sub.prefix + engine.snapshot_body(ref, *record), nullptr});
+      queue_.push(OutboundLine{sub.prefix, std::make_shared<const std::string>(
+                                               engine.snapshot_body(ref, *record))});
       return true;
     }
     sub.snapshot.clear();
     sub.snapshot.shrink_to_fit();
-    queue_.push(OutboundLine{"{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub.id) +
-                                 ",\"seq\":" + std::to_string(sub.snapshot_seq) +
-                                 (sub.resync ? ",\"resync\":true}\n" : "}\n"),
-                             nullptr});
+    queue_.push(OutboundLine::owned("{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub.id) +
+                                    ",\"seq\":" + std::to_string(sub.snapshot_seq) +
+                                    (sub.resync ? ",\"resync\":true}\n" : "}\n")));
     sub.phase = Subscription::Phase::kReplay;
     sub.replay_after = sub.snapshot_seq;
     return true;
@@ -371,7 +374,7 @@ void Connection::pump() {
     drain_mailbox();  // the messages that the replays have now passed
   }
   if (!parked_replies_.empty() && caught_up()) {
-    for (auto& make_line : parked_replies_) queue_.push(OutboundLine{make_line(), nullptr});
+    for (auto& make_line : parked_replies_) queue_.push(OutboundLine::owned(make_line()));
     parked_replies_.clear();
   }
   bool lagging = false;
@@ -380,18 +383,31 @@ void Connection::pump() {
   write();
 }
 
+void Connection::schedule_write() {
+  if (write_scheduled_ || writing_ || closed_) return;
+  write_scheduled_ = true;
+  auto self = shared_from_this();
+  boost::asio::post(socket_.get_executor(), [this, self] {
+    write_scheduled_ = false;
+    write();
+  });
+}
+
 void Connection::write() {
   if (writing_ || closed_ || !queue_.has_waiting()) {
     if (!writing_ && closing_ && queue_.empty()) stop();
     return;
   }
   writing_ = true;
-  auto buffers = queue_.start_batch(kMaxLinesPerWrite);
+  write_buffer_.clear();
+  queue_.take_batch(write_buffer_, kMaxWriteBytes);
   auto self = shared_from_this();
-  boost::asio::async_write(socket_, buffers,
+  boost::asio::async_write(socket_, boost::asio::buffer(write_buffer_),
                            [this, self](const boost::system::error_code& ec, std::size_t) {
                              writing_ = false;
                              queue_.finish_batch();
+                             // An idle client keeps no write buffer.
+                             if (!queue_.has_waiting()) std::string().swap(write_buffer_);
                              if (closed_) return;
                              if (ec) {
                                stop();

@@ -96,6 +96,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read();
   void handle_frames();
   void write();
+  // write() at the end of this reactor turn, so that the events published
+  // in it go out in one batch.
+  void schedule_write();
   bool produce(Subscription& sub);
   bool flush_lag(Subscription& sub);
   void note_drop(Subscription& sub, std::uint64_t seq, bool counted);
@@ -131,6 +134,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Mailbox* mailbox_ = nullptr;
   bool reading_ = false;
   bool read_eof_ = false;
+  std::string write_buffer_;  // the batch in flight
+  bool write_scheduled_ = false;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;

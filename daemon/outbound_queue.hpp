@@ -2,26 +2,30 @@
 // count and bytes. Events are offered only while there is room (the caller
 // drops and counts the rest); replies and final errors are always accepted,
 // and the connection stops reading requests while the queue is over its
-// limit, so neither can grow without bound. Reactor thread only.
+// limit, so neither can grow without bound. Lines leave the queue in batches
+// copied into one contiguous buffer, so a burst of events costs one write(2)
+// per client rather than one per event. Reactor thread only.
 #pragma once
 
-#include <boost/asio/buffer.hpp>
 #include <deque>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace coordd {
 
 inline constexpr std::size_t kDefaultQueueEvents = 8192;
 inline constexpr std::size_t kDefaultQueueBytes = 16u << 20;
 
-// One line: a private head (a reply, or an event's per-subscriber prefix)
-// followed by optional shared bytes (an event body shared by all subscribers).
+// One line: a head (a reply, or a subscription's event prefix) followed by
+// optional shared bytes (an event body shared by all subscribers). Both are
+// shared, so queueing an event for a subscriber allocates nothing.
 struct OutboundLine {
-  std::string head;
-  std::shared_ptr<const std::string> shared;
-  std::size_t size() const { return head.size() + (shared ? shared->size() : 0); }
+  std::shared_ptr<const std::string> head;
+  std::shared_ptr<const std::string> body;
+
+  // A line of its own (a reply, a marker).
+  static OutboundLine owned(std::string line);
+  std::size_t size() const { return (head ? head->size() : 0) + (body ? body->size() : 0); }
 };
 
 class OutboundQueue {
@@ -38,12 +42,13 @@ class OutboundQueue {
 
   void push(OutboundLine line);
 
-  // Moves up to `max` waiting lines into the in-flight batch and returns its
-  // buffers; the batch stays counted until finish_batch().
-  std::vector<boost::asio::const_buffer> start_batch(std::size_t max);
+  // Appends waiting lines to `out`, whole lines only, while they fit in
+  // `max_bytes` (always at least one line). They stay counted, as in flight,
+  // until finish_batch(). Returns the number of lines taken.
+  std::size_t take_batch(std::string& out, std::size_t max_bytes);
   void finish_batch();
   bool has_waiting() const { return !waiting_.empty(); }
-  bool empty() const { return waiting_.empty() && in_flight_.empty(); }
+  bool empty() const { return waiting_.empty() && in_flight_lines_ == 0; }
 
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
@@ -52,8 +57,9 @@ class OutboundQueue {
   std::size_t max_lines_;
   std::size_t max_bytes_;
   std::deque<OutboundLine> waiting_;
-  std::vector<OutboundLine> in_flight_;
-  std::size_t count_ = 0;
+  std::size_t in_flight_lines_ = 0;
+  std::size_t in_flight_bytes_ = 0;
+  std::size_t count_ = 0;  // waiting and in flight
   std::size_t bytes_ = 0;
 };
 

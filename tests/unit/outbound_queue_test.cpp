@@ -9,12 +9,10 @@ using namespace coordd;
 
 namespace {
 
-OutboundLine reply(std::size_t bytes) { return OutboundLine{std::string(bytes, 'r'), nullptr}; }
+OutboundLine reply(std::size_t bytes) { return OutboundLine::owned(std::string(bytes, 'r')); }
 
-std::string concatenate(const std::vector<boost::asio::const_buffer>& buffers) {
-  std::string out;
-  for (const auto& buffer : buffers) out.append(static_cast<const char*>(buffer.data()), buffer.size());
-  return out;
+OutboundLine event_line(std::string prefix, const std::shared_ptr<const std::string>& body) {
+  return OutboundLine{std::make_shared<const std::string>(std::move(prefix)), body};
 }
 
 }  // namespace
@@ -46,8 +44,8 @@ TEST_CASE("a line counts its private head and its shared body") {
   OutboundQueue queue(100, 1000);
   auto body = std::make_shared<const std::string>("\"seq\":1}\n");
 
-  queue.push(OutboundLine{"{\"sub\":1,", body});
-  queue.push(OutboundLine{"{\"sub\":2,", body});
+  queue.push(event_line("{\"sub\":1,", body));
+  queue.push(event_line("{\"sub\":2,", body));
 
   CHECK(queue.count() == 2);
   CHECK(queue.bytes() == 2 * (9 + body->size()));
@@ -58,8 +56,9 @@ TEST_CASE("lines in flight stay counted until finish_batch") {
   queue.push(reply(10));
   queue.push(reply(20));
 
-  auto buffers = queue.start_batch(1);
-  CHECK(buffers.size() == 1);
+  std::string batch;
+  CHECK(queue.take_batch(batch, 1) == 1);
+  CHECK(batch.size() == 10);
   CHECK(queue.count() == 2);
   CHECK_FALSE(queue.has_room(1));
   CHECK(queue.has_waiting());
@@ -70,21 +69,45 @@ TEST_CASE("lines in flight stay counted until finish_batch") {
   CHECK(queue.has_room(1));
 }
 
-TEST_CASE("a batch writes each line's head then its shared body, in push order") {
+TEST_CASE("a batch holds each line's head then its shared body, in push order") {
   OutboundQueue queue(10, 1000);
   auto body = std::make_shared<const std::string>("B}\n");
-  queue.push(OutboundLine{"{1,", body});
-  queue.push(OutboundLine{"{\"type\":\"pong\"}\n", nullptr});
-  queue.push(OutboundLine{"{2,", body});
+  queue.push(event_line("{1,", body));
+  queue.push(OutboundLine::owned("{\"type\":\"pong\"}\n"));
+  queue.push(event_line("{2,", body));
 
-  auto buffers = queue.start_batch(10);
+  std::string batch;
+  CHECK(queue.take_batch(batch, 1000) == 3);
 
-  CHECK(buffers.size() == 5);
-  CHECK(concatenate(buffers) == "{1,B}\n{\"type\":\"pong\"}\n{2,B}\n");
+  CHECK(batch == "{1,B}\n{\"type\":\"pong\"}\n{2,B}\n");
   CHECK_FALSE(queue.has_waiting());
   queue.finish_batch();
   CHECK(queue.empty());
   CHECK(queue.bytes() == 0);
+}
+
+TEST_CASE("a batch stops before the line that would pass its byte limit") {
+  OutboundQueue queue(10, 1000);
+  queue.push(reply(40));
+  queue.push(reply(40));
+  queue.push(reply(40));
+
+  std::string batch;
+  CHECK(queue.take_batch(batch, 100) == 2);
+
+  CHECK(batch.size() == 80);
+  CHECK(queue.has_waiting());
+}
+
+TEST_CASE("a line longer than the batch limit still goes, alone") {
+  OutboundQueue queue(10, 1000);
+  queue.push(reply(300));
+  queue.push(reply(10));
+
+  std::string batch;
+  CHECK(queue.take_batch(batch, 100) == 1);
+
+  CHECK(batch.size() == 300);
 }
 
 TEST_CASE("a queue wants more from pull producers only below a quarter of its limits") {
