@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <csignal>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <random>
 #include <stdexcept>
 
@@ -13,6 +16,17 @@
 #include "proto/display.hpp"
 
 namespace coordd {
+namespace {
+
+// A scan allocates scratch (every listed name) among the records it keeps;
+// freed, it would stay resident until reused. Give those pages back.
+void release_scan_scratch() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
+}
+
+}  // namespace
 
 std::string Daemon::make_epoch() {
   std::random_device random;
@@ -122,6 +136,7 @@ void Daemon::reload() {
         if (!problem.empty()) spdlog::error("cannot watch {}: {}", root, escape_control(problem));
       }
       file_roots_ = std::move(wanted);
+      release_scan_scratch();
       if (file->log_level) {
         spdlog::set_level(spdlog::level::from_str(*file->log_level));
         spdlog::info("log level is now {}", *file->log_level);
@@ -140,6 +155,7 @@ int Daemon::run() {
   for (RootId id : engine.root_ids()) roots += (roots.empty() ? "" : ", ") + engine.root_path(id);
   spdlog::info("coordd {} serving {} ({}), watching {}", COORDD_VERSION, listening_on_,
                monitor_.backend(), escape_control(roots));
+  release_scan_scratch();
   // Ready only now: every root is scanned and the socket accepts.
   notifier_.ready(status_line());
   notifier_.start_watchdog();

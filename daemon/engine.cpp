@@ -81,7 +81,7 @@ void Engine::on_file_changed(RootId root, Kind kind, std::string_view name) {
     return;
   }
   auto before = next_deadline();
-  ingest(RecordRef{root, kind, std::string(classified.id)}, std::string(name), nullptr);
+  ingest(RecordRef{root, kind, std::string(classified.id)}, std::string(name), nullptr, nullptr);
   notify_deadline(before);
 }
 
@@ -99,7 +99,8 @@ void Engine::on_coordination_file(RootId root, std::string_view name) {
   if (cookie_listener_ && roots_.contains(root)) cookie_listener_(root, name);
 }
 
-void Engine::ingest(const RecordRef& ref, const std::string& name, const FileStamp* listed) {
+void Engine::ingest(const RecordRef& ref, const std::string& name, const DirListing* listing,
+                    const FileStamp* listed) {
   Record* existing = store_.find(ref);
   // The polling rescan trusts an unchanged stamp; everything else re-reads.
   if (listed && existing && existing->stamp == *listed) return;
@@ -108,7 +109,8 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const FileSta
     if (bad != bad_files_.end() && bad->second.stamp == *listed) return;  // still the same bad file
   }
 
-  ReadResult read = fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
+  ReadResult read = listing ? fs_.read_listed(*listing, name, options_.max_record_bytes)
+                            : fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
   // Remember a bad file by the stamp the poller will list next time.
   const FileStamp* seen = listed ? listed : &read.stamp;
   switch (read.status) {
@@ -137,11 +139,12 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const FileSta
     return;
   }
   bool added = existing == nullptr;
-  Record& stored = store_.put(ref, Record{parsed->data_json, parsed->run_id, parsed->branch,
-                                          read.stamp, 0});
+  Record fresh{std::move(parsed->data_json), store_.tag(parsed->run_id), store_.tag(parsed->branch),
+               read.stamp, 0};
+  Record& stored = added ? store_.put(ref, std::move(fresh)) : (*existing = std::move(fresh));
   std::vector<Expiry> expired;
   leases_.put(ref, *parsed, clock_.now(), expired);
-  emit(added ? EventType::kAdded : EventType::kModified, ref, stored);
+  stored.seq = emit(added ? EventType::kAdded : EventType::kModified, ref, stored);
   emit_expiries(expired);
 }
 
@@ -215,7 +218,7 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
       continue;
     }
     if (diff_records) present.insert(classified.id);
-    ingest(RecordRef{root, kind, std::string(classified.id)}, entry.name,
+    ingest(RecordRef{root, kind, std::string(classified.id)}, entry.name, &listing,
            trust_stamps ? &entry.stamp : nullptr);
   }
   std::vector<std::string> gone;
@@ -244,29 +247,27 @@ void Engine::advance_clock() {
 void Engine::emit_expiries(std::vector<Expiry>& expired) {
   for (const Expiry& expiry : expired) {
     Record* record = store_.find(expiry.record);
-    if (record) emit(EventType::kExpired, expiry.record, *record, expiry.cause);
+    if (record) record->seq = emit(EventType::kExpired, expiry.record, *record, expiry.cause);
   }
 }
 
-void Engine::emit(EventType type, const RecordRef& ref, const Record& record,
-                  std::optional<ExpiryCause> cause) {
+std::uint64_t Engine::emit(EventType type, const RecordRef& ref, const Record& record,
+                           std::optional<ExpiryCause> cause) {
   std::uint64_t seq = ++seq_;
-  if (type != EventType::kRemoved) {
-    if (Record* stored = store_.find(ref)) stored->seq = seq;
-  }
-  if (sink_ == nullptr) return;
+  if (sink_ == nullptr) return seq;
   std::string timestamp = format_timestamp(clock_.now());
   auto event = std::make_shared<Event>();
   event->seq = seq;
   event->type = type;
   event->root = ref.root;
   event->kind = ref.kind;
-  event->run_id = record.run_id;
-  event->branch = record.branch;
+  event->run_id = *record.run_id;
+  event->branch = *record.branch;
   event->body = std::make_shared<const std::string>(encode_event_body(
       {seq, type, ref.kind, ref.id, timestamp, roots_.at(ref.root).json, record.data_json, cause}));
   ++counters_.events_emitted;
   sink_->publish(event);
+  return seq;
 }
 
 void Engine::note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason,
@@ -299,7 +300,7 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
   for (const auto& [root, kinds] : store_.roots()) {
     for (Kind kind : kAllKinds) {
       for (const auto& [id, record] : kinds[static_cast<std::size_t>(kind)]) {
-        if (!filter.matches(root, kind, record.run_id, record.branch)) continue;
+        if (!filter.matches(root, kind, *record.run_id, *record.branch)) continue;
         RecordRef ref{root, kind, id};
         if (active_only) {
           auto state = leases_.state_of(ref);

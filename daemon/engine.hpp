@@ -111,14 +111,19 @@ class Engine final : public WatchSink {
     FileStamp stamp;     // as listed, so the poller need not look again
   };
 
-  void ingest(const RecordRef& ref, const std::string& name, const FileStamp* listed);
+  // Reads and applies one record file. From a rescan, `listing` is the
+  // directory listed and `listed` the entry's stamp when stamps are trusted.
+  void ingest(const RecordRef& ref, const std::string& name, const DirListing* listing,
+              const FileStamp* listed);
   void remove(const RecordRef& ref);
   void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
   void note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason,
                 const FileStamp* listed = nullptr);
   void clear_bad(RootId root, Kind kind, std::string_view name);
-  void emit(EventType type, const RecordRef& ref, const Record& record,
-            std::optional<ExpiryCause> cause = std::nullopt);
+  // Sequences and publishes one event; returns its seq (the caller stamps a
+  // stored record with it).
+  std::uint64_t emit(EventType type, const RecordRef& ref, const Record& record,
+                     std::optional<ExpiryCause> cause = std::nullopt);
   void emit_expiries(std::vector<Expiry>& expired);
   void notify_deadline(std::optional<WallTime> before);
   std::string path_of(RootId root, Kind kind, std::string_view name) const;

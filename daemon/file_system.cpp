@@ -33,8 +33,18 @@ class FdCloser {
 }  // namespace
 
 ReadResult DiskFileSystem::read_file(const std::string& path, std::size_t max_bytes) {
+  return read_at(AT_FDCWD, path.c_str(), max_bytes);
+}
+
+ReadResult DiskFileSystem::read_listed(const DirListing& listing, std::string_view name,
+                                       std::size_t max_bytes) {
+  if (!listing.dir_fd) return FileSystem::read_listed(listing, name, max_bytes);
+  return read_at(*listing.dir_fd, std::string(name).c_str(), max_bytes);
+}
+
+ReadResult DiskFileSystem::read_at(int dir_fd, const char* name, std::size_t max_bytes) {
   ReadResult result;
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int err = errno;
     result.status = err == ENOENT || err == ENOTDIR ? ReadStatus::kMissing
@@ -80,6 +90,9 @@ ReadResult DiskFileSystem::read_file(const std::string& path, std::size_t max_by
     }
     if (n == 0) break;
     used += std::size_t(n);
+    // A regular file gives less than asked only at its end: no second read
+    // just to see 0.
+    if (used < result.bytes.size()) break;
   }
   if (used > max_bytes) {
     result.status = ReadStatus::kTooLarge;
@@ -114,9 +127,19 @@ DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
                                                      : DirStatus::kError;
     return listing;
   }
+  // The listing keeps its own descriptor: closedir() closes this one.
+  int kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (kept >= 0) {
+    listing.dir_fd = std::shared_ptr<const int>(new int(kept), [](const int* held) {
+      ::close(*held);
+      delete held;
+    });
+  }
+  listing.path = path;
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
     listing.error = std::strerror(errno);
+    listing.dir_fd.reset();
     ::close(fd);
     return listing;
   }

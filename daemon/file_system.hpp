@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coordd {
@@ -46,6 +48,11 @@ struct DirListing {
   DirStatus status = DirStatus::kError;
   std::vector<DirEntry> entries;  // when kOk
   std::string error;
+  std::string path;  // the directory listed
+  // DiskFileSystem: the listed directory, held open while the listing lives,
+  // so read_listed() opens its files relative to it (no path walk per file,
+  // and the directory read is the one listed even if the path is swapped).
+  std::shared_ptr<const int> dir_fd;
 };
 
 class FileSystem {
@@ -55,6 +62,16 @@ class FileSystem {
   // Reads a regular file without following a final symlink and without
   // blocking on FIFOs (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), at most max_bytes.
   virtual ReadResult read_file(const std::string& path, std::size_t max_bytes) = 0;
+
+  // Reads the entry `name` of a directory listed by list_dir(), as
+  // read_file would read `listing.path + "/" + name`.
+  virtual ReadResult read_listed(const DirListing& listing, std::string_view name,
+                                 std::size_t max_bytes) {
+    std::string path = listing.path;
+    path += '/';
+    path += name;
+    return read_file(path, max_bytes);
+  }
 
   // Lists a directory's entries (not "." and ".."); a symlinked directory is
   // reported as kSymlink and not listed. with_stamps=false skips the per-entry
@@ -75,10 +92,16 @@ class FileSystem {
 class DiskFileSystem final : public FileSystem {
  public:
   ReadResult read_file(const std::string& path, std::size_t max_bytes) override;
+  ReadResult read_listed(const DirListing& listing, std::string_view name,
+                         std::size_t max_bytes) override;
   DirListing list_dir(const std::string& path, bool with_stamps) override;
   DirStatus probe_dir(const std::string& path) override;
   std::string create_file(const std::string& path) override;
   void remove_file(const std::string& path) override;
+
+ private:
+  // `name` relative to `dir_fd` (AT_FDCWD: a path).
+  static ReadResult read_at(int dir_fd, const char* name, std::size_t max_bytes);
 };
 
 }  // namespace coordd

@@ -46,8 +46,12 @@ ClassifiedName classify_name(std::string_view file_name) {
 std::optional<ParsedRecord> parse_record(std::string_view bytes, std::string& error) {
   boost::json::parse_options options;
   options.max_depth = 64;
+  // The parsed tree lives only for this call: a stack-backed arena keeps
+  // its nodes off the heap (records are small; bigger ones spill over).
+  unsigned char arena[8192];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(bytes, ec, {}, options);
+  boost::json::value value = boost::json::parse(bytes, ec, &resource, options);
   if (ec) {
     error = "invalid JSON: " + ec.message();
     return std::nullopt;

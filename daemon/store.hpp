@@ -10,13 +10,14 @@
 
 #include "daemon/file_system.hpp"
 #include "daemon/record_ref.hpp"
+#include "daemon/string_pool.hpp"
 
 namespace coordd {
 
 struct Record {
   std::string data_json;  // compact JSON object
-  std::string run_id;     // for filters; "" when absent
-  std::string branch;
+  PooledString run_id;    // for filters; "" when absent (Store::tag makes them)
+  PooledString branch;
   FileStamp stamp;        // of the content last read
   std::uint64_t seq = 0;  // seq of the last event about this record
 };
@@ -24,6 +25,9 @@ struct Record {
 class Store {
  public:
   using KindRecords = std::unordered_map<std::string, Record>;
+
+  // A run_id or branch value, shared with every record carrying it.
+  PooledString tag(std::string_view value) { return tags_.intern(value); }
 
   const Record* find(const RecordRef& ref) const;
   Record* find(const RecordRef& ref);
@@ -40,6 +44,7 @@ class Store {
   const std::map<RootId, std::array<KindRecords, kKindCount>>& roots() const { return roots_; }
 
  private:
+  StringPool tags_;  // declared first: records hold handles into it
   std::map<RootId, std::array<KindRecords, kKindCount>> roots_;
   std::array<std::size_t, kKindCount> per_kind_{};
   std::size_t size_ = 0;

@@ -177,6 +177,59 @@ TEST_CASE_FIXTURE(LeaseFixture, "a lease is known by its reservation_id but repo
   CHECK(expired[0].record == ref(Kind::kReservation, "file-1"));
 }
 
+TEST_CASE_FIXTURE(LeaseFixture, "erasing a record whose lease id differs from its file id forgets the lease") {
+  put(Kind::kReservation, "file-1",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  REQUIRE(leases.state_of(ref(Kind::kReservation, "file-1")));
+
+  erase(Kind::kReservation, "file-1");
+  advance_to("2026-03-30T15:30:00Z");
+
+  CHECK(expired.empty());
+  CHECK_FALSE(leases.state_of(ref(Kind::kReservation, "file-1")).has_value());
+  CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a record rewritten to name another lease drops the old one quietly") {
+  put(Kind::kReservation, "file-1",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  put(Kind::kReservation, "file-1",
+      R"({"reservation_id":"r2","expires_at":"2026-03-30T15:20:00+00:00"})");
+  release("rel1", "r1");
+  advance_to("2026-03-30T15:30:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "file-1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+  CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "a record's own lease is not touched when another file that named the same id goes") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  put(Kind::kReservation, "file-1",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  reserve("r1", "2026-03-30T15:20:00+00:00");  // r1.json defines the lease again
+
+  erase(Kind::kReservation, "file-1");
+
+  auto state = leases.state_of(ref(Kind::kReservation, "r1"));
+  REQUIRE(state);
+  CHECK(state->active);
+  CHECK(state->effective_expiry == at("2026-03-30T15:20:00Z"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "leases due at the same instant expire in id order") {
+  for (const char* id : {"r3", "r1", "r2"}) reserve(id, "2026-03-30T15:10:00+00:00");
+
+  advance_to("2026-03-30T15:10:00Z");
+
+  REQUIRE(expired.size() == 3);
+  CHECK(expired[0].record.id == "r1");
+  CHECK(expired[1].record.id == "r2");
+  CHECK(expired[2].record.id == "r3");
+}
+
 TEST_CASE_FIXTURE(LeaseFixture, "a reservation that was never active never fires") {
   reserve("past", "2026-03-30T14:00:00+00:00");
   reserve("now", "2026-03-30T15:00:00+00:00");

@@ -87,6 +87,7 @@ class FakeFileSystem final : public FileSystem {
   DirListing list_dir(const std::string& path, bool with_stamps) override {
     DirListing listing;
     if (broken_.contains(path)) return error_result<DirListing>();
+    listing.path = path;
     listing.status = probe_dir(path);
     if (listing.status != DirStatus::kOk) return listing;
     std::string prefix = path + "/";

@@ -1,0 +1,42 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "daemon/string_pool.hpp"
+
+using namespace coordd;
+
+TEST_CASE("equal strings interned twice share one copy") {
+  StringPool pool;
+
+  PooledString a = pool.intern("run-42");
+  PooledString b = pool.intern(std::string("run-") + "42");
+
+  CHECK(a.get() == b.get());
+  CHECK(*a == "run-42");
+  CHECK(pool.size() == 1);
+}
+
+TEST_CASE("different strings get different copies") {
+  StringPool pool;
+
+  PooledString a = pool.intern("main");
+  PooledString b = pool.intern("feature");
+
+  CHECK(*a == "main");
+  CHECK(*b == "feature");
+  CHECK(pool.size() == 2);
+}
+
+TEST_CASE("a string leaves the pool when its last handle goes") {
+  StringPool pool;
+  PooledString a = pool.intern("run-1");
+  PooledString b = a;
+
+  a.reset();
+  CHECK(pool.size() == 1);
+  b.reset();
+
+  CHECK(pool.size() == 0);
+  CHECK(*pool.intern("run-1") == "run-1");
+}
