@@ -1,11 +1,14 @@
 #include "daemon/connection.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <limits>
 
 #include "daemon/connection_manager.hpp"
@@ -18,8 +21,10 @@
 namespace coordd {
 namespace {
 
-// One write(2) carries up to this much (or one longer line).
-constexpr std::size_t kMaxWriteBytes = 64 * 1024;
+// One sendmsg(2) carries up to this much (or one longer line), in at most
+// this many pieces (a line is a head and a shared body).
+constexpr std::size_t kMaxWriteBytes = 256 * 1024;
+constexpr std::size_t kMaxIovecs = 512;
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
 
 std::string lagged_line(const Subscription& sub) {
@@ -175,8 +180,8 @@ Subscription& Connection::add_subscription(EventFilter filter) {
   Subscription& sub = subs_[id];
   sub.id = id;
   sub.filter = std::move(filter);
-  sub.prefix = std::make_shared<const std::string>(event_prefix(id));
-  sub.message_prefix = std::make_shared<const std::string>(message_prefix(id));
+  sub.prefix = event_prefix(id);
+  sub.message_prefix = message_prefix(id);
   return sub;
 }
 
@@ -220,8 +225,8 @@ bool Connection::drain_mailbox() {
   while (!mailbox_->empty()) {
     const EventPtr& message = mailbox_->front();
     if (message->seq > horizon) return true;  // pump() releases it once the replay passes it
-    static const auto kPrefix = std::make_shared<const std::string>(message_prefix(std::nullopt));
-    if (!queue_.has_room(kPrefix->size() + message->body->size())) return false;
+    static const std::string kPrefix = message_prefix(std::nullopt);
+    if (!queue_.has_room(kPrefix.size() + message->body->size())) return false;
     queue_.push(OutboundLine{kPrefix, message->body});
     mailbox_->pop();
   }
@@ -245,8 +250,8 @@ bool Connection::deliver(const EventPtr& event) {
     // Subscriptions still in snapshot or replay will read this event from
     // the journal when they get there.
     if (sub.phase != Subscription::Phase::kLive) continue;
-    const auto& prefix = event->is_message ? sub.message_prefix : sub.prefix;
-    std::size_t size = prefix->size() + event->body->size();
+    const std::string& prefix = event->is_message ? sub.message_prefix : sub.prefix;
+    std::size_t size = prefix.size() + event->body->size();
     if (!mailbox_clear || (sub.lag_pending() && !flush_lag(sub)) || !queue_.has_room(size)) {
       note_drop(sub, event->seq, true);
       continue;
@@ -398,29 +403,48 @@ void Connection::write() {
     if (!writing_ && closing_ && queue_.empty()) stop();
     return;
   }
+  // One sendmsg straight from the queued lines (no copy into a buffer),
+  // non-blocking; what the socket does not take waits for it to drain.
+  std::array<iovec, kMaxIovecs> iov;
+  std::size_t filled = queue_.gather(iov.data(), iov.size(), kMaxWriteBytes);
+  std::size_t gathered = 0;
+  for (std::size_t i = 0; i < filled; ++i) gathered += iov[i].iov_len;
+  msghdr message{};
+  message.msg_iov = iov.data();
+  message.msg_iovlen = filled;
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    stop();  // the client is gone (EPIPE, ECONNRESET)
+    return;
+  }
+  if (sent > 0) queue_.consume(std::size_t(sent));
+
+  // Like a write completion: later events coalesce until it runs.
   writing_ = true;
-  write_buffer_.clear();
-  queue_.take_batch(write_buffer_, kMaxWriteBytes);
   auto self = shared_from_this();
-  boost::asio::async_write(socket_, boost::asio::buffer(write_buffer_),
-                           [this, self](const boost::system::error_code& ec, std::size_t) {
-                             writing_ = false;
-                             queue_.finish_batch();
-                             // An idle client keeps no write buffer.
-                             if (!queue_.has_waiting()) std::string().swap(write_buffer_);
-                             if (closed_) return;
-                             if (ec) {
-                               stop();
-                               return;
-                             }
-                             if (closing_) {
-                               write();
-                               return;
-                             }
-                             pump();
-                             maybe_resume_reading();
-                             if (read_eof_ && subs_.empty() && queue_.empty()) stop();
-                           });
+  auto written = [this, self](const boost::system::error_code& ec) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) {
+      stop();
+      return;
+    }
+    if (closing_) {
+      write();
+      return;
+    }
+    pump();
+    maybe_resume_reading();
+    if (read_eof_ && subs_.empty() && queue_.empty()) stop();
+  };
+  if (sent >= 0 && std::size_t(sent) == gathered) {
+    boost::asio::post(socket_.get_executor(), [written] { written({}); });
+  } else {
+    socket_.async_wait(boost::asio::socket_base::wait_write, written);
+  }
 }
 
 }  // namespace coordd

@@ -134,7 +134,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Mailbox* mailbox_ = nullptr;
   bool reading_ = false;
   bool read_eof_ = false;
-  std::string write_buffer_;  // the batch in flight
   bool write_scheduled_ = false;
   bool writing_ = false;
   bool closing_ = false;

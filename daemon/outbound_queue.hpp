@@ -2,30 +2,47 @@
 // count and bytes. Events are offered only while there is room (the caller
 // drops and counts the rest); replies and final errors are always accepted,
 // and the connection stops reading requests while the queue is over its
-// limit, so neither can grow without bound. Lines leave the queue in batches
-// copied into one contiguous buffer, so a burst of events costs one write(2)
-// per client rather than one per event. Reactor thread only.
+// limit, so neither can grow without bound. Lines leave the queue through
+// one sendmsg(2) per batch, pointing at their bytes where they are (shared
+// event bodies are never copied per client). Reactor thread only.
 #pragma once
 
+#include <sys/uio.h>
+
+#include <array>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace coordd {
 
 inline constexpr std::size_t kDefaultQueueEvents = 8192;
 inline constexpr std::size_t kDefaultQueueBytes = 16u << 20;
 
-// One line: a head (a reply, or a subscription's event prefix) followed by
-// optional shared bytes (an event body shared by all subscribers). Both are
-// shared, so queueing an event for a subscriber allocates nothing.
-struct OutboundLine {
-  std::shared_ptr<const std::string> head;
-  std::shared_ptr<const std::string> body;
+// One line: a short head kept inline (a subscription's event prefix, e.g.
+// `{"type":"event","sub":N,`) followed by a shared body (an event body shared
+// by all subscribers, or a reply of its own). Queueing an event for a
+// subscriber allocates nothing and touches one reference count.
+class OutboundLine {
+ public:
+  static constexpr std::size_t kMaxHead = 56;
 
   // A line of its own (a reply, a marker).
   static OutboundLine owned(std::string line);
-  std::size_t size() const { return (head ? head->size() : 0) + (body ? body->size() : 0); }
+  // `head` (at most kMaxHead bytes) then the shared `body`.
+  OutboundLine(std::string_view head, std::shared_ptr<const std::string> body);
+
+  std::string_view head() const { return {head_.data(), head_size_}; }
+  const std::shared_ptr<const std::string>& body() const { return body_; }
+  std::size_t size() const { return head_size_ + (body_ ? body_->size() : 0); }
+
+ private:
+  OutboundLine() = default;
+  std::shared_ptr<const std::string> body_;
+  std::uint8_t head_size_ = 0;
+  std::array<char, kMaxHead> head_{};
 };
 
 class OutboundQueue {
@@ -42,13 +59,16 @@ class OutboundQueue {
 
   void push(OutboundLine line);
 
-  // Appends waiting lines to `out`, whole lines only, while they fit in
-  // `max_bytes` (always at least one line). They stay counted, as in flight,
-  // until finish_batch(). Returns the number of lines taken.
-  std::size_t take_batch(std::string& out, std::size_t max_bytes);
-  void finish_batch();
-  bool has_waiting() const { return !waiting_.empty(); }
-  bool empty() const { return waiting_.empty() && in_flight_lines_ == 0; }
+  // Points `iov` at the waiting bytes, from the first one not yet written,
+  // in order: at most max_iov entries, stopping once max_bytes are covered.
+  // Nothing is copied; the bytes stay valid until consume() drops them.
+  // Returns the number of entries filled.
+  std::size_t gather(iovec* iov, std::size_t max_iov, std::size_t max_bytes) const;
+  // `bytes` from the front were written: lines written whole leave the
+  // queue; a line written in part stays first, its written bytes skipped.
+  void consume(std::size_t bytes);
+  bool has_waiting() const { return !lines_.empty(); }
+  bool empty() const { return lines_.empty(); }
 
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
@@ -56,10 +76,9 @@ class OutboundQueue {
  private:
   std::size_t max_lines_;
   std::size_t max_bytes_;
-  std::deque<OutboundLine> waiting_;
-  std::size_t in_flight_lines_ = 0;
-  std::size_t in_flight_bytes_ = 0;
-  std::size_t count_ = 0;  // waiting and in flight
+  std::deque<OutboundLine> lines_;
+  std::size_t front_written_ = 0;  // bytes of lines_.front() already written
+  std::size_t count_ = 0;
   std::size_t bytes_ = 0;
 };
 

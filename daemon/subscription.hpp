@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,9 +27,8 @@ struct Subscription {
   bool events = true;                   // record events wanted
   Messages messages = Messages::kNone;  // which agent messages this tap sees
   std::set<std::string> agents;         // tap restricted to these senders/recipients
-  // Line heads, shared by every line queued for this subscription.
-  std::shared_ptr<const std::string> prefix;          // `{"type":"event","sub":N,`
-  std::shared_ptr<const std::string> message_prefix;  // `{"type":"message","sub":N,`
+  std::string prefix;          // `{"type":"event","sub":N,`
+  std::string message_prefix;  // `{"type":"message","sub":N,`
   Phase phase = Phase::kLive;
 
   std::uint64_t snapshot_seq = 0;  // the S of subscribed/snapshot_end
