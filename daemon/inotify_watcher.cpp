@@ -55,8 +55,9 @@ bool is_symlink(const std::string& path) {
 
 }  // namespace
 
-InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink)
-    : sink_(sink), fd_(io, open_inotify()), backoff_timer_(io) {
+InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink,
+                               std::chrono::microseconds temp_spin)
+    : sink_(sink), temp_spin_(temp_spin), fd_(io, open_inotify()), backoff_timer_(io) {
   start_read();
 }
 
@@ -152,14 +153,32 @@ void InotifyWatcher::start_read() {
           for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
           return;
         }
-        std::size_t offset = 0;
-        while (offset + sizeof(struct inotify_event) <= n) {
-          const auto* event = reinterpret_cast<const struct inotify_event*>(buffer_ + offset);
-          handle(*event);
-          offset += sizeof(struct inotify_event) + event->len;
-        }
+        saw_temp_create_ = saw_record_ = false;
+        dispatch(n);
+        if (saw_temp_create_ && !saw_record_ && temp_spin_.count() > 0) spin_for_rename();
         start_read();
       });
+}
+
+void InotifyWatcher::dispatch(std::size_t n) {
+  std::size_t offset = 0;
+  while (offset + sizeof(struct inotify_event) <= n) {
+    const auto* event = reinterpret_cast<const struct inotify_event*>(buffer_ + offset);
+    handle(*event);
+    offset += sizeof(struct inotify_event) + event->len;
+  }
+}
+
+void InotifyWatcher::spin_for_rename() {
+  auto until = std::chrono::steady_clock::now() + temp_spin_;
+  while (!saw_record_ && !stopped_ && std::chrono::steady_clock::now() < until) {
+    ssize_t n = ::read(fd_.native_handle(), buffer_, sizeof buffer_);
+    if (n > 0) {
+      dispatch(std::size_t(n));
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      return;  // the asio read reports it
+    }
+  }
 }
 
 void InotifyWatcher::handle(const struct inotify_event& event) {
@@ -201,8 +220,14 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
       }
       return;
     case Level::kKind:
-      // Temp files of atomic writers and other ignored names: nothing to do.
-      if (is_dir || classify_name(name).cls == NameClass::kIgnored) return;
+      if (is_dir) return;
+      // Temp files of atomic writers and other ignored names: nothing to do
+      // but expect the rename.
+      if (classify_name(name).cls == NameClass::kIgnored) {
+        if (event.mask & IN_CREATE) saw_temp_create_ = true;
+        return;
+      }
+      saw_record_ = true;
       if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
         sink_.on_file_changed(target.root, target.kind, name);
       } else if (event.mask & IN_CREATE) {

@@ -86,7 +86,7 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
         // the polling interval.
         inotify_ = std::make_unique<KqueueWatcher>(io_, engine_, options_.poll_interval);
 #else
-        inotify_ = std::make_unique<InotifyWatcher>(io_, engine_);
+        inotify_ = std::make_unique<InotifyWatcher>(io_, engine_, options_.temp_spin);
 #endif
       } catch (const std::system_error& e) {
         inotify_unavailable_ = e.what();

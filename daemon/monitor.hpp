@@ -17,6 +17,7 @@
 #include "daemon/clock.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/file_system.hpp"
+#include "daemon/inotify_watcher.hpp"
 #include "daemon/poll_watcher.hpp"
 #include "daemon/wall_timer.hpp"
 #include "daemon/watcher.hpp"
@@ -29,6 +30,7 @@ struct MonitorOptions {
   EngineOptions engine;
   BackendChoice backend = BackendChoice::kAuto;
   std::chrono::milliseconds poll_interval = kDefaultPollInterval;
+  std::chrono::microseconds temp_spin = kDefaultTempSpin;  // see InotifyWatcher
 };
 
 class Monitor {

@@ -55,6 +55,35 @@ TEST_CASE("a record renamed into place reaches a subscriber as added, well withi
   CHECK(added.at("data") == kTask);
 }
 
+TEST_CASE("a temp file that is never renamed holds the daemon up no longer than --temp-spin-us") {
+  Workspace ws;
+  DaemonProcess daemon(ws, {"--temp-spin-us", "100000"});  // the largest allowed: 0.1 s
+  EventReader reader = daemon.connect();
+  reader.subscribe();
+
+  auto created_at = std::chrono::steady_clock::now();
+  write_file_in_place(ws.kind_dir("tasks") / ".abandoned.tmp", "{}");
+  reader.call({{"op", "ping"}});
+  auto answered_after = std::chrono::steady_clock::now() - created_at;
+
+  MESSAGE("temp file created -> ping answered: "
+          << std::chrono::duration<double, std::milli>(answered_after).count() << " ms");
+  CHECK(answered_after < 1s);
+  write_record_atomic(ws.kind_dir("tasks"), "t1", kTask);
+  CHECK(reader.read_until(event_for("added", "t1")).back().at("data") == kTask);
+}
+
+TEST_CASE("with the temp-file spin off, renamed records still arrive") {
+  Workspace ws;
+  DaemonProcess daemon(ws, {"--temp-spin-us", "0"});
+  EventReader reader = daemon.connect();
+  reader.subscribe();
+
+  write_record_atomic(ws.kind_dir("tasks"), "t1", kTask);
+
+  CHECK(reader.read_until(event_for("added", "t1")).back().at("data") == kTask);
+}
+
 TEST_CASE("an in-place write is modified, and rewriting the same content emits nothing") {
   Workspace ws;
   write_record_atomic(ws.kind_dir("tasks"), "t1", kTask);
