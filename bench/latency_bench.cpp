@@ -166,7 +166,7 @@ json::object runs_json(const std::vector<Run>& runs, const Plan& plan) {
 }  // namespace
 
 BenchResult run_latency(const BenchConfig& config) {
-  const std::size_t rounds = config.quick ? 1 : 3;
+  const std::size_t rounds = config.quick ? 1 : 5;
   const Plan fast{config.quick ? 300u : 2000u, 500.0, 3'000'000'000, 100'000'000};
   const Plan slow{config.quick ? 200u : 2000u, 200.0, 5'000'000'000, 3'000'000'000};
   std::vector<Source> sources = {Source::kCoordd};
@@ -176,6 +176,16 @@ BenchResult run_latency(const BenchConfig& config) {
   }
   if (!config.seed_watch.empty()) sources.push_back(Source::kSeedWatch);
 
+  // One short discarded pass of each source first: the first round of a
+  // run measured slower for every source alike (a cold machine, not a peer).
+  if (!config.quick) {
+    const Plan warm_up{200, fast.rate_hz, fast.drain_ns, fast.probe_retry_ns};
+    for (Source source : sources) {
+      if (source == Source::kSeedWatch) continue;  // polls: a warm-up changes nothing
+      progress(config, "latency: " + std::string(name_of(source)) + ", warm-up (discarded)");
+      run_once(config, source, warm_up);
+    }
+  }
   std::map<Source, std::vector<Run>> runs;
   for (std::size_t round = 1; round <= rounds; ++round) {
     for (Source source : sources) {

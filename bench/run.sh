@@ -26,8 +26,8 @@ done
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" --buildtype=release
 fi
-# Only what the suite runs: a release build of everything else is the test
-# suite's business, not the benchmark's.
+# Only what the suite runs (the rest of the tree builds in release too, but
+# the tests are not the benchmark's business).
 ninja -C "$build" daemon/coordd bench/coordd_bench
 
 out=bench/results/latest.json
