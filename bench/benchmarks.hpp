@@ -44,5 +44,9 @@ void progress(const BenchConfig& config, const std::string& line);
 // A row for a peer that could not be measured, saying why.
 Row unmeasured_row(std::string benchmark, std::string coordd_figure, std::string why,
                    std::string target, std::optional<bool> met);
+// A row comparing coordd's figure with a peer's, ratio ours / theirs; the
+// JSON numbers are coordd_<unit>, peer_<unit> and ratio. No target set.
+Row ratio_row(std::string benchmark, std::string coordd_figure, std::string peer_figure,
+              double ours, double theirs, const std::string& unit);
 
 }  // namespace coordd::bench

@@ -25,6 +25,9 @@
 namespace coordd::bench {
 namespace {
 
+// A run ends when every arrival is in or none came for this long.
+constexpr std::int64_t kStallNs = 10'000'000'000;
+
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
@@ -43,19 +46,6 @@ struct Run {
   double server_cpu_s = 0;
   FanoutReader::Cost reader;  // the harness's side of the sockets
 };
-
-// Waits until every delivery arrived, or no progress was made for 10 s.
-void wait_for_deliveries(const LatencyLog& log) {
-  std::size_t last = log.arrived();
-  std::int64_t last_progress = mono_now_ns();
-  while (!log.complete() && mono_now_ns() - last_progress < 10'000'000'000) {
-    std::this_thread::sleep_for(2ms);
-    if (log.arrived() != last) {
-      last = log.arrived();
-      last_progress = mono_now_ns();
-    }
-  }
-}
 
 Run summarize(const LatencyLog& log, std::int64_t writer_ns, double server_cpu_s) {
   Run run;
@@ -132,7 +122,7 @@ Run run_coordd(const BenchConfig& config, std::size_t events, std::size_t& line_
   std::int64_t start = mono_now_ns();
   for (std::size_t i = 0; i < events; ++i) log.mark_sent(i, dir.publish(ids[i]));
   std::int64_t writer_ns = mono_now_ns() - start;
-  wait_for_deliveries(log);
+  wait_for_arrivals(log, kStallNs);
   ProcStats used = read_proc_stats(coordd.pid()) - before;
   reader.stop();
   line_bytes = first_line_bytes.load();
@@ -193,7 +183,7 @@ Run run_redis(const BenchConfig& config, std::size_t events, std::size_t payload
     log.mark_sent(i, t);
   }
   std::int64_t writer_ns = mono_now_ns() - start;
-  wait_for_deliveries(log);
+  wait_for_arrivals(log, kStallNs);
   ProcStats used = read_proc_stats(redis.pid()) - before;
   reader.stop();
   replies.stop();
@@ -273,27 +263,13 @@ BenchResult run_fanout(const BenchConfig& config) {
   result.figures["redis"] = runs_json(theirs);
   double peer_rate = median_of(theirs, &Run::deliveries_per_s);
   double peer_p99 = median_of(theirs, [](const Run& r) { return r.latency.p99_us; });
-  Row deliveries{"fan-out deliveries/s (100 subs)",
-                 format_rate(rate),
-                 format_rate(peer_rate) + " (redis)",
-                 format_ratio(rate, peer_rate),
-                 "≥ 1×",
-                 peer_rate > 0 && rate >= peer_rate,
-                 {}};
-  deliveries.numbers = {{"coordd_per_s", rate},
-                        {"peer_per_s", peer_rate},
-                        {"ratio", peer_rate > 0 ? rate / peer_rate : 0.0}};
+  Row deliveries = ratio_row("fan-out deliveries/s (100 subs)", format_rate(rate),
+                             format_rate(peer_rate) + " (redis)", rate, peer_rate, "per_s");
+  deliveries.target = "≥ 1×";
+  deliveries.met = peer_rate > 0 && rate >= peer_rate;
   result.rows.push_back(std::move(deliveries));
-  Row latency{"fan-out p99 latency",
-              format_us(p99),
-              format_us(peer_p99) + " (redis)",
-              format_ratio(p99, peer_p99),
-              "",
-              {},
-              {}};
-  latency.numbers = {
-      {"coordd_us", p99}, {"peer_us", peer_p99}, {"ratio", peer_p99 > 0 ? p99 / peer_p99 : 0.0}};
-  result.rows.push_back(std::move(latency));
+  result.rows.push_back(ratio_row("fan-out p99 latency", format_us(p99),
+                                  format_us(peer_p99) + " (redis)", p99, peer_p99, "us"));
   return result;
 }
 

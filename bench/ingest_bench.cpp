@@ -22,6 +22,9 @@
 namespace coordd::bench {
 namespace {
 
+// A run ends when every arrival is in or none came for this long.
+constexpr std::int64_t kStallNs = 10'000'000'000;
+
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
@@ -43,19 +46,6 @@ struct Run {
   std::int64_t overflows = 0;
   std::int64_t rescans = 0;
 };
-
-// Waits until complete, or until no progress for 10 s.
-void wait_for_arrivals(const LatencyLog& log) {
-  std::size_t last = log.arrived();
-  std::int64_t last_progress = mono_now_ns();
-  while (!log.complete() && mono_now_ns() - last_progress < 10'000'000'000) {
-    std::this_thread::sleep_for(2ms);
-    if (log.arrived() != last) {
-      last = log.arrived();
-      last_progress = mono_now_ns();
-    }
-  }
-}
 
 std::vector<std::string> stage_records(RecordDir& dir, std::size_t count) {
   std::vector<std::string> ids;
@@ -109,7 +99,7 @@ Run run_coordd(const BenchConfig& config, std::size_t count) {
   }
   ProcStats before = read_proc_stats(coordd.pid());
   std::int64_t writer_ns = rename_all(dir, ids, log);
-  wait_for_arrivals(log);
+  wait_for_arrivals(log, kStallNs);
   ProcStats used = read_proc_stats(coordd.pid()) - before;
   Run run;
   fill_rates(run, log, writer_ns);
@@ -164,7 +154,7 @@ Run run_inotifywait(const BenchConfig& config, std::size_t count) {
   });
   wait_until_watching(dir, probes_seen, 100'000'000, &child);
   std::int64_t writer_ns = rename_all(dir, ids, log);
-  wait_for_arrivals(log);
+  wait_for_arrivals(log, kStallNs);
   reader.stop();
   Run run;
   fill_rates(run, log, writer_ns);
@@ -225,16 +215,8 @@ BenchResult run_ingest(const BenchConfig& config) {
   } else {
     result.figures["inotifywait"] = runs_json(theirs, false);
     double peer = median_of(theirs, &Run::events_per_s);
-    Row row{name,
-            format_rate(rate),
-            format_rate(peer) + " (inotifywait)",
-            format_ratio(rate, peer),
-            "",
-            {},
-            {}};
-    row.numbers = {
-        {"coordd_per_s", rate}, {"peer_per_s", peer}, {"ratio", peer > 0 ? rate / peer : 0.0}};
-    result.rows.push_back(std::move(row));
+    result.rows.push_back(ratio_row(name, format_rate(rate), format_rate(peer) + " (inotifywait)",
+                                    rate, peer, "per_s"));
   }
   std::size_t converged = 0;
   for (const Run& run : ours) converged += run.converged;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace coordd::bench {
 
@@ -64,6 +66,18 @@ std::int64_t LatencyLog::receiver_done_ns(std::size_t receiver) const {
   auto end = begin + std::ptrdiff_t(messages_);
   if (std::find(begin, end, 0) != end) return 0;
   return begin == end ? 0 : *std::max_element(begin, end);
+}
+
+void wait_for_arrivals(const LatencyLog& log, std::int64_t stall_ns) {
+  std::size_t last = log.arrived();
+  std::int64_t last_progress = mono_now_ns();
+  while (!log.complete() && mono_now_ns() - last_progress < stall_ns) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (log.arrived() != last) {
+      last = log.arrived();
+      last_progress = mono_now_ns();
+    }
+  }
 }
 
 }  // namespace coordd::bench

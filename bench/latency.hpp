@@ -18,6 +18,10 @@ std::int64_t mono_now_ns();
 // does not drift with the time spent between sleeps).
 void sleep_until_ns(std::int64_t t_ns);
 
+class LatencyLog;
+// Waits until every arrival is in, or none came for `stall_ns`.
+void wait_for_arrivals(const LatencyLog& log, std::int64_t stall_ns);
+
 class LatencyLog {
  public:
   LatencyLog(std::size_t messages, std::size_t receivers);

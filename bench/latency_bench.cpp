@@ -232,9 +232,7 @@ BenchResult run_latency(const BenchConfig& config) {
         continue;
       }
       double theirs = med(peer, field);
-      Row row{name, format_us(ours), format_us(theirs), format_ratio(ours, theirs), "", {}, {}};
-      row.numbers = {
-          {"coordd_us", ours}, {"peer_us", theirs}, {"ratio", theirs > 0 ? ours / theirs : 0.0}};
+      Row row = ratio_row(name, format_us(ours), format_us(theirs), ours, theirs, "us");
       if (target) {
         row.target = "≤ 1.5×";
         row.met = theirs > 0 && ours / theirs <= 1.5;

@@ -420,7 +420,7 @@ void Connection::write() {
     stop();  // the client is gone (EPIPE, ECONNRESET)
     return;
   }
-  if (sent > 0) queue_.consume(std::size_t(sent));
+  queue_.consume(sent > 0 ? std::size_t(sent) : 0);
 
   // Like a write completion: later events coalesce until it runs.
   writing_ = true;

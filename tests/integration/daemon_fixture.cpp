@@ -97,6 +97,35 @@ bool wait_for_exit(int pidfd, Clock::time_point deadline) {
   }
 }
 
+SpawnedChild spawn_child(std::vector<std::string> argv,
+                         std::optional<std::vector<std::string>> env, int output_fd) {
+  std::vector<char*> args;
+  for (std::string& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (env) {
+    for (std::string& entry : *env) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+  }
+  SpawnedChild child;
+  pid_t parent = ::getpid();
+  child.pid = ::fork();
+  if (child.pid < 0) FAIL("fork: " << errno_text());
+  if (child.pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(output_fd, STDOUT_FILENO);
+    ::dup2(output_fd, STDERR_FILENO);
+    ::execve(args[0], args.data(), env ? envp.data() : environ);
+    ::_exit(127);
+  }
+  // glibc 2.36's <sys/pidfd.h> lacks extern "C", so call the kernel directly.
+  child.pidfd = int(::syscall(SYS_pidfd_open, child.pid, 0));
+  if (child.pidfd < 0) FAIL("pidfd_open: " << errno_text());
+  return child;
+}
+
 bool polling_backend() {
   const char* backend = std::getenv("COORDD_TEST_BACKEND");
   return backend != nullptr && std::string_view(backend) == "poll";
@@ -144,29 +173,13 @@ DaemonProcess::DaemonProcess(const Workspace& ws, std::vector<std::string> extra
     args.insert(args.end(), {"--backend", backend, "--poll-interval", "0.05"});
   }
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
 
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log_fd < 0) FAIL("open " << log_path_ << ": " << errno_text());
-  pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) FAIL("fork: " << errno_text());
-  if (pid_ == 0) {
-    // Only async-signal-safe calls between fork and exec. A test binary that
-    // crashes must not leave daemons behind: they get SIGTERM with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  SpawnedChild child = spawn_child(std::move(args), std::nullopt, log_fd);
   ::close(log_fd);
-  // glibc 2.36's <sys/pidfd.h> lacks extern "C", so call the kernel directly.
-  pidfd_ = int(::syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd_ < 0) FAIL("pidfd_open: " << errno_text());
+  pid_ = child.pid;
+  pidfd_ = child.pidfd;
   if (!wait_ready) return;
   try {
     wait_until_serving();

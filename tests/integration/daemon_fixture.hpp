@@ -38,6 +38,17 @@ int exit_code_of(int status);
 // or `deadline` passes; false on timeout.
 bool wait_for_exit(int pidfd, std::chrono::steady_clock::time_point deadline);
 
+// A process started by spawn_child.
+struct SpawnedChild {
+  pid_t pid = -1;
+  int pidfd = -1;  // for wait_for_exit; the caller closes it
+};
+// Starts `argv` (argv[0] a path) with stdout and stderr on `output_fd` and
+// `env` as its environment (nullopt: this process's). The child gets SIGTERM
+// if the test process dies, so a crashed test leaves no daemon behind.
+SpawnedChild spawn_child(std::vector<std::string> argv,
+                         std::optional<std::vector<std::string>> env, int output_fd);
+
 // A directory made by mkdtemp, removed with everything in it on destruction.
 class TempDir {
  public:

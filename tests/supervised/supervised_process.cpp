@@ -4,9 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,13 +58,6 @@ std::vector<std::string> child_environment(const Launch& launch, int log_fd) {
   return env;
 }
 
-std::vector<char*> pointers_to(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 }  // namespace
 
 std::string coordd_binary() {
@@ -93,26 +84,10 @@ SupervisedProcess::SupervisedProcess(Launch launch) : log_(launch.log) {
   int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log_fd < 0) FAIL("open " << log_ << ": " << errno_text());
   std::vector<std::string> env = child_environment(launch, log_fd);
-  std::vector<char*> argv = pointers_to(launch.argv);
-  std::vector<char*> envp = pointers_to(env);
-
-  pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) FAIL("fork: " << errno_text());
-  if (pid_ == 0) {
-    // Only async-signal-safe calls between fork and exec. A crashed test
-    // binary must not leave daemons behind: they get SIGTERM with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
+  integration::SpawnedChild child = integration::spawn_child(launch.argv, std::move(env), log_fd);
   ::close(log_fd);
-  // glibc 2.36's <sys/pidfd.h> lacks extern "C", so call the kernel directly.
-  pidfd_ = int(::syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd_ < 0) FAIL("pidfd_open: " << errno_text());
+  pid_ = child.pid;
+  pidfd_ = child.pidfd;
 }
 
 SupervisedProcess::~SupervisedProcess() {
