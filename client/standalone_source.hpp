@@ -15,8 +15,8 @@
 #include <string>
 
 #include "client/watch_plan.hpp"
-#include "daemon/event_filter.hpp"
-#include "daemon/monitor.hpp"
+#include "daemon/engine/event_filter.hpp"
+#include "daemon/watch/monitor.hpp"
 
 namespace coordd {
 

@@ -1,4 +1,4 @@
-#include "daemon/agent_message.hpp"
+#include "daemon/bus/agent_message.hpp"
 
 #include <array>
 #include <boost/json.hpp>

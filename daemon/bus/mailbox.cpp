@@ -1,4 +1,4 @@
-#include "daemon/mailbox.hpp"
+#include "daemon/bus/mailbox.hpp"
 
 namespace coordd {
 

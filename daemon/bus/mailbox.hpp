@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "daemon/event.hpp"
+#include "daemon/engine/event.hpp"
 
 namespace coordd {
 

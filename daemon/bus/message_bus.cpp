@@ -1,14 +1,14 @@
-#include "daemon/message_bus.hpp"
+#include "daemon/bus/message_bus.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 #include <set>
 
-#include "daemon/connection.hpp"
-#include "daemon/connection_manager.hpp"
-#include "daemon/engine.hpp"
-#include "daemon/request_handler.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/request_handler.hpp"
 
 namespace coordd {
 

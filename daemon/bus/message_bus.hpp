@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/mailbox.hpp"
+#include "daemon/bus/mailbox.hpp"
 
 namespace coordd {
 

@@ -1,4 +1,4 @@
-#include "daemon/active_leases.hpp"
+#include "daemon/engine/active_leases.hpp"
 
 namespace coordd {
 namespace {

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/record.hpp"
-#include "daemon/record_ref.hpp"
+#include "daemon/engine/record.hpp"
+#include "daemon/engine/record_ref.hpp"
 #include "proto/timestamp.hpp"
 
 namespace coordd {

@@ -1,4 +1,4 @@
-#include "daemon/engine.hpp"
+#include "daemon/engine/engine.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 #include <unordered_set>
 
-#include "daemon/record.hpp"
+#include "daemon/engine/record.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {

@@ -13,13 +13,13 @@
 #include <tuple>
 #include <vector>
 
-#include "daemon/active_leases.hpp"
-#include "daemon/clock.hpp"
-#include "daemon/event.hpp"
-#include "daemon/event_filter.hpp"
-#include "daemon/file_system.hpp"
-#include "daemon/store.hpp"
-#include "daemon/watcher.hpp"
+#include "daemon/engine/active_leases.hpp"
+#include "daemon/engine/clock.hpp"
+#include "daemon/engine/event.hpp"
+#include "daemon/engine/event_filter.hpp"
+#include "daemon/engine/file_system.hpp"
+#include "daemon/engine/store.hpp"
+#include "daemon/engine/watcher.hpp"
 
 namespace coordd {
 

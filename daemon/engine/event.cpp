@@ -1,4 +1,4 @@
-#include "daemon/event.hpp"
+#include "daemon/engine/event.hpp"
 
 namespace coordd {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/active_leases.hpp"
-#include "daemon/record_ref.hpp"
+#include "daemon/engine/active_leases.hpp"
+#include "daemon/engine/record_ref.hpp"
 
 namespace coordd {
 

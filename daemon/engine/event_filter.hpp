@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/record_ref.hpp"
+#include "daemon/engine/record_ref.hpp"
 #include "proto/kind.hpp"
 
 namespace coordd {

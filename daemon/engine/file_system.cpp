@@ -1,4 +1,4 @@
-#include "daemon/file_system.hpp"
+#include "daemon/engine/file_system.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

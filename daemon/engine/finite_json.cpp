@@ -1,4 +1,4 @@
-#include "daemon/finite_json.hpp"
+#include "daemon/engine/finite_json.hpp"
 
 #include <cmath>
 

@@ -1,8 +1,8 @@
-#include "daemon/record.hpp"
+#include "daemon/engine/record.hpp"
 
 #include <boost/json.hpp>
 
-#include "daemon/finite_json.hpp"
+#include "daemon/engine/finite_json.hpp"
 
 namespace coordd {
 namespace {

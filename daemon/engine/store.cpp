@@ -1,4 +1,4 @@
-#include "daemon/store.hpp"
+#include "daemon/engine/store.hpp"
 
 namespace coordd {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "daemon/file_system.hpp"
-#include "daemon/record_ref.hpp"
-#include "daemon/string_pool.hpp"
+#include "daemon/engine/file_system.hpp"
+#include "daemon/engine/record_ref.hpp"
+#include "daemon/engine/string_pool.hpp"
 
 namespace coordd {
 

@@ -1,4 +1,4 @@
-#include "daemon/string_pool.hpp"
+#include "daemon/engine/string_pool.hpp"
 
 namespace coordd {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/record_ref.hpp"
+#include "daemon/engine/record_ref.hpp"
 
 namespace coordd {
 

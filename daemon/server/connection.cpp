@@ -1,4 +1,4 @@
-#include "daemon/connection.hpp"
+#include "daemon/server/connection.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,12 +11,12 @@
 #include <boost/asio/post.hpp>
 #include <limits>
 
-#include "daemon/connection_manager.hpp"
-#include "daemon/engine.hpp"
-#include "daemon/event_journal.hpp"
-#include "daemon/mailbox.hpp"
-#include "daemon/message_bus.hpp"
-#include "daemon/request_handler.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/bus/mailbox.hpp"
+#include "daemon/bus/message_bus.hpp"
+#include "daemon/server/request_handler.hpp"
 
 namespace coordd {
 namespace {

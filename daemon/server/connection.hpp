@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event.hpp"
-#include "daemon/outbound_queue.hpp"
-#include "daemon/peer_policy.hpp"
-#include "daemon/subscription.hpp"
+#include "daemon/engine/event.hpp"
+#include "daemon/server/outbound_queue.hpp"
+#include "daemon/server/peer_policy.hpp"
+#include "daemon/server/subscription.hpp"
 #include "proto/ndjson_framer.hpp"
 
 namespace coordd {

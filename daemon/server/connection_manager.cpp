@@ -1,8 +1,8 @@
-#include "daemon/connection_manager.hpp"
+#include "daemon/server/connection_manager.hpp"
 
 #include <vector>
 
-#include "daemon/event_journal.hpp"
+#include "daemon/server/event_journal.hpp"
 
 namespace coordd {
 

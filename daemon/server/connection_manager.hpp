@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "daemon/connection.hpp"
-#include "daemon/engine.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/engine/engine.hpp"
 
 namespace coordd {
 

@@ -1,4 +1,4 @@
-#include "daemon/event_journal.hpp"
+#include "daemon/server/event_journal.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "daemon/outbound_queue.hpp"
+#include "daemon/server/outbound_queue.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "daemon/peer_policy.hpp"
+#include "daemon/server/peer_policy.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>

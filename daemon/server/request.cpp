@@ -1,4 +1,4 @@
-#include "daemon/request.hpp"
+#include "daemon/server/request.hpp"
 
 namespace coordd {
 

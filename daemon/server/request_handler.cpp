@@ -1,4 +1,4 @@
-#include "daemon/request_handler.hpp"
+#include "daemon/server/request_handler.hpp"
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -6,17 +6,17 @@
 #include <set>
 #include <unistd.h>
 
-#include "daemon/connection.hpp"
-#include "daemon/request.hpp"
-#include "daemon/status_report.hpp"
-#include "daemon/connection_manager.hpp"
-#include "daemon/engine.hpp"
-#include "daemon/event_journal.hpp"
-#include "daemon/finite_json.hpp"
-#include "daemon/sync_barrier.hpp"
-#include "daemon/agent_message.hpp"
-#include "daemon/message_bus.hpp"
-#include "daemon/monitor.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/request.hpp"
+#include "daemon/server/status_report.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/engine/finite_json.hpp"
+#include "daemon/watch/sync_barrier.hpp"
+#include "daemon/bus/agent_message.hpp"
+#include "daemon/bus/message_bus.hpp"
+#include "daemon/watch/monitor.hpp"
 #include <sys/stat.h>
 #include <thread>
 

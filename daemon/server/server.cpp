@@ -1,4 +1,4 @@
-#include "daemon/server.hpp"
+#include "daemon/server/server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "daemon/connection_manager.hpp"
-#include "daemon/request_handler.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/server/request_handler.hpp"
 
 namespace coordd {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/connection.hpp"
-#include "daemon/peer_policy.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/peer_policy.hpp"
 
 namespace coordd {
 

@@ -1,14 +1,14 @@
-#include "daemon/status_report.hpp"
+#include "daemon/server/status_report.hpp"
 
 #include <unistd.h>
 
-#include "daemon/connection.hpp"
-#include "daemon/connection_manager.hpp"
-#include "daemon/engine.hpp"
-#include "daemon/event_journal.hpp"
-#include "daemon/message_bus.hpp"
-#include "daemon/monitor.hpp"
-#include "daemon/sync_barrier.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/bus/message_bus.hpp"
+#include "daemon/watch/monitor.hpp"
+#include "daemon/watch/sync_barrier.hpp"
 
 namespace coordd {
 namespace json = boost::json;

@@ -5,7 +5,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "daemon/request_handler.hpp"
+#include "daemon/server/request_handler.hpp"
 
 namespace coordd {
 

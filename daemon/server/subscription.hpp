@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event_filter.hpp"
-#include "daemon/record_ref.hpp"
+#include "daemon/engine/event_filter.hpp"
+#include "daemon/engine/record_ref.hpp"
 
 namespace coordd {
 

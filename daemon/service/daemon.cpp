@@ -1,4 +1,4 @@
-#include "daemon/daemon.hpp"
+#include "daemon/service/daemon.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,9 +10,9 @@
 #include <random>
 #include <stdexcept>
 
-#include "daemon/logging.hpp"
-#include "daemon/roots_file.hpp"
-#include "daemon/socket_activation.hpp"
+#include "daemon/service/logging.hpp"
+#include "daemon/service/roots_file.hpp"
+#include "daemon/service/socket_activation.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {

@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "daemon/connection.hpp"
-#include "daemon/connection_manager.hpp"
-#include "daemon/event_journal.hpp"
-#include "daemon/message_bus.hpp"
-#include "daemon/monitor.hpp"
-#include "daemon/peer_policy.hpp"
-#include "daemon/request_handler.hpp"
-#include "daemon/server.hpp"
-#include "daemon/service_notifier.hpp"
-#include "daemon/sync_barrier.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/bus/message_bus.hpp"
+#include "daemon/watch/monitor.hpp"
+#include "daemon/server/peer_policy.hpp"
+#include "daemon/server/request_handler.hpp"
+#include "daemon/server/server.hpp"
+#include "daemon/service/service_notifier.hpp"
+#include "daemon/watch/sync_barrier.hpp"
 
 namespace coordd {
 

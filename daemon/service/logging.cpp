@@ -1,4 +1,4 @@
-#include "daemon/logging.hpp"
+#include "daemon/service/logging.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>

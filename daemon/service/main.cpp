@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "daemon/daemon.hpp"
-#include "daemon/logging.hpp"
+#include "daemon/service/daemon.hpp"
+#include "daemon/service/logging.hpp"
 #include "proto/socket_path.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/roots_file.hpp"
+#include "daemon/service/roots_file.hpp"
 
 #include <filesystem>
 #include <fstream>

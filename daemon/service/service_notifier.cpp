@@ -1,4 +1,4 @@
-#include "daemon/service_notifier.hpp"
+#include "daemon/service/service_notifier.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>

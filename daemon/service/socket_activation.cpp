@@ -1,4 +1,4 @@
-#include "daemon/socket_activation.hpp"
+#include "daemon/service/socket_activation.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>

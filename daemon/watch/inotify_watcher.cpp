@@ -1,4 +1,4 @@
-#include "daemon/inotify_watcher.hpp"
+#include "daemon/watch/inotify_watcher.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "daemon/record.hpp"
+#include "daemon/engine/record.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {

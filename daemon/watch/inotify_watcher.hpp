@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/watcher.hpp"
+#include "daemon/engine/watcher.hpp"
 
 struct inotify_event;
 

@@ -1,4 +1,4 @@
-#include "daemon/kqueue_logic.hpp"
+#include "daemon/watch/kqueue_logic.hpp"
 
 #include <utility>
 

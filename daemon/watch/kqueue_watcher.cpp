@@ -1,4 +1,4 @@
-#include "daemon/kqueue_watcher.hpp"
+#include "daemon/watch/kqueue_watcher.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "daemon/monitor.hpp"
+#include "daemon/watch/monitor.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -8,9 +8,9 @@
 #include "proto/display.hpp"
 
 #if __has_include(<sys/event.h>)
-#include "daemon/kqueue_watcher.hpp"
+#include "daemon/watch/kqueue_watcher.hpp"
 #else
-#include "daemon/inotify_watcher.hpp"
+#include "daemon/watch/inotify_watcher.hpp"
 #endif
 
 #ifdef __linux__

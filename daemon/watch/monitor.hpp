@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "daemon/clock.hpp"
-#include "daemon/engine.hpp"
-#include "daemon/file_system.hpp"
-#include "daemon/inotify_watcher.hpp"
-#include "daemon/poll_watcher.hpp"
-#include "daemon/wall_timer.hpp"
-#include "daemon/watcher.hpp"
+#include "daemon/engine/clock.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/engine/file_system.hpp"
+#include "daemon/watch/inotify_watcher.hpp"
+#include "daemon/watch/poll_watcher.hpp"
+#include "daemon/watch/wall_timer.hpp"
+#include "daemon/engine/watcher.hpp"
 
 namespace coordd {
 

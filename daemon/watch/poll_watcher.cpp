@@ -1,4 +1,4 @@
-#include "daemon/poll_watcher.hpp"
+#include "daemon/watch/poll_watcher.hpp"
 
 #include <sys/stat.h>
 

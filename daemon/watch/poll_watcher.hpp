@@ -12,7 +12,7 @@
 #include <map>
 #include <string>
 
-#include "daemon/watcher.hpp"
+#include "daemon/engine/watcher.hpp"
 
 namespace coordd {
 

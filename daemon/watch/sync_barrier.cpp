@@ -1,4 +1,4 @@
-#include "daemon/sync_barrier.hpp"
+#include "daemon/watch/sync_barrier.hpp"
 
 #include <signal.h>
 #include <spdlog/spdlog.h>

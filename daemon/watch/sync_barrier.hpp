@@ -17,8 +17,8 @@
 #include <set>
 #include <string>
 
-#include "daemon/engine.hpp"
-#include "daemon/file_system.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/engine/file_system.hpp"
 
 namespace coordd {
 

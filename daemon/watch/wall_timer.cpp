@@ -1,4 +1,4 @@
-#include "daemon/wall_timer.hpp"
+#include "daemon/watch/wall_timer.hpp"
 
 #include <spdlog/spdlog.h>
 

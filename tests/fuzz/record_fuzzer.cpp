@@ -2,7 +2,7 @@
 // as the engine meets them: a record file's content, and a directory entry's
 // name. parse_record either fails with a reason or yields data_json (what
 // events carry) that is itself a record with the same JSON value and the same
-// fields; classify_name must agree with the id grammar in daemon/record.hpp,
+// fields; classify_name must agree with the id grammar in daemon/engine/record.hpp,
 // checked here by a separate reading of it.
 #include <boost/json.hpp>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/record.hpp"
+#include "daemon/engine/record.hpp"
 #include "proto/timestamp.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <utility>
 
-#include "daemon/peer_policy.hpp"
+#include "daemon/server/peer_policy.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace coordd::fuzz {

@@ -14,13 +14,13 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/connection.hpp"
-#include "daemon/connection_manager.hpp"
-#include "daemon/event_journal.hpp"
-#include "daemon/message_bus.hpp"
-#include "daemon/monitor.hpp"
-#include "daemon/request_handler.hpp"
-#include "daemon/sync_barrier.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/bus/message_bus.hpp"
+#include "daemon/watch/monitor.hpp"
+#include "daemon/server/request_handler.hpp"
+#include "daemon/watch/sync_barrier.hpp"
 
 namespace coordd::fuzz {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/active_leases.hpp"
+#include "daemon/engine/active_leases.hpp"
 
 using namespace coordd;
 

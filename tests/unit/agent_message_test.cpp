@@ -1,7 +1,7 @@
 // validate_message and is_valid_agent_id: the nine kinds of rustagent's
 // WorkerMessage, field by field, who may send agent_id, custom "x-" kinds,
 // and the agent id alphabet.
-#include "daemon/agent_message.hpp"
+#include "daemon/bus/agent_message.hpp"
 
 #include <doctest/doctest.h>
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/engine.hpp"
+#include "daemon/engine/engine.hpp"
 #include "tests/unit/fake_clock.hpp"
 #include "tests/unit/fake_file_system.hpp"
 #include "tests/unit/recording_sink.hpp"

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/event_journal.hpp"
+#include "daemon/server/event_journal.hpp"
 
 using namespace coordd;
 

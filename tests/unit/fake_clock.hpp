@@ -1,7 +1,7 @@
 // FakeClock: a Clock whose now() moves only when a test says so.
 #pragma once
 
-#include "daemon/clock.hpp"
+#include "daemon/engine/clock.hpp"
 
 namespace coordd::testing {
 

@@ -1,7 +1,7 @@
 // FakeFileSystem: an in-memory FileSystem for engine tests. Files are regular
 // files, FIFOs, symlinks or "too large" files (a declared size with no bytes);
 // directories exist explicitly or as parents of what was written. It answers
-// as daemon/file_system.hpp's contracts say, records every path read_file was
+// as daemon/engine/file_system.hpp's contracts say, records every path read_file was
 // asked for, and can be told that a path fails with an I/O error. Tests call
 // remove_file() to delete a file behind the engine's back.
 #pragma once
@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "daemon/file_system.hpp"
+#include "daemon/engine/file_system.hpp"
 
 namespace coordd::testing {
 

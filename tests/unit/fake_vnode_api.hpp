@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/vnode_api.hpp"
+#include "daemon/watch/vnode_api.hpp"
 
 namespace coordd::testing {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/kqueue_logic.hpp"
+#include "daemon/watch/kqueue_logic.hpp"
 #include "tests/unit/fake_vnode_api.hpp"
 
 using namespace coordd;

@@ -1,6 +1,6 @@
 // Mailbox: one agent's waiting messages, bounded by count and bytes, and the
 // lagged marker it owes for broadcasts it had no room for.
-#include "daemon/mailbox.hpp"
+#include "daemon/bus/mailbox.hpp"
 
 #include <doctest/doctest.h>
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/outbound_queue.hpp"
+#include "daemon/server/outbound_queue.hpp"
 
 using namespace coordd;
 

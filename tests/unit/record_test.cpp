@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "daemon/record.hpp"
+#include "daemon/engine/record.hpp"
 
 using namespace coordd;
 

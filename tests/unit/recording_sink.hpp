@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/engine.hpp"
+#include "daemon/engine/engine.hpp"
 
 namespace coordd::testing {
 

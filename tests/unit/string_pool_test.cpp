@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "daemon/string_pool.hpp"
+#include "daemon/engine/string_pool.hpp"
 
 using namespace coordd;
 
