@@ -19,10 +19,7 @@ void Mailbox::note_dropped(std::uint64_t seq) {
 }
 
 std::string Mailbox::take_lag_line(std::string_view agent) {
-  std::string line = "{\"type\":\"lagged\",\"mailbox\":\"" + std::string(agent) +
-                     "\",\"from_seq\":" + std::to_string(lag_from_) +
-                     ",\"to_seq\":" + std::to_string(lag_to_) +
-                     ",\"dropped\":" + std::to_string(lag_dropped_) + "}\n";
+  std::string line = mailbox_lagged_line(agent, lag_from_, lag_to_, lag_dropped_);
   lag_from_ = lag_to_ = lag_dropped_ = 0;
   return line;
 }

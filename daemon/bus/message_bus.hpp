@@ -4,7 +4,8 @@
 // hello; its Mailbox outlives a disconnect for the mailbox TTL. Messages take
 // the global seq and are journaled, so taps (subscriptions with "messages")
 // see them in order and get `lagged` markers rather than gaps. Messages live
-// in memory only. Reactor thread only.
+// in memory only. Subscribers are reached only through AgentSession and
+// MessageFanout (agent_session.hpp). Reactor thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,12 +17,12 @@
 #include <optional>
 #include <string>
 
+#include "daemon/bus/agent_session.hpp"
 #include "daemon/bus/mailbox.hpp"
+#include "proto/status.hpp"
 
 namespace coordd {
 
-class Connection;
-class ConnectionManager;
 class Engine;
 
 struct MessageLimits {
@@ -30,30 +31,30 @@ struct MessageLimits {
   std::chrono::milliseconds mailbox_ttl{300'000};
 };
 
-// The outcome of a send or broadcast: either an error (code and message for
-// the reply) or the seq it was given.
+// The outcome of a send or broadcast: an error for the reply, or the seq it
+// was given.
 struct SendOutcome {
-  std::string error_code;
-  std::string error_message;
+  Status status;
   std::uint64_t seq = 0;
   std::size_t recipients = 0;  // broadcast only
 };
 
 class MessageBus {
  public:
-  MessageBus(boost::asio::io_context& io, Engine& engine, ConnectionManager& manager,
+  MessageBus(boost::asio::io_context& io, Engine& engine, MessageFanout& fanout,
              MessageLimits limits);
   MessageBus(const MessageBus&) = delete;
   MessageBus& operator=(const MessageBus&) = delete;
 
-  // Makes `connection` the live connection of `agent`. Returns "" or an
-  // error code: "agent_taken" when another connection holds the agent and
-  // takeover is false (with takeover, that connection gets `taken_over` and
-  // is closed). `waiting` is set to the messages that will now be delivered.
-  std::string attach(Connection& connection, const std::string& agent, bool takeover,
-                     std::size_t& waiting);
-  // The connection closed: its agent's mailbox is kept for the TTL.
-  void detach(Connection& connection);
+  // Makes `session` the live session of `agent`. Fails with agent_taken
+  // when another live session holds the agent and takeover is false (with
+  // takeover, that session gets `taken_over` and is closed). `waiting` is set
+  // to the messages that will now be delivered.
+  Status attach(const std::shared_ptr<AgentSession>& session, const std::string& agent,
+                bool takeover, std::size_t& waiting);
+  // `session`, the live session of `agent`, closed: the mailbox is kept for
+  // the TTL.
+  void detach(const AgentSession& session, const std::string& agent);
 
   SendOutcome send(const std::optional<std::string>& from, const std::string& to,
                    boost::json::object message);
@@ -70,7 +71,7 @@ class MessageBus {
   struct Agent {
     Agent(std::size_t messages, std::size_t bytes) : mailbox(messages, bytes) {}
     Mailbox mailbox;
-    Connection* connection = nullptr;  // live connection, or null while retained
+    std::weak_ptr<AgentSession> session;  // expired while retained
     std::unique_ptr<boost::asio::steady_timer> expiry;
   };
   EventPtr make_message(const std::optional<std::string>& from, std::string_view to,
@@ -78,7 +79,7 @@ class MessageBus {
 
   boost::asio::io_context& io_;
   Engine& engine_;
-  ConnectionManager& manager_;
+  MessageFanout& fanout_;
   MessageLimits limits_;
   std::map<std::string, Agent> agents_;
 };

@@ -15,11 +15,11 @@
 
 #include "daemon/engine/record.hpp"
 #include "daemon/engine/record_ref.hpp"
+#include "proto/event_names.hpp"
 #include "proto/timestamp.hpp"
 
 namespace coordd {
 
-enum class ExpiryCause { kTtl, kReleased };
 
 // A lease that left the active set while its file still exists.
 struct Expiry {

@@ -263,7 +263,7 @@ std::uint64_t Engine::emit(EventType type, const RecordRef& ref, const Record& r
   event->kind = ref.kind;
   event->run_id = *record.run_id;
   event->branch = *record.branch;
-  event->body = std::make_shared<const std::string>(encode_event_body(
+  event->body = std::make_shared<const std::string>(event_body(
       {seq, type, ref.kind, ref.id, timestamp, roots_.at(ref.root).json, record.data_json, cause}));
   ++counters_.events_emitted;
   sink_->publish(event);
@@ -317,7 +317,7 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
 
 std::string Engine::snapshot_body(const RecordRef& ref, const Record& record) const {
   std::string timestamp = format_timestamp(clock_.now());
-  return encode_event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp,
+  return event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp,
                             roots_.at(ref.root).json, record.data_json, std::nullopt});
 }
 

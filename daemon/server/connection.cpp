@@ -11,12 +11,11 @@
 #include <boost/asio/post.hpp>
 #include <limits>
 
-#include "daemon/server/connection_manager.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
 #include "daemon/bus/mailbox.hpp"
 #include "daemon/bus/message_bus.hpp"
-#include "daemon/server/request_handler.hpp"
+#include "proto/wire.hpp"
 
 namespace coordd {
 namespace {
@@ -26,15 +25,6 @@ namespace {
 constexpr std::size_t kMaxWriteBytes = 256 * 1024;
 constexpr std::size_t kMaxIovecs = 512;
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
-
-std::string lagged_line(const Subscription& sub) {
-  std::string line = "{\"type\":\"lagged\",\"sub\":" + std::to_string(sub.id) +
-                     ",\"from_seq\":" + std::to_string(sub.lag_from) +
-                     ",\"to_seq\":" + std::to_string(sub.lag_to) + ",\"dropped\":";
-  line += sub.lag_counted ? std::to_string(sub.lag_dropped) : "null";
-  line += "}\n";
-  return line;
-}
 
 }  // namespace
 
@@ -60,9 +50,9 @@ void Connection::stop() {
   socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
   subs_.clear();
-  context_.bus.detach(*this);
+  if (agent_) context_.bus.detach(*this, *agent_);
   mailbox_ = nullptr;
-  context_.manager.forget(this);
+  context_.registry.forget(this);
 }
 
 void Connection::read() {
@@ -123,7 +113,7 @@ void Connection::handle_frames() {
     NdjsonFramer::Status status = framer_.next(frame);
     if (status == NdjsonFramer::Status::kNeedMore) break;
     if (status == NdjsonFramer::Status::kTooLarge) {
-      close_with(RequestHandler::error_line(
+      close_with(error_line(
           nullptr, "frame_too_large",
           "a request line exceeds " + std::to_string(context_.limits.max_frame_bytes) +
               " bytes (--max-frame-bytes); closing the connection"));
@@ -275,7 +265,7 @@ void Connection::note_drop(Subscription& sub, std::uint64_t seq, bool counted) {
   ++sub.lag_dropped;
   ++dropped_events_;
   if (!lagging_since_) {
-    lagging_since_ = std::chrono::steady_clock::now();
+    lagging_since_ = context_.engine.clock().steady_now();
     slow_timer_.expires_after(context_.limits.slow_consumer_grace);
     auto self = shared_from_this();
     slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
@@ -285,7 +275,8 @@ void Connection::note_drop(Subscription& sub, std::uint64_t seq, bool counted) {
 }
 
 bool Connection::flush_lag(Subscription& sub) {
-  std::string line = lagged_line(sub);
+  std::string line = lagged_line(sub.id, sub.lag_from, sub.lag_to,
+                                 sub.lag_counted ? std::optional(sub.lag_dropped) : std::nullopt);
   // Room for the marker and the event that follows it.
   if (!queue_.has_room(line.size() + 512, 2)) return false;
   queue_.push(OutboundLine::owned(std::move(line)));
@@ -295,7 +286,7 @@ bool Connection::flush_lag(Subscription& sub) {
 
 void Connection::check_slow_consumer() {
   if (closed_ || closing_ || !lagging_since_) return;
-  auto behind_for = std::chrono::steady_clock::now() - *lagging_since_;
+  auto behind_for = context_.engine.clock().steady_now() - *lagging_since_;
   if (behind_for < context_.limits.slow_consumer_grace) {
     // This lag started after the timer was armed: wait out its own grace.
     slow_timer_.expires_after(context_.limits.slow_consumer_grace - behind_for);
@@ -313,7 +304,7 @@ void Connection::check_slow_consumer() {
   }
   spdlog::warn("client {} stayed over its queue limit for {} ms; disconnecting (slow_consumer)",
                id_, context_.limits.slow_consumer_grace.count());
-  close_with(RequestHandler::error_line(
+  close_with(error_line(
       nullptr, "slow_consumer",
       "this client did not read its events for " +
           std::to_string(context_.limits.slow_consumer_grace.count()) +
@@ -336,9 +327,7 @@ bool Connection::produce(Subscription& sub) {
     }
     sub.snapshot.clear();
     sub.snapshot.shrink_to_fit();
-    queue_.push(OutboundLine::owned("{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub.id) +
-                                    ",\"seq\":" + std::to_string(sub.snapshot_seq) +
-                                    (sub.resync ? ",\"resync\":true}\n" : "}\n")));
+    queue_.push(OutboundLine::owned(snapshot_end_line(sub.id, sub.snapshot_seq, sub.resync)));
     sub.phase = Subscription::Phase::kReplay;
     sub.replay_after = sub.snapshot_seq;
     return true;

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bus/agent_session.hpp"
+#include "daemon/engine/clock.hpp"
 #include "daemon/engine/event.hpp"
 #include "daemon/server/outbound_queue.hpp"
 #include "daemon/server/peer_policy.hpp"
@@ -25,12 +27,26 @@
 
 namespace coordd {
 
-class ConnectionManager;
+class Connection;
 class Engine;
 class EventJournal;
 class Mailbox;
 class MessageBus;
-class RequestHandler;
+
+// What a Connection hands each request line to (the RequestHandler).
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  virtual void handle(Connection& connection, std::string_view frame) = 0;
+};
+
+// What owns the open connections and is told when one closes (the
+// ConnectionManager).
+class ConnectionRegistry {
+ public:
+  virtual ~ConnectionRegistry() = default;
+  virtual void forget(Connection* connection) = 0;
+};
 
 struct ConnectionLimits {
   std::size_t max_frame_bytes = 1 << 20;
@@ -43,13 +59,13 @@ struct ConnectionLimits {
 struct ConnectionContext {
   Engine& engine;
   EventJournal& journal;
-  RequestHandler& handler;
-  ConnectionManager& manager;
+  FrameHandler& handler;
+  ConnectionRegistry& registry;
   MessageBus& bus;
   ConnectionLimits limits;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public AgentSession, public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::local::stream_protocol::socket socket, ConnectionContext& context,
              std::uint64_t id, PeerCredentials peer, Access access);
@@ -64,16 +80,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // matches. Returns whether any subscription matched.
   bool deliver(const EventPtr& event);
 
-  // Set by the MessageBus when this connection becomes (or stops being) an
-  // agent's live connection; its mailbox is drained in seq order.
-  void set_agent(std::optional<std::string> agent, Mailbox* mailbox);
+  // AgentSession, for the MessageBus: set when this connection becomes (or
+  // stops being) an agent's live connection; its mailbox is drained in seq
+  // order.
+  std::uint64_t session_id() const override { return id_; }
+  void set_agent(std::optional<std::string> agent, Mailbox* mailbox) override;
+  void mailbox_ready() override { pump(); }
+  std::shared_ptr<AgentSession> session() { return shared_from_this(); }
   const std::optional<std::string>& agent() const { return agent_; }
 
   // Queues a reply line (ending in '\n'); replies are never dropped.
   void reply(std::string line);
   // Queues a final line, stops reading, and closes once it is written (or
   // after a short timeout if the client does not read).
-  void close_with(std::string final_line);
+  void close_with(std::string final_line) override;
   // Queues the line `make_line` returns once every subscription is live with
   // no lag marker owed; it is called then, so a bookmark (synced{seq}) reads
   // the seq after every event it vouches for has been queued.
@@ -127,7 +147,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t next_sub_ = 1;
   std::array<char, 64 * 1024> read_buffer_{};
   boost::asio::steady_timer slow_timer_;
-  std::optional<std::chrono::steady_clock::time_point> lagging_since_;
+  std::optional<SteadyTime> lagging_since_;
   std::uint64_t dropped_events_ = 0;
   std::vector<std::function<std::string()>> parked_replies_;
   std::optional<std::string> agent_;

@@ -23,7 +23,7 @@ void ConnectionManager::stop_all() {
 }
 
 void ConnectionManager::publish_to_all(const EventPtr& event,
-                                       std::vector<const Connection*>* matched) {
+                                       std::vector<const AgentSession*>* matched) {
   journal_.append(event);
   for (auto it = connections_.begin(); it != connections_.end();) {
     auto next = std::next(it);  // deliver() may close and forget its connection

@@ -12,20 +12,24 @@
 
 namespace coordd {
 
-class ConnectionManager final : public EventSink {
+class ConnectionManager final : public EventSink,
+                                public MessageFanout,
+                                public ConnectionRegistry {
  public:
   explicit ConnectionManager(EventJournal& journal) : journal_(journal) {}
 
   void start(std::shared_ptr<Connection> connection);
   // Called by a Connection as it closes.
-  void forget(Connection* connection);
+  void forget(Connection* connection) override;
   void stop_all();
 
   // EventSink: journal the event, then offer it to every connection.
   void publish(const EventPtr& event) override { publish_to_all(event, nullptr); }
-  // The same; when `matched` is given, the connections with a subscription
-  // that matched are appended to it.
-  void publish_to_all(const EventPtr& event, std::vector<const Connection*>* matched);
+  // MessageFanout: the same for a message; the connections with a
+  // subscription that matched are appended to `tapped` when it is given.
+  void publish_message(const EventPtr& message, std::vector<const AgentSession*>* tapped) override {
+    publish_to_all(message, tapped);
+  }
 
   std::size_t size() const { return connections_.size(); }
   std::size_t subscription_count() const;
@@ -33,6 +37,8 @@ class ConnectionManager final : public EventSink {
   std::uint64_t accepted() const { return last_id_; }
 
  private:
+  void publish_to_all(const EventPtr& event, std::vector<const AgentSession*>* matched);
+
   EventJournal& journal_;
   std::map<Connection*, std::shared_ptr<Connection>> connections_;
   std::uint64_t last_id_ = 0;

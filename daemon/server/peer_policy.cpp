@@ -48,8 +48,4 @@ Access PeerPolicy::decide(const PeerCredentials& peer, uid_t self) const {
   return Access::kForbidden;
 }
 
-bool op_needs_write(std::string_view op) {
-  return op == "send" || op == "broadcast" || op == "watch_root" || op == "unwatch_root";
-}
-
 }  // namespace coordd

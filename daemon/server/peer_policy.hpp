@@ -35,7 +35,4 @@ struct PeerPolicy {
   Access decide(const PeerCredentials& peer, uid_t self) const;
 };
 
-// Ops a read-only peer may not use.
-bool op_needs_write(std::string_view op);
-
 }  // namespace coordd

@@ -12,10 +12,6 @@
 
 namespace coordd {
 
-// `{"type":"error","req":...,"code":...,"message":...}\n`; req may be null.
-std::string error_line(const boost::json::value* req, std::string_view code,
-                       std::string_view message);
-
 class Request {
  public:
   explicit Request(boost::json::object& obj) : obj_(obj) {

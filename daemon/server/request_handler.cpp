@@ -1,87 +1,72 @@
 #include "daemon/server/request_handler.hpp"
 
+#include <array>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <unistd.h>
+#include <thread>
 
-#include "daemon/server/connection.hpp"
-#include "daemon/server/request.hpp"
-#include "daemon/server/status_report.hpp"
-#include "daemon/server/connection_manager.hpp"
-#include "daemon/engine/engine.hpp"
-#include "daemon/server/event_journal.hpp"
-#include "daemon/engine/finite_json.hpp"
-#include "daemon/watch/sync_barrier.hpp"
 #include "daemon/bus/agent_message.hpp"
 #include "daemon/bus/message_bus.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/engine/finite_json.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/server/event_journal.hpp"
+#include "daemon/server/request.hpp"
+#include "daemon/server/request_fields.hpp"
+#include "daemon/server/status_report.hpp"
 #include "daemon/watch/monitor.hpp"
-#include <sys/stat.h>
-#include <thread>
+#include "daemon/watch/sync_barrier.hpp"
+#include "proto/wire.hpp"
 
 namespace coordd {
 namespace json = boost::json;
 
-namespace {
+// One op of the protocol: the table below is the only list of them.
+struct RequestHandler::Op {
+  std::string_view name;
+  bool needs_write;  // refused on a read-only connection
+  void (RequestHandler::*handle)(Connection&, Request&);
+};
 
-std::string kinds_expected() {
-  std::string out;
-  for (Kind kind : kAllKinds) {
-    if (!out.empty()) out += ", ";
-    out += kind_name(kind);
-  }
-  return out + " (or their plural directory names)";
+using Handler = RequestHandler;
+
+// debug_stall is listed here but answered only with --test-hooks.
+std::span<const RequestHandler::Op> RequestHandler::ops() {
+  static constexpr std::array<Op, 12> kOps = {{
+    {"hello", false, &Handler::hello},  // with "agent" it needs write (see handle)
+    {"subscribe", false, &Handler::subscribe},
+    {"unsubscribe", false, &Handler::unsubscribe},
+    {"list", false, &Handler::list},
+    {"status", false, &Handler::status},
+    {"ping", false, &Handler::ping},
+    {"sync", false, &Handler::sync},
+    {"send", true, &Handler::send},
+    {"broadcast", true, &Handler::broadcast},
+    {"watch_root", true, &Handler::watch_root},
+    {"unwatch_root", true, &Handler::unwatch_root},
+    {"debug_stall", false, &Handler::debug_stall},
+  }};
+  return kOps;
 }
 
-std::string line_of(const json::object& obj) { return json::serialize(obj) + "\n"; }
-
-}  // namespace
-
-
-namespace {
-
-// The filter fields shared by subscribe and list: kinds, run_id, branch, root.
-std::optional<EventFilter> read_filter(Engine& engine, Request& request) {
-  EventFilter filter;
-  auto add_kind = [&](const json::value& v) {
-    std::optional<Kind> kind = v.is_string() ? parse_kind(v.get_string()) : std::nullopt;
-    if (!kind) {
-      request.fail("bad_field", "'kinds' holds " + json::serialize(v) + "; expected " +
-                                    kinds_expected());
-      return;
-    }
-    filter.kinds.add(*kind);
-  };
-  for (std::string_view key : {"kinds", "kind"}) {
-    const json::value* v = request.get(key);
-    if (!v) continue;
-    if (v->is_array()) {
-      for (const json::value& item : v->get_array()) add_kind(item);
-    } else {
-      add_kind(*v);
-    }
+const RequestHandler::Op* RequestHandler::find_op(std::string_view name) {
+  for (const Op& op : ops()) {
+    if (op.name == name) return &op;
   }
-  if (auto run_id = request.string("run_id"); run_id && !run_id->empty()) filter.run_id = run_id;
-  if (auto branch = request.string("branch"); branch && !branch->empty()) filter.branch = branch;
-  if (auto root = request.string("root")) {
-    std::error_code ec;
-    std::string normal = std::filesystem::weakly_canonical(*root, ec).string();
-    std::optional<RootId> id = engine.find_root(ec ? *root : normal);
-    if (!id) {
-      std::string watched;
-      for (RootId r : engine.root_ids()) watched += (watched.empty() ? "" : ", ") + engine.root_path(r);
-      request.fail("unknown_root", "'" + *root + "' is not a watched root; watched: " +
-                                       (watched.empty() ? "none" : watched));
-    } else {
-      filter.root = id;
-    }
-  }
-  if (request.failed()) return std::nullopt;
-  return filter;
+  return nullptr;
 }
 
-}  // namespace
+std::string RequestHandler::op_names() {
+  std::string names;
+  for (const Op& op : ops()) {
+    if (op.name == "debug_stall") continue;
+    names += names.empty() ? "" : ", ";
+    names += op.name;
+  }
+  return names;
+}
 
 RequestHandler::RequestHandler(Monitor& monitor, EventJournal& journal, ConnectionManager& manager,
                                SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
@@ -94,11 +79,6 @@ RequestHandler::RequestHandler(Monitor& monitor, EventJournal& journal, Connecti
       bus_(bus),
       limits_(limits),
       info_(std::move(info)) {}
-
-std::string RequestHandler::error_line(const json::value* req, std::string_view code,
-                                       std::string_view message) {
-  return coordd::error_line(req, code, message);
-}
 
 void RequestHandler::handle(Connection& connection, std::string_view frame) {
   json::parse_options options;
@@ -124,52 +104,22 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
     return;
   }
   Request request(parsed.get_object());
-  std::optional<std::string> op = request.string("op");
+  std::optional<std::string> name = request.string("op");
+  if (!request.failed() && !name) {
+    request.fail("missing_op", "the request has no \"op\"; expected one of: " + op_names());
+  }
+  const Op* op = name ? find_op(*name) : nullptr;
+  if (op && op->name == "debug_stall" && !info_.test_hooks) op = nullptr;
   if (!request.failed() && !op) {
-    request.fail("missing_op", "the request has no \"op\"; expected one of: hello, subscribe, "
-                               "unsubscribe, list, status, ping, sync, send, broadcast, watch_root, "
-                               "unwatch_root");
+    request.fail("unknown_op", "unknown op '" + *name + "'; expected one of: " + op_names());
   }
   if (!request.failed() && connection.access() != Access::kFull &&
-      (op_needs_write(*op) || (*op == "hello" && request.get("agent")))) {
+      (op->needs_write || (op->name == "hello" && request.get("agent")))) {
     request.fail("forbidden", "this connection is read-only (uid " +
-                                  std::to_string(connection.peer().uid) + "); '" + *op +
+                                  std::to_string(connection.peer().uid) + "); '" + *name +
                                   "' needs the daemon's --allow-write");
   }
-  if (!request.failed()) {
-    if (*op == "hello") {
-      hello(connection, request);
-    } else if (*op == "subscribe") {
-      subscribe(connection, request);
-    } else if (*op == "unsubscribe") {
-      unsubscribe(connection, request);
-    } else if (*op == "list") {
-      list(connection, request);
-    } else if (*op == "status") {
-      status(connection, request);
-    } else if (*op == "send") {
-      send(connection, request, false);
-    } else if (*op == "broadcast") {
-      send(connection, request, true);
-    } else if (*op == "watch_root") {
-      watch_root(connection, request);
-    } else if (*op == "unwatch_root") {
-      unwatch_root(connection, request);
-    } else if (*op == "debug_stall" && info_.test_hooks) {
-      // Blocks the reactor on purpose so tests can see the watchdog stop.
-      std::this_thread::sleep_for(std::chrono::milliseconds(request.count("ms").value_or(0)));
-      connection.reply(line_of(request.reply("stalled")));
-    } else if (*op == "sync") {
-      sync(connection, request);
-    } else if (*op == "ping") {
-      connection.reply(line_of(request.reply("pong")));
-    } else {
-      request.fail("unknown_op", "unknown op '" + *op +
-                                     "'; expected one of: hello, subscribe, unsubscribe, list, "
-                                     "status, ping, sync, send, broadcast, watch_root, "
-                                     "unwatch_root");
-    }
-  }
+  if (!request.failed()) (this->*(op->handle))(connection, request);
   if (request.failed()) connection.reply(request.error());
 }
 
@@ -190,113 +140,76 @@ void RequestHandler::hello(Connection& connection, Request& request) {
                                   "'; open another connection for another agent");
   }
   if (request.failed()) return;
-  std::size_t waiting = 0;
+  HelloReply reply;
   if (agent) {
-    std::string code = bus_.attach(connection, *agent, takeover, waiting);
-    if (!code.empty()) {
-      request.fail(code, "agent '" + *agent + "' is connected elsewhere; say hello with "
-                         "\"takeover\":true to replace that connection");
+    Status attached = bus_.attach(connection.session(), *agent, takeover, reply.waiting);
+    if (!attached.ok()) {
+      request.fail(attached.code(), attached.message());
       return;
     }
+    reply.agent = *agent;
   }
-  json::object out = request.reply("hello");
-  out["proto"] = kProtocolVersion;
-  out["server"] = std::string("coordd/") + COORDD_VERSION;
-  out["epoch"] = info_.epoch;
-  out["seq"] = engine_.last_seq();
-  out["backend"] = info_.backend ? info_.backend() : "none";
-  json::array roots;
-  for (RootId root : engine_.root_ids()) roots.emplace_back(engine_.root_path(root));
-  out["roots"] = std::move(roots);
-  if (agent) {
-    out["agent"] = *agent;
-    out["waiting"] = waiting;  // delivered right after this reply
-  }
+  std::string server = std::string("coordd/") + COORDD_VERSION;
+  std::string backend = info_.backend ? info_.backend() : "none";
+  reply.server = server;
+  reply.epoch = info_.epoch;
+  reply.seq = engine_.last_seq();
+  reply.backend = backend;
+  for (RootId root : engine_.root_ids()) reply.roots.push_back(engine_.root_path(root));
   // Queue the reply before the mailbox is drained into the connection.
-  connection.reply(line_of(out));
+  connection.reply(hello_line(request.req(), reply));
   if (agent) connection.pump();
 }
 
 void RequestHandler::subscribe(Connection& connection, Request& request) {
   std::optional<EventFilter> filter = read_filter(engine_, request);
   bool snapshot = request.boolean("snapshot", true);
-  bool events = request.boolean("events", true);
-  Subscription::Messages messages = Subscription::Messages::kNone;
-  if (auto mode = request.string("messages")) {
-    if (*mode == "all") {
-      messages = Subscription::Messages::kAll;
-    } else if (*mode == "broadcast") {
-      messages = Subscription::Messages::kBroadcast;
-    } else if (*mode != "none") {
-      request.fail("bad_field", "'messages' must be \"none\", \"broadcast\" or \"all\"");
-    }
-  }
-  std::set<std::string> agents;
-  if (const json::value* v = request.get("agents")) {
-    const json::array* list = v->if_array();
-    for (std::size_t i = 0; list && i < list->size(); ++i) {
-      if (!(*list)[i].is_string() || !is_valid_agent_id((*list)[i].get_string())) list = nullptr;
-      else agents.emplace((*list)[i].get_string());
-    }
-    if (!list) request.fail("bad_field", "'agents' must be an array of agent ids");
-  }
-  // Resume: {"since":{"epoch":E,"seq":N}} replays from the journal instead
-  // of sending a snapshot, when this run still holds every event after N.
-  std::optional<std::uint64_t> since;
-  std::string_view not_resumed;
-  if (const json::value* v = request.get("since")) {
-    const json::object* obj = v->if_object();
-    const json::value* epoch = obj ? obj->if_contains("epoch") : nullptr;
-    const json::value* seq = obj ? obj->if_contains("seq") : nullptr;
-    bool seq_ok = seq && (seq->is_uint64() || (seq->is_int64() && seq->get_int64() >= 0));
-    if (!epoch || !epoch->is_string() || !seq_ok) {
-      request.fail("bad_field", "'since' must be {\"epoch\": <string from hello>, \"seq\": "
-                                "<last seq received>}");
-    } else {
-      std::uint64_t n = seq->is_uint64() ? seq->get_uint64() : std::uint64_t(seq->get_int64());
-      if (epoch->get_string() != info_.epoch) {
-        not_resumed = "epoch_changed";
-      } else if (n > engine_.last_seq()) {
-        request.fail("bad_field", "'since.seq' " + std::to_string(n) +
-                                      " is ahead of this daemon's seq " +
-                                      std::to_string(engine_.last_seq()));
-      } else if (!journal_.covers(n)) {
-        not_resumed = "compacted";
-      } else {
-        since = n;
-      }
-    }
-  }
+  Subscription shape;
+  shape.events = request.boolean("events", true);
+  read_tap(request, shape);
+  StartPoint start = read_since(request, info_.epoch, engine_.last_seq(), journal_);
   if (!filter || request.failed()) return;
+
   std::uint64_t seq = engine_.last_seq();
   Subscription& sub = connection.add_subscription(*filter);
   sub.snapshot_seq = seq;
-  sub.events = events;
-  sub.messages = messages;
-  sub.agents = std::move(agents);
-  json::object out = request.reply("subscribed");
-  out["sub"] = sub.id;
-  out["seq"] = seq;
-  if (since) {
+  sub.events = shape.events;
+  sub.messages = shape.messages;
+  sub.agents = std::move(shape.agents);
+  SubscribedReply reply{sub.id, seq, std::nullopt, std::nullopt};
+  if (start.since) {
     sub.phase = Subscription::Phase::kReplay;
-    sub.replay_after = *since;
-    out["resumed"] = true;
-  } else if (snapshot || !not_resumed.empty()) {
+    sub.replay_after = *start.since;
+    reply.resumed = true;
+  } else if (snapshot || !start.not_resumed.empty()) {
     sub.phase = Subscription::Phase::kSnapshot;
-    sub.resync = !not_resumed.empty();
-    if (events) {
+    sub.resync = !start.not_resumed.empty();
+    if (sub.events) {
       for (auto& [ref, record] : engine_.matching(*filter, false)) sub.snapshot.push_back(ref);
     }
-    if (!not_resumed.empty()) {
-      out["resumed"] = false;
-      out["reason"] = not_resumed;
+    if (sub.resync) {
+      reply.resumed = false;
+      reply.reason = start.not_resumed;
     }
   } else {
     sub.phase = Subscription::Phase::kReplay;
     sub.replay_after = seq;
   }
-  connection.reply(line_of(out));
+  connection.reply(subscribed_line(request.req(), reply));
   connection.pump();
+}
+
+void RequestHandler::unsubscribe(Connection& connection, Request& request) {
+  std::optional<std::uint64_t> sub = request.count("sub");
+  if (!request.failed() && !sub) {
+    request.fail("bad_field", "'sub' (the subscription number) is required");
+  }
+  if (request.failed()) return;
+  if (!connection.remove_subscription(*sub)) {
+    request.fail("unknown_sub", "no subscription " + std::to_string(*sub) + " on this connection");
+    return;
+  }
+  connection.reply(unsubscribed_line(request.req(), *sub));
 }
 
 void RequestHandler::sync(Connection& connection, Request& request) {
@@ -308,29 +221,33 @@ void RequestHandler::sync(Connection& connection, Request& request) {
   }
   if (request.failed()) return;
   std::weak_ptr<Connection> weak = connection.weak_from_this();
-  json::value req = request.req() ? *request.req() : json::value(nullptr);
-  bool has_req = request.req() != nullptr;
-  sync_.start(std::chrono::milliseconds(timeout_ms), [this, weak, req, has_req,
-                                                      timeout_ms](bool in_time) {
+  std::optional<json::value> req;
+  if (request.req()) req = *request.req();
+  sync_.start(std::chrono::milliseconds(timeout_ms), [this, weak, req, timeout_ms](bool in_time) {
     std::shared_ptr<Connection> conn = weak.lock();
     if (!conn || conn->closed()) return;
+    ReqId id = req ? &*req : nullptr;
     if (!in_time) {
-      conn->reply(error_line(has_req ? &req : nullptr, "sync_timeout",
+      conn->reply(error_line(id, "sync_timeout",
                              "the watcher did not confirm the sync within " +
                                  std::to_string(timeout_ms) + " ms; retry, or raise timeout_ms"));
       return;
     }
-    json::object out;
-    out["type"] = "synced";
-    if (has_req) out["req"] = req;
-    conn->reply_when_caught_up([this, out]() mutable {
-      out["seq"] = engine_.last_seq();
-      return line_of(out);
-    });
+    // The seq is read when the line is queued, after every event it vouches for.
+    conn->reply_when_caught_up(
+        [this, req] { return synced_line(req ? &*req : nullptr, engine_.last_seq()); });
   });
 }
 
-void RequestHandler::send(Connection& connection, Request& request, bool broadcast) {
+void RequestHandler::send(Connection& connection, Request& request) {
+  send_or_broadcast(connection, request, false);
+}
+
+void RequestHandler::broadcast(Connection& connection, Request& request) {
+  send_or_broadcast(connection, request, true);
+}
+
+void RequestHandler::send_or_broadcast(Connection& connection, Request& request, bool broadcast) {
   std::optional<std::string> to;
   if (!broadcast) {
     to = request.string("to");
@@ -351,32 +268,13 @@ void RequestHandler::send(Connection& connection, Request& request, bool broadca
   }
   SendOutcome outcome = broadcast ? bus_.broadcast(connection.agent(), std::move(message))
                                   : bus_.send(connection.agent(), *to, std::move(message));
-  if (!outcome.error_code.empty()) {
-    request.fail(outcome.error_code, outcome.error_message);
+  if (!outcome.status.ok()) {
+    request.fail(outcome.status.code(), outcome.status.message());
     return;
   }
-  json::object out = request.reply("sent");
-  out["seq"] = outcome.seq;
-  if (broadcast) out["recipients"] = outcome.recipients;
-  connection.reply(line_of(out));
+  connection.reply(sent_line(request.req(), outcome.seq,
+                             broadcast ? std::optional(outcome.recipients) : std::nullopt));
 }
-
-namespace {
-
-// `path` without trailing "/" or "/.": with them, lstat follows a final symlink.
-std::string without_trailing_dots(std::string path) {
-  for (;;) {
-    if (path.size() > 1 && path.back() == '/') {
-      path.pop_back();
-    } else if (path.size() > 2 && path.ends_with("/.")) {
-      path.resize(path.size() - 2);
-    } else {
-      return path;
-    }
-  }
-}
-
-}  // namespace
 
 void RequestHandler::watch_root(Connection& connection, Request& request) {
   std::optional<std::string> path = request.string("path");
@@ -384,18 +282,7 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
     request.fail("bad_field", "'path' must be the absolute path of a repository directory");
   }
   if (request.failed()) return;
-  struct stat st {};
-  std::string problem;
-  if (::lstat(without_trailing_dots(*path).c_str(), &st) != 0) {
-    problem = "does not exist";
-  } else if (S_ISLNK(st.st_mode)) {
-    problem = "is a symlink; give the real directory";
-  } else if (!S_ISDIR(st.st_mode)) {
-    problem = "is not a directory";
-  } else if (connection.peer().uid != 0 && st.st_uid != connection.peer().uid) {
-    problem = "is owned by uid " + std::to_string(st.st_uid) + ", not by you (uid " +
-              std::to_string(connection.peer().uid) + ")";
-  }
+  std::string problem = root_problem(*path, connection.peer());
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(*path, ec).string();
   if (problem.empty() && ec) problem = "cannot be resolved: " + ec.message();
@@ -404,11 +291,9 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
     request.fail("bad_root", *path + " " + problem);
     return;
   }
-  json::object out = request.reply("watching");
-  out["path"] = canonical;
-  out["backend"] = monitor_.backend_of(*engine_.find_root(canonical));
-  out["seq"] = engine_.last_seq();
-  connection.reply(line_of(out));
+  connection.reply(watching_line(request.req(), canonical,
+                                 monitor_.backend_of(*engine_.find_root(canonical)),
+                                 engine_.last_seq()));
 }
 
 void RequestHandler::unwatch_root(Connection& connection, Request& request) {
@@ -424,60 +309,44 @@ void RequestHandler::unwatch_root(Connection& connection, Request& request) {
     }
     canonical = *path;
   }
-  json::object out = request.reply("unwatched");
-  out["path"] = canonical;
-  out["seq"] = engine_.last_seq();
-  connection.reply(line_of(out));
-}
-
-void RequestHandler::unsubscribe(Connection& connection, Request& request) {
-  std::optional<std::uint64_t> sub = request.count("sub");
-  if (!request.failed() && !sub) request.fail("bad_field", "'sub' (the subscription number) is required");
-  if (request.failed()) return;
-  if (!connection.remove_subscription(*sub)) {
-    request.fail("unknown_sub", "no subscription " + std::to_string(*sub) + " on this connection");
-    return;
-  }
-  json::object out = request.reply("unsubscribed");
-  out["sub"] = *sub;
-  connection.reply(line_of(out));
+  connection.reply(unwatched_line(request.req(), canonical, engine_.last_seq()));
 }
 
 void RequestHandler::list(Connection& connection, Request& request) {
   std::optional<EventFilter> filter = read_filter(engine_, request);
   bool active_only = request.boolean("active_only", false);
   if (!filter || request.failed()) return;
-  // Built by hand: record data is stored already serialized.
-  json::object head = request.reply("list");
-  head["seq"] = engine_.last_seq();
-  std::string line = json::serialize(head);
-  line.pop_back();  // reopen the object
-  line += ",\"records\":[";
-  bool first = true;
+  ListWriter writer(request.req(), engine_.last_seq());
   for (const auto& [ref, record] : engine_.matching(*filter, active_only)) {
-    if (!first) line += ',';
-    first = false;
-    line += "{\"kind\":\"";
-    line += kind_name(ref.kind);
-    line += "\",\"id\":\"" + ref.id + "\",\"root\":" + engine_.root_json(ref.root);
-    line += ",\"seq\":" + std::to_string(record->seq);
+    ListEntry entry{ref.kind, ref.id, engine_.root_json(ref.root), record->seq, false, false,
+                    std::nullopt, record->data_json};
+    std::string expiry;
     if (auto lease = engine_.leases().state_of(ref)) {
-      line += lease->active ? ",\"active\":true" : ",\"active\":false";
-      line += ",\"effective_expires_at\":";
-      line += lease->effective_expiry ? "\"" + format_timestamp(*lease->effective_expiry) + "\""
-                                      : std::string("null");
+      entry.lease = true;
+      entry.active = lease->active;
+      if (lease->effective_expiry) {
+        expiry = format_timestamp(*lease->effective_expiry);
+        entry.effective_expires_at = expiry;
+      }
     }
-    line += ",\"data\":" + record->data_json + "}";
+    writer.add(entry);
   }
-  line += "]}\n";
-  connection.reply(std::move(line));
+  connection.reply(std::move(writer).finish());
 }
 
 void RequestHandler::status(Connection& connection, Request& request) {
-  json::object out = request.reply("status");
   StatusSources sources{monitor_, journal_, manager_, sync_, bus_, limits_, info_};
-  add_status(sources, out);
-  connection.reply(line_of(out));
+  connection.reply(reply_line(request.req(), "status", status_fields(sources)));
+}
+
+void RequestHandler::ping(Connection& connection, Request& request) {
+  connection.reply(pong_line(request.req()));
+}
+
+// Blocks the reactor on purpose so tests can see the watchdog stop.
+void RequestHandler::debug_stall(Connection& connection, Request& request) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(request.count("ms").value_or(0)));
+  connection.reply(reply_line(request.req(), "stalled", {}));
 }
 
 }  // namespace coordd

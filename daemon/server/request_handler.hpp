@@ -1,59 +1,55 @@
 // RequestHandler: turns one NDJSON request line into replies on its
-// connection (protocol v1, proto/PROTOCOL.md). Every bad request gets an
-// error reply naming what was wrong and what is expected; nothing a client
-// sends can throw out of handle(). Reactor thread only.
+// connection (protocol v1, proto/PROTOCOL.md). The ops exist once, in a
+// table (name, whether a read-only peer is refused, handler). Every bad
+// request gets an error reply naming what was wrong and what is expected;
+// nothing a client sends can throw out of handle(). Reactor thread only.
 #pragma once
 
-#include <boost/json/value.hpp>
-#include <chrono>
-#include <functional>
-#include <string>
+#include <span>
 #include <string_view>
+
+#include "daemon/server/connection.hpp"
+#include "daemon/server/daemon_info.hpp"
 
 namespace coordd {
 
-class Connection;
 class ConnectionManager;
 class Engine;
 class EventJournal;
-class SyncBarrier;
-class Request;
 class MessageBus;
 class Monitor;
-struct ConnectionLimits;
+class Request;
+class SyncBarrier;
 
-inline constexpr int kProtocolVersion = 1;
-
-// Facts about this daemon run that replies report.
-struct DaemonInfo {
-  std::string epoch;  // names this run; changes on every start
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::function<std::string()> backend;  // "inotify", "poll", ...
-  bool test_hooks = false;               // enables debug_stall (tests only)
-};
-
-class RequestHandler {
+class RequestHandler final : public FrameHandler {
  public:
   RequestHandler(Monitor& monitor, EventJournal& journal, ConnectionManager& manager,
                  SyncBarrier& sync, MessageBus& bus, const ConnectionLimits& limits,
                  DaemonInfo info);
 
-  void handle(Connection& connection, std::string_view frame);
+  void handle(Connection& connection, std::string_view frame) override;
 
-  // `{"type":"error","req":...,"code":...,"message":...}\n`; req may be null.
-  static std::string error_line(const boost::json::value* req, std::string_view code,
-                                std::string_view message);
+  const DaemonInfo& info() const { return info_; }
 
  private:
+  struct Op;
+  static std::span<const Op> ops();  // the table
+  static const Op* find_op(std::string_view name);
+  static std::string op_names();
+
   void hello(Connection& connection, Request& request);
   void subscribe(Connection& connection, Request& request);
   void unsubscribe(Connection& connection, Request& request);
   void list(Connection& connection, Request& request);
   void status(Connection& connection, Request& request);
+  void ping(Connection& connection, Request& request);
   void sync(Connection& connection, Request& request);
-  void send(Connection& connection, Request& request, bool broadcast);
+  void send(Connection& connection, Request& request);
+  void broadcast(Connection& connection, Request& request);
+  void send_or_broadcast(Connection& connection, Request& request, bool broadcast);
   void watch_root(Connection& connection, Request& request);
   void unwatch_root(Connection& connection, Request& request);
+  void debug_stall(Connection& connection, Request& request);
 
   Monitor& monitor_;
   Engine& engine_;

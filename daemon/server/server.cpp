@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "daemon/server/connection_manager.hpp"
-#include "daemon/server/request_handler.hpp"
+#include "proto/wire.hpp"
 
 namespace coordd {
 namespace {
@@ -77,8 +77,9 @@ Existing probe(const std::string& path) {
 
 }  // namespace
 
-Server::Server(boost::asio::io_context& io, ConnectionContext& context, PeerPolicy policy)
-    : io_(io), context_(context), policy_(std::move(policy)) {}
+Server::Server(boost::asio::io_context& io, ConnectionManager& manager, ConnectionContext& context,
+               PeerPolicy policy)
+    : io_(io), manager_(manager), context_(context), policy_(std::move(policy)) {}
 
 Server::~Server() { stop(); }
 
@@ -149,17 +150,17 @@ void Server::accept(Protocol::acceptor& acceptor) {
       spdlog::warn("refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)",
                    peer.uid, peer.gid, peer.pid);
       std::string line =
-          RequestHandler::error_line(nullptr, "forbidden",
-                                     "uid " + std::to_string(peer.uid) +
-                                         " may not use this coordd; its owner can allow it with "
-                                         "--allow-uid or --allow-gid");
+          error_line(nullptr, "forbidden",
+                     "uid " + std::to_string(peer.uid) +
+                         " may not use this coordd; its owner can allow it with "
+                         "--allow-uid or --allow-gid");
       ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
       auto connection = std::make_shared<Connection>(std::move(socket), context_,
-                                                     context_.manager.next_id(), peer, access);
-      context_.manager.start(std::move(connection));
+                                                     manager_.next_id(), peer, access);
+      manager_.start(std::move(connection));
     }
     accept(acceptor);
   });

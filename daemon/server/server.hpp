@@ -17,9 +17,13 @@
 
 namespace coordd {
 
+class ConnectionManager;
+
 class Server {
  public:
-  Server(boost::asio::io_context& io, ConnectionContext& context, PeerPolicy policy);
+  // Accepted clients become Connections on `context`, owned by `manager`.
+  Server(boost::asio::io_context& io, ConnectionManager& manager, ConnectionContext& context,
+         PeerPolicy policy);
   // Stops, so a daemon that fails after listen() leaves no socket behind.
   ~Server();
   Server(const Server&) = delete;
@@ -38,6 +42,7 @@ class Server {
   void accept(boost::asio::local::stream_protocol::acceptor& acceptor);
 
   boost::asio::io_context& io_;
+  ConnectionManager& manager_;
   ConnectionContext& context_;
   PeerPolicy policy_;
   std::unique_ptr<boost::asio::steady_timer> retry_timer_;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon/server/connection.hpp"
+#include "proto/event_names.hpp"
 #include "daemon/server/connection_manager.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
@@ -13,7 +14,8 @@
 namespace coordd {
 namespace json = boost::json;
 
-void add_status(const StatusSources& sources, json::object& out) {
+json::object status_fields(const StatusSources& sources) {
+  json::object out;
   const Engine& engine = sources.monitor.engine();
   const EngineCounters& counters = engine.counters();
 
@@ -21,7 +23,9 @@ void add_status(const StatusSources& sources, json::object& out) {
   out["proto"] = kProtocolVersion;
   out["epoch"] = sources.info.epoch;
   out["pid"] = ::getpid();
-  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - sources.info.started).count();
+  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
+                        engine.clock().steady_now() - sources.info.started)
+                        .count();
   out["backend"] = sources.info.backend ? sources.info.backend() : "none";
   json::array root_backends;
   for (RootId root : engine.root_ids()) {
@@ -74,6 +78,7 @@ void add_status(const StatusSources& sources, json::object& out) {
   limits["mailbox_max_bytes"] = sources.bus.limits().mailbox_bytes;
   limits["mailbox_ttl_ms"] = sources.bus.limits().mailbox_ttl.count();
   out["limits"] = std::move(limits);
-  }
+  return out;
+}
 
 }  // namespace coordd

@@ -5,7 +5,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "daemon/server/request_handler.hpp"
+#include "daemon/server/daemon_info.hpp"
 
 namespace coordd {
 
@@ -26,7 +26,8 @@ struct StatusSources {
   const DaemonInfo& info;
 };
 
-// Adds every status field to `out` (which already holds type and req).
-void add_status(const StatusSources& sources, boost::json::object& out);
+// Every field of the status reply after type and req, in PROTOCOL.md's
+// order (proto/wire.hpp's reply_line writes the line).
+boost::json::object status_fields(const StatusSources& sources);
 
 }  // namespace coordd

@@ -45,10 +45,10 @@ Daemon::Daemon(DaemonOptions options)
       sync_(io_, monitor_.engine(), monitor_.file_system()),
       bus_(io_, monitor_.engine(), manager_, options_.messages),
       handler_(monitor_, journal_, manager_, sync_, bus_, options_.connection,
-               DaemonInfo{make_epoch(), std::chrono::steady_clock::now(),
+               DaemonInfo{make_epoch(), monitor_.engine().clock().steady_now(),
                           [this] { return monitor_.backend(); }, options_.test_hooks}),
       context_{monitor_.engine(), journal_, handler_, manager_, bus_, options_.connection},
-      server_(io_, context_, options_.peers),
+      server_(io_, manager_, context_, options_.peers),
       stop_signals_(io_, SIGINT, SIGTERM),
       reload_signals_(io_, SIGHUP) {
   // The socket first: if another daemon serves it we must not even scan.

@@ -55,9 +55,9 @@ bool is_symlink(const std::string& path) {
 
 }  // namespace
 
-InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink,
+InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink, const Clock& clock,
                                std::chrono::microseconds temp_spin)
-    : sink_(sink), temp_spin_(temp_spin), fd_(io, open_inotify()), backoff_timer_(io) {
+    : sink_(sink), clock_(clock), temp_spin_(temp_spin), fd_(io, open_inotify()), backoff_timer_(io) {
   start_read();
 }
 
@@ -170,8 +170,8 @@ void InotifyWatcher::dispatch(std::size_t n) {
 }
 
 void InotifyWatcher::spin_for_rename() {
-  auto until = std::chrono::steady_clock::now() + temp_spin_;
-  while (!saw_record_ && !stopped_ && std::chrono::steady_clock::now() < until) {
+  SteadyTime until = clock_.steady_now() + temp_spin_;
+  while (!saw_record_ && !stopped_ && clock_.steady_now() < until) {
     ssize_t n = ::read(fd_.native_handle(), buffer_, sizeof buffer_);
     if (n > 0) {
       dispatch(std::size_t(n));
@@ -249,7 +249,7 @@ void InotifyWatcher::request_rescan(RootId root, RescanCause cause) {
 
   auto delay = std::chrono::milliseconds(0);
   if (cause == RescanCause::kOverflow) {
-    auto now = std::chrono::steady_clock::now();
+    SteadyTime now = clock_.steady_now();
     backoff_ = now - last_overflow_ < kOverflowWindow
                    ? std::min(kMaxBackoff, std::max(backoff_ * 2, std::chrono::milliseconds(50)))
                    : std::chrono::milliseconds(0);

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/engine/clock.hpp"
 #include "daemon/engine/watcher.hpp"
 
 struct inotify_event;
@@ -36,7 +37,9 @@ class InotifyWatcher final : public Watcher {
  public:
   // Throws std::system_error when inotify is unavailable (EMFILE: raise
   // fs.inotify.max_user_instances).
-  InotifyWatcher(boost::asio::io_context& io, WatchSink& sink,
+  // `clock` times the rename spin and the overflow back-off; it must
+  // outlive the watcher.
+  InotifyWatcher(boost::asio::io_context& io, WatchSink& sink, const Clock& clock,
                  std::chrono::microseconds temp_spin = kDefaultTempSpin);
   ~InotifyWatcher() override;
   InotifyWatcher(const InotifyWatcher&) = delete;
@@ -71,6 +74,7 @@ class InotifyWatcher final : public Watcher {
   void run_pending_rescans();
 
   WatchSink& sink_;
+  const Clock& clock_;
   std::chrono::microseconds temp_spin_;
   boost::asio::posix::stream_descriptor fd_;
   boost::asio::steady_timer backoff_timer_;
@@ -86,7 +90,7 @@ class InotifyWatcher final : public Watcher {
   bool out_of_watches_ = false;  // the last add_watch failed with ENOSPC
   // Overflow back-off: each overflow within kOverflowWindow of the last one
   // doubles the delay before rescanning, up to kMaxBackoff.
-  std::chrono::steady_clock::time_point last_overflow_{};
+  SteadyTime last_overflow_{};
   std::chrono::milliseconds backoff_{0};
 };
 

@@ -59,9 +59,10 @@ std::string remote_filesystem(const std::string& path) {
 
 }  // namespace
 
-Monitor::Monitor(boost::asio::io_context& io, MonitorOptions options)
+Monitor::Monitor(boost::asio::io_context& io, MonitorOptions options, const Clock& clock)
     : io_(io),
       options_(options),
+      clock_(clock),
       engine_(fs_, clock_, options.engine),
       expiry_timer_(io, [this] {
         engine_.advance_clock();
@@ -86,7 +87,7 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
         // the polling interval.
         inotify_ = std::make_unique<KqueueWatcher>(io_, engine_, options_.poll_interval);
 #else
-        inotify_ = std::make_unique<InotifyWatcher>(io_, engine_, options_.temp_spin);
+        inotify_ = std::make_unique<InotifyWatcher>(io_, engine_, clock_, options_.temp_spin);
 #endif
       } catch (const std::system_error& e) {
         inotify_unavailable_ = e.what();
@@ -130,11 +131,11 @@ void Monitor::start(const std::vector<std::string>& roots) {
     WatchResult result = watch(id, root);
     if (!result.ok()) throw std::runtime_error(result.message);
   }
-  auto started = std::chrono::steady_clock::now();
+  SteadyTime started = clock_.steady_now();
   for (RootId id : engine_.root_ids()) engine_.on_rescan(id, RescanCause::kInitial);
   spdlog::info("initial scan: {} records in {} root(s) in {:.1f} ms; {} active lease(s)",
                engine_.store().size(), engine_.root_ids().size(),
-               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+               std::chrono::duration<double, std::milli>(clock_.steady_now() - started)
                    .count(),
                engine_.leases().active_count());
   engine_.set_deadline_listener([this] { expiry_timer_.arm(engine_.next_deadline()); });

@@ -35,7 +35,9 @@ struct MonitorOptions {
 
 class Monitor {
  public:
-  Monitor(boost::asio::io_context& io, MonitorOptions options);
+  // `clock` (the system's by default) must outlive the Monitor.
+  Monitor(boost::asio::io_context& io, MonitorOptions options,
+          const Clock& clock = system_clock());
   ~Monitor();
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
@@ -69,7 +71,7 @@ class Monitor {
   boost::asio::io_context& io_;
   MonitorOptions options_;
   DiskFileSystem fs_;
-  SystemClock clock_;
+  const Clock& clock_;
   Engine engine_;
   std::unique_ptr<Watcher> inotify_;
   std::string inotify_unavailable_;  // why, when inotify_ could not start

@@ -97,7 +97,7 @@ RequestHarness::RequestHarness(const std::string& root)
            MessageLimits{kMailboxMessages, kMailboxBytes, std::chrono::milliseconds(300'000)}),
       limits_{1 << 20, kQueueLines, kQueueBytes, std::chrono::milliseconds(30'000)},
       handler_(monitor_, journal_, manager_, sync_, bus_, limits_,
-               DaemonInfo{kEpoch, std::chrono::steady_clock::now(),
+               DaemonInfo{kEpoch, monitor_.engine().clock().steady_now(),
                           [this] { return monitor_.backend(); }, false}),
       context_{monitor_.engine(), journal_, handler_, manager_, bus_, limits_},
       client_(io_) {

@@ -1,4 +1,5 @@
-// FakeClock: a Clock whose now() moves only when a test says so.
+// FakeClock: a Clock whose wall and steady time move only when a test says
+// so; advance() moves both, set() moves wall time alone (a clock step).
 #pragma once
 
 #include "daemon/engine/clock.hpp"
@@ -10,11 +11,16 @@ class FakeClock final : public Clock {
   explicit FakeClock(WallTime start) : now_(start) {}
 
   WallTime now() const override { return now_; }
+  SteadyTime steady_now() const override { return steady_; }
   void set(WallTime time) { now_ = time; }
-  void advance(std::chrono::microseconds by) { now_ += by; }
+  void advance(std::chrono::microseconds by) {
+    now_ += by;
+    steady_ += by;
+  }
 
  private:
   WallTime now_;
+  SteadyTime steady_{};
 };
 
 }  // namespace coordd::testing
