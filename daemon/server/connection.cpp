@@ -13,7 +13,6 @@
 
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
-#include "daemon/bus/mailbox.hpp"
 #include "daemon/bus/message_bus.hpp"
 #include "proto/wire.hpp"
 
@@ -38,6 +37,7 @@ Connection::Connection(boost::asio::local::stream_protocol::socket socket,
       access_(access),
       framer_(context.limits.max_frame_bytes),
       queue_(context.limits.queue_max_lines, context.limits.queue_max_bytes),
+      streams_(queue_, context.engine, context.journal),
       slow_timer_(socket_.get_executor()) {}
 
 void Connection::start() { read(); }
@@ -49,9 +49,9 @@ void Connection::stop() {
   slow_timer_.cancel();
   socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
-  subs_.clear();
+  streams_.clear();
   if (agent_) context_.bus.detach(*this, *agent_);
-  mailbox_ = nullptr;
+  streams_.set_mailbox(std::nullopt, nullptr);
   context_.registry.forget(this);
 }
 
@@ -68,7 +68,7 @@ void Connection::read() {
                               // subscriber keeps receiving until it hangs up.
                               read_eof_ = true;
                               handle_frames();
-                              if (subs_.empty() && queue_.empty()) {
+                              if (streams_.empty() && queue_.empty()) {
                                 stop();
                               } else {
                                 watch_for_hang_up();
@@ -142,7 +142,7 @@ void Connection::close_with(std::string final_line) {
   if (closed_ || closing_) return;
   queue_.push(OutboundLine::owned(std::move(final_line)));
   closing_ = true;
-  subs_.clear();
+  streams_.clear();
   // A client that does not read would keep the final line (and us) forever.
   slow_timer_.expires_after(kCloseTimeout);
   auto self = shared_from_this();
@@ -152,136 +152,51 @@ void Connection::close_with(std::string final_line) {
   write();
 }
 
-bool Connection::caught_up() const {
-  for (const auto& [id, sub] : subs_) {
-    if (sub.phase != Subscription::Phase::kLive || sub.lag_pending()) return false;
-  }
-  return true;
-}
-
 void Connection::reply_when_caught_up(std::function<std::string()> make_line) {
   if (closed_ || closing_) return;
   parked_replies_.push_back(std::move(make_line));
   pump();
 }
 
-Subscription& Connection::add_subscription(EventFilter filter) {
-  std::uint64_t id = next_sub_++;
-  Subscription& sub = subs_[id];
-  sub.id = id;
-  sub.filter = std::move(filter);
-  sub.prefix = event_prefix(id);
-  sub.message_prefix = message_prefix(id);
-  return sub;
-}
-
 bool Connection::remove_subscription(std::uint64_t id) {
-  if (subs_.erase(id) == 0) return false;
+  if (!streams_.remove(id)) return false;
   pump();  // a parked bookmark may have been waiting for this one
   return true;
 }
 
 void Connection::set_agent(std::optional<std::string> agent, Mailbox* mailbox) {
   // The caller pumps once its reply is queued, so waiting messages follow it.
+  streams_.set_mailbox(agent, mailbox);
   agent_ = std::move(agent);
-  mailbox_ = mailbox;
-}
-
-bool Connection::wants(const Subscription& sub, const Event& event) const {
-  if (!event.is_message) {
-    return sub.events &&
-           sub.filter.matches(event.root, event.kind, event.run_id, event.branch);
-  }
-  if (sub.messages == Subscription::Messages::kNone) return false;
-  bool broadcast = event.to == "*";
-  if (sub.messages == Subscription::Messages::kBroadcast && !broadcast) return false;
-  // This connection's agent already gets these through its mailbox.
-  if (agent_ && (broadcast || event.to == *agent_)) return false;
-  return sub.agents.empty() || sub.agents.contains(event.from) || sub.agents.contains(event.to);
-}
-
-std::uint64_t Connection::mailbox_horizon() const {
-  std::uint64_t horizon = std::numeric_limits<std::uint64_t>::max();
-  for (const auto& [id, sub] : subs_) {
-    if (sub.phase == Subscription::Phase::kSnapshot) horizon = std::min(horizon, sub.snapshot_seq);
-    if (sub.phase == Subscription::Phase::kReplay) horizon = std::min(horizon, sub.replay_after);
-  }
-  return horizon;
-}
-
-bool Connection::drain_mailbox() {
-  if (!mailbox_) return true;
-  std::uint64_t horizon = mailbox_horizon();
-  while (!mailbox_->empty()) {
-    const EventPtr& message = mailbox_->front();
-    if (message->seq > horizon) return true;  // pump() releases it once the replay passes it
-    static const std::string kPrefix = message_prefix(std::nullopt);
-    if (!queue_.has_room(kPrefix.size() + message->body->size())) return false;
-    queue_.push(OutboundLine{kPrefix, message->body});
-    mailbox_->pop();
-  }
-  if (mailbox_->lag_pending()) {
-    std::string line = mailbox_->take_lag_line(agent_ ? *agent_ : std::string());
-    queue_.push(OutboundLine::owned(std::move(line)));
-  }
-  return true;
 }
 
 bool Connection::deliver(const EventPtr& event) {
   if (closed_ || closing_) return false;
-  // Messages waiting in the mailbox have lower seqs: they go first, and
-  // nothing newer may overtake them.
-  bool mailbox_clear = drain_mailbox();
-  bool matched = false;
   bool queued = false;
-  for (auto& [id, sub] : subs_) {
-    if (!wants(sub, *event)) continue;
-    matched = true;
-    // Subscriptions still in snapshot or replay will read this event from
-    // the journal when they get there.
-    if (sub.phase != Subscription::Phase::kLive) continue;
-    const std::string& prefix = event->is_message ? sub.message_prefix : sub.prefix;
-    std::size_t size = prefix.size() + event->body->size();
-    if (!mailbox_clear || (sub.lag_pending() && !flush_lag(sub)) || !queue_.has_room(size)) {
-      note_drop(sub, event->seq, true);
-      continue;
-    }
-    queue_.push(OutboundLine{prefix, event->body});
-    queued = true;
-  }
+  bool matched = streams_.deliver(event, queued);
+  track_lag();
   // Written at the end of this reactor turn, with whatever else arrives in it.
   if (queued) schedule_write();
   return matched;
 }
 
-void Connection::note_drop(Subscription& sub, std::uint64_t seq, bool counted) {
-  if (!sub.lag_pending()) {
-    sub.lag_from = seq;
-    sub.lag_dropped = 0;
-    sub.lag_counted = true;
-  }
-  sub.lag_to = seq;
-  sub.lag_counted = sub.lag_counted && counted;
-  ++sub.lag_dropped;
-  ++dropped_events_;
-  if (!lagging_since_) {
-    lagging_since_ = context_.engine.clock().steady_now();
-    slow_timer_.expires_after(context_.limits.slow_consumer_grace);
-    auto self = shared_from_this();
-    slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
-      if (!ec) check_slow_consumer();
-    });
+void Connection::track_lag() {
+  if (streams_.lagging()) {
+    if (!lagging_since_) {
+      lagging_since_ = context_.engine.clock().steady_now();
+      arm_slow_timer(context_.limits.slow_consumer_grace);
+    }
+  } else if (!queue_.over_limit()) {
+    lagging_since_.reset();
   }
 }
 
-bool Connection::flush_lag(Subscription& sub) {
-  std::string line = lagged_line(sub.id, sub.lag_from, sub.lag_to,
-                                 sub.lag_counted ? std::optional(sub.lag_dropped) : std::nullopt);
-  // Room for the marker and the event that follows it.
-  if (!queue_.has_room(line.size() + 512, 2)) return false;
-  queue_.push(OutboundLine::owned(std::move(line)));
-  sub.lag_from = sub.lag_to = sub.lag_dropped = 0;
-  return true;
+void Connection::arm_slow_timer(std::chrono::steady_clock::duration after) {
+  slow_timer_.expires_after(after);
+  auto self = shared_from_this();
+  slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
+    if (!ec) check_slow_consumer();
+  });
 }
 
 void Connection::check_slow_consumer() {
@@ -289,16 +204,10 @@ void Connection::check_slow_consumer() {
   auto behind_for = context_.engine.clock().steady_now() - *lagging_since_;
   if (behind_for < context_.limits.slow_consumer_grace) {
     // This lag started after the timer was armed: wait out its own grace.
-    slow_timer_.expires_after(context_.limits.slow_consumer_grace - behind_for);
-    auto self = shared_from_this();
-    slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
-      if (!ec) check_slow_consumer();
-    });
+    arm_slow_timer(context_.limits.slow_consumer_grace - behind_for);
     return;
   }
-  bool still_behind = queue_.over_limit();
-  for (auto& [id, sub] : subs_) still_behind = still_behind || sub.lag_pending();
-  if (!still_behind) {
+  if (!queue_.over_limit() && !streams_.lagging()) {
     lagging_since_.reset();
     return;
   }
@@ -311,69 +220,14 @@ void Connection::check_slow_consumer() {
           " ms while its queue was full; reconnect and resume with since"));
 }
 
-bool Connection::produce(Subscription& sub) {
-  Engine& engine = context_.engine;
-  EventJournal& journal = context_.journal;
-  if (sub.lag_pending() && !flush_lag(sub)) return false;  // the marker goes first
-  if (sub.phase == Subscription::Phase::kSnapshot) {
-    while (sub.snapshot_next < sub.snapshot.size()) {
-      const RecordRef& ref = sub.snapshot[sub.snapshot_next++];
-      const Record* record = engine.store().find(ref);
-      // Changed since the snapshot's seq: its event comes in the replay.
-      if (record == nullptr || record->seq > sub.snapshot_seq) continue;
-      queue_.push(OutboundLine{sub.prefix, std::make_shared<const std::string>(
-                                               engine.snapshot_body(ref, *record))});
-      return true;
-    }
-    sub.snapshot.clear();
-    sub.snapshot.shrink_to_fit();
-    queue_.push(OutboundLine::owned(snapshot_end_line(sub.id, sub.snapshot_seq, sub.resync)));
-    sub.phase = Subscription::Phase::kReplay;
-    sub.replay_after = sub.snapshot_seq;
-    return true;
-  }
-  if (sub.phase == Subscription::Phase::kReplay) {
-    if (!journal.covers(sub.replay_after)) {
-      // Compacted away while we were streaming: say exactly which seqs.
-      note_drop(sub, sub.replay_after + 1, false);
-      sub.lag_to = journal.evicted_through();
-      sub.replay_after = journal.evicted_through();
-      flush_lag(sub);
-      return true;
-    }
-    while (const Event* event = journal.next_after(sub.replay_after)) {
-      sub.replay_after = event->seq;
-      if (!wants(sub, *event)) continue;
-      queue_.push(OutboundLine{event->is_message ? sub.message_prefix : sub.prefix, event->body});
-      return true;
-    }
-    sub.phase = Subscription::Phase::kLive;  // caught up: published events now come by push
-  }
-  return false;
-}
-
 void Connection::pump() {
   if (closed_ || closing_) return;
-  drain_mailbox();
-  for (auto& [id, sub] : subs_) {
-    if (sub.lag_pending() && sub.phase == Subscription::Phase::kLive) flush_lag(sub);
-  }
-  // Round-robin between subscriptions that have lines to pull.
-  bool progressed = true;
-  while (progressed && queue_.wants_more()) {
-    progressed = false;
-    for (auto& [id, sub] : subs_) {
-      if (sub.phase != Subscription::Phase::kLive && produce(sub)) progressed = true;
-    }
-    drain_mailbox();  // the messages that the replays have now passed
-  }
-  if (!parked_replies_.empty() && caught_up()) {
+  streams_.pump();
+  if (!parked_replies_.empty() && streams_.caught_up()) {
     for (auto& make_line : parked_replies_) queue_.push(OutboundLine::owned(make_line()));
     parked_replies_.clear();
   }
-  bool lagging = false;
-  for (auto& [id, sub] : subs_) lagging = lagging || sub.lag_pending();
-  if (!lagging && !queue_.over_limit()) lagging_since_.reset();
+  track_lag();
   write();
 }
 
@@ -427,7 +281,7 @@ void Connection::write() {
     }
     pump();
     maybe_resume_reading();
-    if (read_eof_ && subs_.empty() && queue_.empty()) stop();
+    if (read_eof_ && streams_.empty() && queue_.empty()) stop();
   };
   if (sent >= 0 && std::size_t(sent) == gathered) {
     boost::asio::post(socket_.get_executor(), [written] { written({}); });

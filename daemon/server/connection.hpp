@@ -1,8 +1,8 @@
-// Connection: one client on the Unix socket. Reads NDJSON requests (handed to
-// the RequestHandler one at a time), writes replies and events from a bounded
-// OutboundQueue with one write in flight, streams snapshots and journal
-// replays as the client drains them, and turns overflow into `lagged` markers
-// and, past the grace period, a `slow_consumer` disconnect.
+// Connection: one client on the Unix socket, the socket side. Reads NDJSON
+// requests (handed to a FrameHandler one at a time), writes replies and the
+// lines of its SubscriptionStreams from a bounded OutboundQueue with one
+// gathered write in flight, and disconnects a client that stays behind past
+// the grace period (`slow_consumer`).
 // Kept alive by its own handlers (shared_from_this) and by the
 // ConnectionManager; reactor thread only.
 #pragma once
@@ -22,7 +22,7 @@
 #include "daemon/engine/event.hpp"
 #include "daemon/server/outbound_queue.hpp"
 #include "daemon/server/peer_policy.hpp"
-#include "daemon/server/subscription.hpp"
+#include "daemon/server/subscription_stream.hpp"
 #include "proto/ndjson_framer.hpp"
 
 namespace coordd {
@@ -99,9 +99,11 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // the seq after every event it vouches for has been queued.
   void reply_when_caught_up(std::function<std::string()> make_line);
 
-  Subscription& add_subscription(EventFilter filter);
+  Subscription& add_subscription(EventFilter filter) { return streams_.add(std::move(filter)); }
   bool remove_subscription(std::uint64_t id);
-  const std::map<std::uint64_t, Subscription>& subscriptions() const { return subs_; }
+  const std::map<std::uint64_t, Subscription>& subscriptions() const {
+    return streams_.subscriptions();
+  }
   // Produces queued snapshot/replay lines and starts writing.
   void pump();
 
@@ -110,7 +112,7 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   Access access() const { return access_; }
   bool closed() const { return closed_; }
   const OutboundQueue& queue() const { return queue_; }
-  std::uint64_t dropped_events() const { return dropped_events_; }
+  std::uint64_t dropped_events() const { return streams_.dropped_events(); }
 
  private:
   void read();
@@ -119,22 +121,15 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // write() at the end of this reactor turn, so that the events published
   // in it go out in one batch.
   void schedule_write();
-  bool produce(Subscription& sub);
-  bool flush_lag(Subscription& sub);
-  void note_drop(Subscription& sub, std::uint64_t seq, bool counted);
+  // Starts the slow-consumer clock when the streams fell behind; stops it
+  // when they and the queue have caught up.
+  void track_lag();
+  void arm_slow_timer(std::chrono::steady_clock::duration after);
   void check_slow_consumer();
   void maybe_resume_reading();
   // After EOF: stops the connection once the peer has closed, not merely
   // shut down its write side.
   void watch_for_hang_up();
-  bool caught_up() const;
-  bool wants(const Subscription& sub, const Event& event) const;
-  // Moves mailbox messages into the queue while they fit; true when nothing
-  // is left that could go now.
-  bool drain_mailbox();
-  // The newest seq the mailbox may release now: a message must not overtake
-  // an event that a subscription still owes from its snapshot or replay.
-  std::uint64_t mailbox_horizon() const;
 
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
@@ -143,15 +138,12 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   Access access_;
   NdjsonFramer framer_;
   OutboundQueue queue_;
-  std::map<std::uint64_t, Subscription> subs_;
-  std::uint64_t next_sub_ = 1;
+  SubscriptionStreams streams_;
   std::array<char, 64 * 1024> read_buffer_{};
   boost::asio::steady_timer slow_timer_;
   std::optional<SteadyTime> lagging_since_;
-  std::uint64_t dropped_events_ = 0;
   std::vector<std::function<std::string()>> parked_replies_;
   std::optional<std::string> agent_;
-  Mailbox* mailbox_ = nullptr;
   bool reading_ = false;
   bool read_eof_ = false;
   bool write_scheduled_ = false;

@@ -11,7 +11,7 @@
 
 #include "daemon/engine/event_filter.hpp"
 #include "daemon/server/peer_policy.hpp"
-#include "daemon/server/subscription.hpp"
+#include "daemon/server/subscription_stream.hpp"
 
 namespace coordd {
 
