@@ -53,9 +53,8 @@ void MessageBus::detach(const AgentSession& session, const std::string& agent) {
   std::shared_ptr<AgentSession> live = entry.session.lock();
   if (live && live.get() != &session) return;
   entry.session.reset();
-  entry.expiry = std::make_unique<boost::asio::steady_timer>(io_, limits_.mailbox_ttl);
-  entry.expiry->async_wait([this, agent](const boost::system::error_code& ec) {
-    if (ec) return;
+  entry.expiry = engine_.clock().make_alarm(io_.get_executor());
+  entry.expiry->arm(limits_.mailbox_ttl, [this, agent] {
     auto found = agents_.find(agent);
     if (found == agents_.end() || !found->second.session.expired()) return;
     if (!found->second.mailbox.empty()) {

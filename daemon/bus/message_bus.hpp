@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <map>
@@ -19,6 +18,7 @@
 
 #include "daemon/bus/agent_session.hpp"
 #include "daemon/bus/mailbox.hpp"
+#include "daemon/engine/clock.hpp"
 #include "proto/status.hpp"
 
 namespace coordd {
@@ -72,7 +72,7 @@ class MessageBus {
     Agent(std::size_t messages, std::size_t bytes) : mailbox(messages, bytes) {}
     Mailbox mailbox;
     std::weak_ptr<AgentSession> session;  // expired while retained
-    std::unique_ptr<boost::asio::steady_timer> expiry;
+    std::unique_ptr<Alarm> expiry;  // armed while retained
   };
   EventPtr make_message(const std::optional<std::string>& from, std::string_view to,
                         const boost::json::object& message);

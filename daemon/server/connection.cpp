@@ -38,7 +38,7 @@ Connection::Connection(boost::asio::local::stream_protocol::socket socket,
       framer_(context.limits.max_frame_bytes),
       queue_(context.limits.queue_max_lines, context.limits.queue_max_bytes),
       streams_(queue_, context.engine, context.journal),
-      slow_timer_(socket_.get_executor()) {}
+      slow_timer_(context.engine.clock().make_alarm(socket_.get_executor())) {}
 
 void Connection::start() { read(); }
 
@@ -46,7 +46,7 @@ void Connection::stop() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  slow_timer_.cancel();
+  slow_timer_->cancel();
   socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
   streams_.clear();
@@ -144,11 +144,7 @@ void Connection::close_with(std::string final_line) {
   closing_ = true;
   streams_.clear();
   // A client that does not read would keep the final line (and us) forever.
-  slow_timer_.expires_after(kCloseTimeout);
-  auto self = shared_from_this();
-  slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
-    if (!ec) stop();
-  });
+  slow_timer_->arm(kCloseTimeout, [this, self = shared_from_this()] { stop(); });
   write();
 }
 
@@ -191,12 +187,8 @@ void Connection::track_lag() {
   }
 }
 
-void Connection::arm_slow_timer(std::chrono::steady_clock::duration after) {
-  slow_timer_.expires_after(after);
-  auto self = shared_from_this();
-  slow_timer_.async_wait([this, self](const boost::system::error_code& ec) {
-    if (!ec) check_slow_consumer();
-  });
+void Connection::arm_slow_timer(SteadyDuration after) {
+  slow_timer_->arm(after, [this, self = shared_from_this()] { check_slow_consumer(); });
 }
 
 void Connection::check_slow_consumer() {

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -124,7 +123,7 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // Starts the slow-consumer clock when the streams fell behind; stops it
   // when they and the queue have caught up.
   void track_lag();
-  void arm_slow_timer(std::chrono::steady_clock::duration after);
+  void arm_slow_timer(SteadyDuration after);
   void check_slow_consumer();
   void maybe_resume_reading();
   // After EOF: stops the connection once the peer has closed, not merely
@@ -140,7 +139,7 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   OutboundQueue queue_;
   SubscriptionStreams streams_;
   std::array<char, 64 * 1024> read_buffer_{};
-  boost::asio::steady_timer slow_timer_;
+  std::unique_ptr<Alarm> slow_timer_;  // slow-consumer grace, then the close timeout
   std::optional<SteadyTime> lagging_since_;
   std::vector<std::function<std::string()>> parked_replies_;
   std::optional<std::string> agent_;

@@ -40,15 +40,12 @@ Daemon::Daemon(DaemonOptions options)
     : options_(std::move(options)),
       notifier_(io_),
       monitor_(io_, options_.monitor),
-      journal_(options_.journal_events, options_.journal_bytes),
-      manager_(journal_),
-      sync_(io_, monitor_.engine(), monitor_.file_system()),
-      bus_(io_, monitor_.engine(), manager_, options_.messages),
-      handler_(monitor_, journal_, manager_, sync_, bus_, options_.connection,
-               DaemonInfo{make_epoch(), monitor_.engine().clock().steady_now(),
-                          [this] { return monitor_.backend(); }, options_.test_hooks}),
-      context_{monitor_.engine(), journal_, handler_, manager_, bus_, options_.connection},
-      server_(io_, manager_, context_, options_.peers),
+      core_(io_, monitor_,
+            ServerLimits{options_.journal_events, options_.journal_bytes, options_.connection,
+                         options_.messages},
+            DaemonInfo{make_epoch(), monitor_.engine().clock().steady_now(),
+                       [this] { return monitor_.backend(); }, options_.test_hooks}),
+      server_(io_, core_.manager(), core_.context(), options_.peers),
       stop_signals_(io_, SIGINT, SIGTERM),
       reload_signals_(io_, SIGHUP) {
   // The socket first: if another daemon serves it we must not even scan.
@@ -79,13 +76,7 @@ Daemon::Daemon(DaemonOptions options)
   }
   if (roots.empty()) throw std::runtime_error("no repository to watch: give --root or --roots-file");
   monitor_.start(roots);
-
-  sync_.set_cookie_ordering([this](RootId root) { return monitor_.orders_cookies(root); });
-  sync_.remove_stray_cookies();
-  monitor_.engine().set_cookie_listener(
-      [this](RootId root, std::string_view name) { sync_.on_cookie(root, name); });
-  journal_.start_after(monitor_.engine().last_seq());
-  monitor_.set_sink(&manager_);
+  core_.start();
 }
 
 Daemon::~Daemon() = default;
@@ -169,8 +160,7 @@ void Daemon::shutdown() {
   notifier_.stopping();
   notifier_.stop();
   server_.stop();
-  manager_.stop_all();
-  sync_.cancel_all();
+  core_.stop();
   monitor_.stop();
   boost::system::error_code ignored;
   stop_signals_.cancel(ignored);

@@ -12,16 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "daemon/server/connection.hpp"
-#include "daemon/server/connection_manager.hpp"
-#include "daemon/server/event_journal.hpp"
-#include "daemon/bus/message_bus.hpp"
-#include "daemon/watch/monitor.hpp"
 #include "daemon/server/peer_policy.hpp"
-#include "daemon/server/request_handler.hpp"
 #include "daemon/server/server.hpp"
+#include "daemon/server/server_core.hpp"
 #include "daemon/service/service_notifier.hpp"
-#include "daemon/watch/sync_barrier.hpp"
+#include "daemon/watch/monitor.hpp"
 
 namespace coordd {
 
@@ -59,12 +54,7 @@ class Daemon {
   boost::asio::io_context io_;
   ServiceNotifier notifier_;
   Monitor monitor_;
-  EventJournal journal_;
-  ConnectionManager manager_;
-  SyncBarrier sync_;
-  MessageBus bus_;
-  RequestHandler handler_;
-  ConnectionContext context_;
+  ServerCore core_;
   Server server_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signals_;

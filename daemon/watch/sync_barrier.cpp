@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 
 #include "proto/display.hpp"
@@ -36,10 +35,8 @@ void SyncBarrier::start(std::chrono::milliseconds timeout, Done done) {
     finish(id, true);
     return;
   }
-  barrier.timer = std::make_unique<boost::asio::steady_timer>(io_, timeout);
-  barrier.timer->async_wait([this, id](const boost::system::error_code& ec) {
-    if (!ec) finish(id, false);
-  });
+  barrier.timer = engine_.clock().make_alarm(io_.get_executor());
+  barrier.timer->arm(timeout, [this, id] { finish(id, false); });
 }
 
 void SyncBarrier::on_cookie(RootId root, std::string_view name) {

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -17,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "daemon/engine/clock.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/engine/file_system.hpp"
 
@@ -49,7 +49,7 @@ class SyncBarrier {
  private:
   struct Barrier {
     std::set<std::string> waiting;  // cookie paths not yet seen
-    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::unique_ptr<Alarm> timer;
     Done done;
   };
   void finish(std::uint64_t id, bool in_time);

@@ -90,40 +90,31 @@ const std::string& RequestHarness::shared_root() {
 
 RequestHarness::RequestHarness(const std::string& root)
     : monitor_(io_, poll_backend()),
-      journal_(kJournalEvents, kJournalBytes),
-      manager_(journal_),
-      sync_(io_, monitor_.engine(), monitor_.file_system()),
-      bus_(io_, monitor_.engine(), manager_,
-           MessageLimits{kMailboxMessages, kMailboxBytes, std::chrono::milliseconds(300'000)}),
-      limits_{1 << 20, kQueueLines, kQueueBytes, std::chrono::milliseconds(30'000)},
-      handler_(monitor_, journal_, manager_, sync_, bus_, limits_,
-               DaemonInfo{kEpoch, monitor_.engine().clock().steady_now(),
-                          [this] { return monitor_.backend(); }, false}),
-      context_{monitor_.engine(), journal_, handler_, manager_, bus_, limits_},
+      core_(io_, monitor_,
+            ServerLimits{kJournalEvents, kJournalBytes,
+                         ConnectionLimits{1 << 20, kQueueLines, kQueueBytes,
+                                          std::chrono::milliseconds(30'000)},
+                         MessageLimits{kMailboxMessages, kMailboxBytes,
+                                       std::chrono::milliseconds(300'000)}},
+            DaemonInfo{kEpoch, monitor_.engine().clock().steady_now(),
+                       [this] { return monitor_.backend(); }, false}),
       client_(io_) {
   // The order of Daemon's constructor.
   monitor_.start({root});
-  sync_.set_cookie_ordering([this](RootId id) { return monitor_.orders_cookies(id); });
-  monitor_.engine().set_cookie_listener(
-      [this](RootId id, std::string_view name) { sync_.on_cookie(id, name); });
-  journal_.start_after(monitor_.engine().last_seq());
-  monitor_.set_sink(&manager_);
+  core_.start();
 
   boost::asio::local::stream_protocol::socket server_end(io_);
   boost::asio::local::connect_pair(client_, server_end);
   client_.non_blocking(true);
   PeerCredentials peer{true, ::getpid(), ::getuid(), ::getgid(), {}};
-  connection_ = std::make_shared<Connection>(std::move(server_end), context_, manager_.next_id(),
-                                             std::move(peer), Access::kFull);
-  manager_.start(connection_);
+  connection_ = core_.connect(std::move(server_end), std::move(peer), Access::kFull);
   settle();
 }
 
 RequestHarness::~RequestHarness() {
   // The order of Daemon::shutdown(); then the aborted handlers run, releasing
   // what they hold, before any member goes away.
-  manager_.stop_all();
-  sync_.cancel_all();
+  core_.stop();
   monitor_.stop();
   boost::system::error_code ignored;
   client_.close(ignored);
@@ -134,7 +125,7 @@ RequestHarness::~RequestHarness() {
 void RequestHarness::handle(std::string_view frame) {
   // A closed connection reads no more frames; handing it one anyway could
   // register it with the bus after its last detach.
-  if (!connection_->closed()) handler_.handle(*connection_, frame);
+  if (!connection_->closed()) core_.handler().handle(*connection_, frame);
   settle();
 }
 

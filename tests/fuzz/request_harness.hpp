@@ -1,6 +1,5 @@
-// RequestHarness: the object graph coordd's Daemon builds around its
-// RequestHandler (a Monitor on the poll backend, the journal, the connection
-// manager, the sync barrier, the message bus), serving one Connection on one
+// RequestHarness: a ServerCore (the graph coordd's Daemon serves from) on a
+// Monitor on the poll backend, serving one Connection on one
 // end of a socket pair, so a fuzz target can hand frames straight to
 // RequestHandler::handle and then let the reactor settle. Every line the
 // client end receives must be one JSON object (FUZZ_CHECK). Built and torn
@@ -15,12 +14,8 @@
 #include <string_view>
 
 #include "daemon/server/connection.hpp"
-#include "daemon/server/connection_manager.hpp"
-#include "daemon/server/event_journal.hpp"
-#include "daemon/bus/message_bus.hpp"
+#include "daemon/server/server_core.hpp"
 #include "daemon/watch/monitor.hpp"
-#include "daemon/server/request_handler.hpp"
-#include "daemon/watch/sync_barrier.hpp"
 
 namespace coordd::fuzz {
 
@@ -51,13 +46,7 @@ class RequestHarness {
 
   boost::asio::io_context io_;
   Monitor monitor_;
-  EventJournal journal_;
-  ConnectionManager manager_;
-  SyncBarrier sync_;
-  MessageBus bus_;
-  ConnectionLimits limits_;
-  RequestHandler handler_;
-  ConnectionContext context_;
+  ServerCore core_;
   boost::asio::local::stream_protocol::socket client_;
   std::shared_ptr<Connection> connection_;
   std::array<char, 64 * 1024> read_buffer_{};

@@ -1,0 +1,210 @@
+// The server's rules about time and order, in process on a fake clock
+// (ServerFixture): slow-consumer grace, mailbox TTL, takeover, lag-marker
+// ordering, and the snapshot -> replay -> live hand-over.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "tests/unit/server_fixture.hpp"
+
+namespace coordd::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+json::object context_message(std::string_view content) {
+  return {{"kind", "additional_context"}, {"content", content}};
+}
+
+std::uint64_t seq_of(const json::object& line) { return line.at("seq").to_number<std::uint64_t>(); }
+std::string type_of(const json::object& line) { return std::string(line.at("type").as_string()); }
+
+FixtureClient& agent(ServerFixture& server, std::string_view name, bool takeover = false) {
+  FixtureClient& client = server.connect();
+  client.send({{"op", "hello"}, {"agent", name}, {"takeover", takeover}});
+  server.run();
+  return client;
+}
+
+// A tap on every message that stops reading once subscribed.
+FixtureClient& stalled_tap(ServerFixture& server) {
+  FixtureClient& tap = server.connect();
+  tap.send({{"op", "subscribe"}, {"events", false}, {"messages", "all"}});
+  server.run();
+  REQUIRE(type_of(tap.take_until("snapshot_end")) == "snapshot_end");
+  tap.set_reading(false);
+  return tap;
+}
+
+void broadcast_many(ServerFixture& server, FixtureClient& from, int count) {
+  for (int i = 0; i < count; ++i) {
+    from.send({{"op", "broadcast"}, {"message", context_message(std::string(300, 'x'))}});
+    server.run();
+  }
+}
+
+TEST_CASE("a client that stays behind is cut off with slow_consumer when its grace has passed") {
+  ServerFixture server;
+  FixtureClient& tap = stalled_tap(server);
+  FixtureClient& orch = agent(server, "orch");
+  broadcast_many(server, orch, 64);  // far more than the queue and the kernel hold
+
+  server.advance(server.limits.connection.slow_consumer_grace - 1ms);
+  CHECK(server.clock.pending_alarms() > 0);  // the grace is still running
+
+  server.advance(1ms);
+  tap.set_reading(true);
+  server.run();
+  REQUIRE_FALSE(tap.lines().empty());
+  json::object last = tap.lines().back();
+  CHECK(type_of(last) == "error");
+  CHECK(last.at("code") == "slow_consumer");
+  CHECK(tap.closed_by_server());
+}
+
+TEST_CASE("a client that catches up within its grace keeps its connection, with a lagged marker") {
+  ServerFixture server;
+  FixtureClient& tap = stalled_tap(server);
+  FixtureClient& orch = agent(server, "orch");
+  broadcast_many(server, orch, 64);
+
+  server.advance(server.limits.connection.slow_consumer_grace / 2);
+  tap.set_reading(true);
+  server.run();
+  server.advance(server.limits.connection.slow_consumer_grace);
+
+  CHECK_FALSE(tap.closed_by_server());
+  bool lagged = false;
+  for (const json::object& line : tap.lines()) {
+    CHECK(type_of(line) != "error");
+    lagged = lagged || type_of(line) == "lagged";
+  }
+  CHECK(lagged);
+}
+
+TEST_CASE("a lagged marker comes before any later message, and seqs only increase") {
+  ServerFixture server;
+  FixtureClient& tap = stalled_tap(server);
+  FixtureClient& orch = agent(server, "orch");
+  broadcast_many(server, orch, 64);
+  tap.set_reading(true);
+  server.run();
+  broadcast_many(server, orch, 1);
+
+  std::uint64_t last = 0;
+  bool marker_seen = false;
+  std::uint64_t gap_to = 0;
+  for (const json::object& line : tap.lines()) {
+    if (type_of(line) == "lagged") {
+      CHECK(line.at("from_seq").to_number<std::uint64_t>() > last);
+      last = gap_to = line.at("to_seq").to_number<std::uint64_t>();
+      marker_seen = true;
+    } else if (type_of(line) == "message") {
+      CHECK(seq_of(line) > last);
+      last = seq_of(line);
+    }
+  }
+  REQUIRE(marker_seen);
+  CHECK(last > gap_to);  // the broadcast after the gap arrived after the marker
+}
+
+TEST_CASE("an away agent's mailbox waits for the TTL, then senders get not_subscribed") {
+  ServerFixture server;
+  FixtureClient& orch = agent(server, "orch");
+  FixtureClient& w1 = agent(server, "w1");
+  w1.socket().close();
+  server.run();
+
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", context_message("kept")}});
+  server.run();
+  CHECK(type_of(orch.take_until("sent")) == "sent");
+
+  server.advance(server.limits.messages.mailbox_ttl - 1ms);
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", context_message("still kept")}});
+  server.run();
+  CHECK(type_of(orch.take()) == "sent");
+
+  server.advance(1ms);
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", context_message("too late")}});
+  server.run();
+  json::object refused = orch.take();
+  CHECK(type_of(refused) == "error");
+  CHECK(refused.at("code") == "not_subscribed");
+}
+
+TEST_CASE("an agent back within the TTL gets what waited, in order, after its hello reply") {
+  ServerFixture server;
+  FixtureClient& orch = agent(server, "orch");
+  agent(server, "w1").socket().close();
+  server.run();
+  for (std::string_view content : {"m1", "m2"}) {
+    orch.send({{"op", "send"}, {"to", "w1"}, {"message", context_message(content)}});
+    server.run();
+  }
+  server.advance(server.limits.messages.mailbox_ttl / 2);
+
+  FixtureClient& back = agent(server, "w1");
+
+  json::object hello = back.take();
+  CHECK(type_of(hello) == "hello");
+  CHECK(hello.at("waiting") == 2);
+  CHECK(back.take().at("message").at("content") == "m1");
+  CHECK(back.take().at("message").at("content") == "m2");
+}
+
+TEST_CASE("hello with takeover closes the old connection with taken_over; without, agent_taken") {
+  ServerFixture server;
+  FixtureClient& first = agent(server, "w1");
+  FixtureClient& refused = agent(server, "w1");
+  json::object error = refused.take();
+  CHECK(error.at("code") == "agent_taken");
+
+  FixtureClient& second = agent(server, "w1", true);
+
+  CHECK(type_of(second.take()) == "hello");
+  CHECK(first.lines().back().at("code") == "taken_over");
+  CHECK(first.closed_by_server());
+}
+
+TEST_CASE("a change made while a snapshot streams comes once, after snapshot_end, in seq order") {
+  ServerFixture server;
+  for (int i = 0; i < 40; ++i) {
+    server.write_record("intents", "i" + std::to_string(i), {{"intent_id", i}});
+  }
+  server.run();
+  FixtureClient& client = server.connect();
+  client.set_reading(false);  // the snapshot streams as the client drains
+  client.send({{"op", "subscribe"}, {"kinds", "intent"}});
+  server.run();
+  server.write_record("intents", "i3", {{"intent_id", 3}, {"changed", true}});
+  server.write_record("intents", "i40", {{"intent_id", 40}});
+  server.run();
+  client.set_reading(true);
+  server.run();
+
+  json::object subscribed = client.take();
+  std::uint64_t last = 0;
+  std::set<std::string> snapshot_ids;
+  for (json::object line = client.take(); type_of(line) != "snapshot_end"; line = client.take()) {
+    CHECK(line.at("event_type") == "snapshot");
+    CHECK(seq_of(line) > last);
+    CHECK(seq_of(line) <= seq_of(subscribed));
+    last = seq_of(line);
+    snapshot_ids.insert(std::string(line.at("id").as_string()));
+  }
+  // i3 is a snapshot event if it streamed before it changed, else only its change.
+  snapshot_ids.insert("i3");
+  CHECK(snapshot_ids.size() == 40);
+  std::vector<std::string> after;
+  while (!client.lines().empty()) {
+    json::object line = client.take();
+    CHECK(seq_of(line) > std::max(last, seq_of(subscribed)));
+    last = seq_of(line);
+    after.push_back(std::string(line.at("event_type").as_string()) + " " +
+                    std::string(line.at("id").as_string()));
+  }
+  CHECK(after == std::vector<std::string>{"modified i3", "added i40"});
+}
+
+}  // namespace
+}  // namespace coordd::testing
