@@ -4,6 +4,7 @@
 // wrong and what to do. Cheap to copy; any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,25 @@ class [[nodiscard]] Status {
 
   std::string code_;  // empty when ok
   std::string message_;
+};
+
+// A value, or the Status saying why there is none.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, as a return value
+  Result(Status error) : status_(std::move(error)) {}  // NOLINT; must not be ok
+
+  bool ok() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+  T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
 };
 
 }  // namespace coordd

@@ -80,18 +80,26 @@ bool is_valid_agent_id(std::string_view id) {
   return true;
 }
 
-std::string validate_message(boost::json::object& message, const std::optional<std::string>& sender) {
+namespace {
+
+Status bad_message(std::string message) {
+  return Status::error("bad_message", std::move(message));
+}
+
+}  // namespace
+
+Status validate_message(boost::json::object& message, const std::optional<std::string>& sender) {
   auto kind_it = message.find("kind");
   if (kind_it == message.end() || !kind_it->value().is_string()) {
-    return "message.kind must be a string: " + known_kinds();
+    return bad_message("message.kind must be a string: " + known_kinds());
   }
   std::string kind(kind_it->value().get_string());
-  if (kind.starts_with("x-") && kind.size() > 2) return "";
+  if (kind.starts_with("x-") && kind.size() > 2) return Status();
   const MessageKind* spec = nullptr;
   for (const MessageKind& k : kKinds) {
     if (k.kind == kind) spec = &k;
   }
-  if (!spec) return "message.kind '" + kind + "' is unknown; expected " + known_kinds();
+  if (!spec) return bad_message("message.kind '" + kind + "' is unknown; expected " + known_kinds());
   for (std::size_t i = 0; i < spec->count; ++i) {
     const Field& field = spec->fields[i];
     std::string name(field.name);
@@ -99,25 +107,25 @@ std::string validate_message(boost::json::object& message, const std::optional<s
     if (field.type == FieldType::kAgentId) {
       if (it == message.end() || it->value().is_null()) {
         if (!sender) {
-          return "message.agent_id: " + kind + " comes from an agent; send hello with \"agent\" first";
+          return bad_message("message.agent_id: " + kind + " comes from an agent; send hello with \"agent\" first");
         }
         message[name] = *sender;
         continue;
       }
-      if (!it->value().is_string()) return "message.agent_id must be a string";
+      if (!it->value().is_string()) return bad_message("message.agent_id must be a string");
       if (!sender || it->value().get_string() != *sender) {
-        return "message.agent_id '" + std::string(it->value().get_string()) +
+        return bad_message("message.agent_id '" + std::string(it->value().get_string()) +
                "' is not this connection's agent (" + (sender ? *sender : std::string("none")) +
-               "); agents may only send as themselves";
+               "); agents may only send as themselves");
       }
       continue;
     }
-    if (it == message.end()) return "message." + name + " is required for " + kind;
+    if (it == message.end()) return bad_message("message." + name + " is required for " + kind);
     if (!has_type(it->value(), field.type)) {
-      return "message." + name + " must be " + std::string(type_text(field.type));
+      return bad_message("message." + name + " must be " + std::string(type_text(field.type)));
     }
   }
-  return "";
+  return Status();
 }
 
 }  // namespace coordd

@@ -3,6 +3,8 @@
 // Pure functions; safe from any thread.
 #pragma once
 
+#include "proto/status.hpp"
+
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
@@ -15,7 +17,7 @@ bool is_valid_agent_id(std::string_view id);
 
 // Checks `message` against its kind. Where the kind carries agent_id it must
 // equal `sender` (and is filled in from it when absent); an anonymous sender
-// cannot send such a kind. Returns "" or what is wrong, naming the field.
-std::string validate_message(boost::json::object& message, const std::optional<std::string>& sender);
+// cannot send such a kind. A failure is bad_message, naming the field.
+Status validate_message(boost::json::object& message, const std::optional<std::string>& sender);
 
 }  // namespace coordd

@@ -127,10 +127,9 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
       note_bad(ref.root, ref.kind, name, "cannot be read: " + read.error, listed);
       return;
   }
-  std::string error;
-  std::optional<ParsedRecord> parsed = parse_record(read.bytes, error);
-  if (!parsed) {
-    note_bad(ref.root, ref.kind, name, error, seen);
+  Result<ParsedRecord> parsed = parse_record(read.bytes);
+  if (!parsed.ok()) {
+    note_bad(ref.root, ref.kind, name, parsed.status().message(), seen);
     return;
   }
   clear_bad(ref.root, ref.kind, name);

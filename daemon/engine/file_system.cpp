@@ -160,11 +160,11 @@ DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
   return listing;
 }
 
-std::string DiskFileSystem::create_file(const std::string& path) {
+Status DiskFileSystem::create_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return std::strerror(errno);
+  if (fd < 0) return Status::error("io", "cannot create " + path + ": " + std::strerror(errno));
   ::close(fd);
-  return "";
+  return Status();
 }
 
 void DiskFileSystem::remove_file(const std::string& path) { ::unlink(path.c_str()); }

@@ -3,6 +3,8 @@
 // thread is the only caller.
 #pragma once
 
+#include "proto/status.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -83,7 +85,7 @@ class FileSystem {
 
   // Creates an empty file that must not exist yet (sync cookies). Returns ""
   // or the error text.
-  virtual std::string create_file(const std::string& path) = 0;
+  virtual Status create_file(const std::string& path) = 0;
   // Removes a file; a missing file is not an error.
   virtual void remove_file(const std::string& path) = 0;
 };
@@ -96,7 +98,7 @@ class DiskFileSystem final : public FileSystem {
                          std::size_t max_bytes) override;
   DirListing list_dir(const std::string& path, bool with_stamps) override;
   DirStatus probe_dir(const std::string& path) override;
-  std::string create_file(const std::string& path) override;
+  Status create_file(const std::string& path) override;
   void remove_file(const std::string& path) override;
 
  private:

@@ -43,7 +43,7 @@ ClassifiedName classify_name(std::string_view file_name) {
   return {NameClass::kRecord, id};
 }
 
-std::optional<ParsedRecord> parse_record(std::string_view bytes, std::string& error) {
+Result<ParsedRecord> parse_record(std::string_view bytes) {
   boost::json::parse_options options;
   options.max_depth = 64;
   // The parsed tree lives only for this call: a stack-backed arena keeps
@@ -53,16 +53,13 @@ std::optional<ParsedRecord> parse_record(std::string_view bytes, std::string& er
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(bytes, ec, &resource, options);
   if (ec) {
-    error = "invalid JSON: " + ec.message();
-    return std::nullopt;
+    return Status::error("bad_record", "invalid JSON: " + ec.message());
   }
   if (!value.is_object()) {
-    error = "not a JSON object";
-    return std::nullopt;
+    return Status::error("bad_record", "not a JSON object");
   }
   if (!all_numbers_finite(value)) {
-    error = "a number is beyond the range of a double (about 1.8e308)";
-    return std::nullopt;
+    return Status::error("bad_record", "a number is beyond the range of a double (about 1.8e308)");
   }
   const boost::json::object& obj = value.get_object();
   ParsedRecord record;

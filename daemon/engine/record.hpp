@@ -2,6 +2,8 @@
 // bytes must hold. Pure functions; safe from any thread.
 #pragma once
 
+#include "proto/status.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,9 +39,9 @@ struct ParsedRecord {
   std::optional<std::string> extended_expires_at;
 };
 
-// Parses a record file's bytes; a JSON object is required. On failure returns
-// nullopt and sets `error` to a short reason ("invalid JSON at offset 12",
+// Parses a record file's bytes; a JSON object is required. A failure is a
+// bad_record Status whose message is a short reason ("invalid JSON: ...",
 // "not a JSON object").
-std::optional<ParsedRecord> parse_record(std::string_view bytes, std::string& error);
+Result<ParsedRecord> parse_record(std::string_view bytes);
 
 }  // namespace coordd

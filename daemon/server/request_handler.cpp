@@ -261,9 +261,8 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
   }
   if (request.failed()) return;
   json::object message = v->get_object();
-  std::string problem = validate_message(message, connection.agent());
-  if (!problem.empty()) {
-    request.fail("bad_message", problem);
+  if (Status valid = validate_message(message, connection.agent()); !valid.ok()) {
+    request.fail(valid.code(), valid.message());
     return;
   }
   SendOutcome outcome = broadcast ? bus_.broadcast(connection.agent(), std::move(message))
@@ -286,7 +285,7 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(*path, ec).string();
   if (problem.empty() && ec) problem = "cannot be resolved: " + ec.message();
-  if (problem.empty()) problem = monitor_.add_root(canonical);
+  if (problem.empty()) problem = monitor_.add_root(canonical).message();
   if (!problem.empty()) {
     request.fail("bad_root", *path + " " + problem);
     return;

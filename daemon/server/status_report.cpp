@@ -14,6 +14,32 @@
 namespace coordd {
 namespace json = boost::json;
 
+namespace {
+
+json::object journal_object(const EventJournal& journal) {
+  json::object out;
+  out["events"] = journal.size();
+  out["bytes"] = journal.bytes();
+  out["oldest_seq"] = journal.oldest_seq();
+  out["newest_seq"] = journal.newest_seq();
+  out["replayable_after_seq"] = journal.evicted_through();
+  return out;
+}
+
+json::object limits_object(const StatusSources& sources) {
+  json::object limits;
+  limits["max_frame_bytes"] = sources.limits.max_frame_bytes;
+  limits["queue_max_events"] = sources.limits.queue_max_lines;
+  limits["queue_max_bytes"] = sources.limits.queue_max_bytes;
+  limits["slow_consumer_grace_ms"] = sources.limits.slow_consumer_grace.count();
+  limits["mailbox_max_messages"] = sources.bus.limits().mailbox_messages;
+  limits["mailbox_max_bytes"] = sources.bus.limits().mailbox_bytes;
+  limits["mailbox_ttl_ms"] = sources.bus.limits().mailbox_ttl.count();
+  return limits;
+}
+
+}  // namespace
+
 json::object status_fields(const StatusSources& sources) {
   json::object out;
   const Engine& engine = sources.monitor.engine();
@@ -62,22 +88,8 @@ json::object status_fields(const StatusSources& sources) {
   out["last_rescan_cause"] = counters.last_rescan_cause
                                  ? json::value(rescan_cause_name(*counters.last_rescan_cause))
                                  : json::value(nullptr);
-  json::object journal;
-  journal["events"] = sources.journal.size();
-  journal["bytes"] = sources.journal.bytes();
-  journal["oldest_seq"] = sources.journal.oldest_seq();
-  journal["newest_seq"] = sources.journal.newest_seq();
-  journal["replayable_after_seq"] = sources.journal.evicted_through();
-  out["journal"] = std::move(journal);
-  json::object limits;
-  limits["max_frame_bytes"] = sources.limits.max_frame_bytes;
-  limits["queue_max_events"] = sources.limits.queue_max_lines;
-  limits["queue_max_bytes"] = sources.limits.queue_max_bytes;
-  limits["slow_consumer_grace_ms"] = sources.limits.slow_consumer_grace.count();
-  limits["mailbox_max_messages"] = sources.bus.limits().mailbox_messages;
-  limits["mailbox_max_bytes"] = sources.bus.limits().mailbox_bytes;
-  limits["mailbox_ttl_ms"] = sources.bus.limits().mailbox_ttl.count();
-  out["limits"] = std::move(limits);
+  out["journal"] = journal_object(sources.journal);
+  out["limits"] = limits_object(sources);
   return out;
 }
 

@@ -65,9 +65,8 @@ Daemon::Daemon(DaemonOptions options)
 
   std::vector<std::string> roots = options_.roots;
   if (!options_.roots_file.empty()) {
-    std::string error;
-    std::optional<RootsFile> file = read_roots_file(options_.roots_file, error);
-    if (!file) throw std::runtime_error(error);
+    Result<RootsFile> file = read_roots_file(options_.roots_file);
+    if (!file.ok()) throw std::runtime_error(file.status().message());
     for (const std::string& root : file->roots) {
       file_roots_.insert(root);
       if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
@@ -111,10 +110,9 @@ void Daemon::reload() {
   spdlog::info("received SIGHUP; reopening the log and re-reading configuration");
   reopen_log();
   if (!options_.roots_file.empty()) {
-    std::string error;
-    std::optional<RootsFile> file = read_roots_file(options_.roots_file, error);
-    if (!file) {
-      spdlog::error("{}; keeping the current roots", escape_control(error));
+    Result<RootsFile> file = read_roots_file(options_.roots_file);
+    if (!file.ok()) {
+      spdlog::error("{}; keeping the current roots", escape_control(file.status().message()));
     } else {
       std::set<std::string> wanted(file->roots.begin(), file->roots.end());
       for (const std::string& root : file_roots_) {
@@ -123,8 +121,8 @@ void Daemon::reload() {
         if (!wanted.contains(root) && !from_flag) monitor_.remove_root(root);
       }
       for (const std::string& root : wanted) {
-        std::string problem = monitor_.add_root(root);
-        if (!problem.empty()) spdlog::error("cannot watch {}: {}", root, escape_control(problem));
+        Status added = monitor_.add_root(root);
+        if (!added.ok()) spdlog::error("cannot watch {}: {}", root, escape_control(added.message()));
       }
       file_roots_ = std::move(wanted);
       release_scan_scratch();

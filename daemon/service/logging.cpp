@@ -65,7 +65,7 @@ bool stderr_is_journal() {
   return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-std::string setup_logging(const std::string& file, spdlog::level::level_enum level) {
+Status setup_logging(const std::string& file, spdlog::level::level_enum level) {
   g_log_file = file;
   std::shared_ptr<spdlog::logger> logger;
   bool journal = false;
@@ -83,18 +83,18 @@ std::string setup_logging(const std::string& file, spdlog::level::level_enum lev
       logger = std::make_shared<spdlog::logger>(
           "coordd", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false));
     } catch (const spdlog::spdlog_ex& e) {
-      return std::string("cannot open --log-file ") + file + ": " + e.what();
+      return Status::error("log_file", "cannot open --log-file " + file + ": " + e.what());
     }
   }
   install(logger, journal);
   spdlog::set_level(level);
-  return "";
+  return Status();
 }
 
 void reopen_log() {
   if (g_log_file.empty()) return;
-  std::string error = setup_logging(g_log_file, spdlog::default_logger()->level());
-  if (!error.empty()) spdlog::error("{}", error);
+  Status reopened = setup_logging(g_log_file, spdlog::default_logger()->level());
+  if (!reopened.ok()) spdlog::error("{}", reopened.message());
 }
 
 }  // namespace coordd

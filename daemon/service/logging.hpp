@@ -4,6 +4,8 @@
 // Start-up and the reactor thread only.
 #pragma once
 
+#include "proto/status.hpp"
+
 #include <spdlog/common.h>
 
 #include <string>
@@ -11,7 +13,7 @@
 namespace coordd {
 
 // `file` empty: stderr. Returns "" or why the log file cannot be opened.
-std::string setup_logging(const std::string& file, spdlog::level::level_enum level);
+Status setup_logging(const std::string& file, spdlog::level::level_enum level);
 // Reopens the log file (SIGHUP, after logrotate moved it); no-op for stderr.
 void reopen_log();
 // Whether stderr is connected to journald.

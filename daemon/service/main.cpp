@@ -164,9 +164,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  if (std::string error = coordd::setup_logging(log_file, spdlog::level::from_str(log_level));
-      !error.empty()) {
-    std::cerr << "coordd: " << error << "\n";
+  if (coordd::Status logging = coordd::setup_logging(log_file, spdlog::level::from_str(log_level));
+      !logging.ok()) {
+    std::cerr << "coordd: " << logging.message() << "\n";
     return 1;
   }
   try {

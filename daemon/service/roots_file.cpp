@@ -5,12 +5,11 @@
 
 namespace coordd {
 
-std::optional<RootsFile> read_roots_file(const std::string& path, std::string& error) {
+Result<RootsFile> read_roots_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::ifstream in(path);
   if (!in) {
-    error = "cannot read --roots-file " + path;
-    return std::nullopt;
+    return Status::error("roots_file", "cannot read --roots-file " + path);
   }
   RootsFile result;
   fs::path base = fs::absolute(path).parent_path();
@@ -25,8 +24,8 @@ std::optional<RootsFile> read_roots_file(const std::string& path, std::string& e
       level.erase(0, level.find_first_not_of(" \t="));
       if (level != "trace" && level != "debug" && level != "info" && level != "warn" &&
           level != "error") {
-        error = where + "log-level must be trace, debug, info, warn or error";
-        return std::nullopt;
+        return Status::error("roots_file",
+                             where + "log-level must be trace, debug, info, warn or error");
       }
       result.log_level = level;
       continue;
@@ -34,8 +33,7 @@ std::optional<RootsFile> read_roots_file(const std::string& path, std::string& e
     std::error_code ec;
     fs::path root = fs::canonical(base / line, ec);
     if (ec || !fs::is_directory(root, ec)) {
-      error = where + "'" + line + "' is not an existing directory";
-      return std::nullopt;
+      return Status::error("roots_file", where + "'" + line + "' is not an existing directory");
     }
     result.roots.push_back(root.string());
   }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "proto/status.hpp"
+
 namespace coordd {
 
 struct RootsFile {
@@ -16,8 +18,7 @@ struct RootsFile {
   std::optional<std::string> log_level;  // trace|debug|info|warn|error
 };
 
-// Reads and checks the file. On failure returns nullopt and sets `error`
-// (naming the file and line).
-std::optional<RootsFile> read_roots_file(const std::string& path, std::string& error);
+// Reads and checks the file; a failure's message names the file and line.
+Result<RootsFile> read_roots_file(const std::string& path);
 
 }  // namespace coordd

@@ -94,71 +94,70 @@ std::vector<RescanRequest> KqueueLogic::handle(std::span<const VnodeEvent> event
   return rescans;
 }
 
-KqueueLogic::ArmReport KqueueLogic::arm(RootId root, RootWatch& watch, ArmMode mode) {
+KqueueLogic::SlotProblem KqueueLogic::open_slot(RootId root, RootWatch& watch, std::size_t slot,
+                                                ArmReport& report) {
   using Code = WatchResult::Code;
+  const std::string path = slot_path(watch.path, slot);
+  OpenResult opened = api_.open_directory(path);
+  switch (opened.status) {
+    case OpenStatus::kOk: {
+      std::string error = api_.watch(opened.handle);
+      if (error.empty()) {
+        watch.handles[slot] = opened.handle;
+        slot_of_[opened.handle] = Watched{root, slot};
+        watch.reported[slot] = false;
+        report.opened = true;
+        return {};
+      }
+      api_.close(opened.handle);
+      return {Code::kUnavailable, "cannot watch " + path + ": kevent: " + error};
+    }
+    case OpenStatus::kMissing:
+    case OpenStatus::kNotDirectory:
+      if (slot != kRepoSlot) {
+        watch.reported[slot] = false;
+        return {};  // the engine finds no records there; its parent tells when that changes
+      }
+      return {Code::kRefused,
+              "cannot watch " + path + ": " +
+                  (opened.status == OpenStatus::kMissing ? "it does not exist" : "not a directory")};
+    case OpenStatus::kSymlink:
+      if (slot == kMuseSlot) {
+        return {Code::kOk,
+                path + " is a symlink; not watching below it (replace it with a directory)"};
+      }
+      return {Code::kRefused,
+              path + " is a symlink; refusing to watch it (replace it with a directory)"};
+    case OpenStatus::kExhausted:
+      return {Code::kUnavailable, "cannot watch " + path + ": " + opened.error +
+                                      "; raise the descriptor limit (ulimit -n, or NumberOfFiles "
+                                      "under SoftResourceLimits in the launchd plist)"};
+    case OpenStatus::kError:
+      return {slot == kRepoSlot ? Code::kRefused : Code::kOk,
+              "cannot watch " + path + ": " + opened.error};
+  }
+  return {};
+}
+
+KqueueLogic::ArmReport KqueueLogic::arm(RootId root, RootWatch& watch, ArmMode mode) {
   ArmReport report;
   for (std::size_t slot = 0; slot < kSlotCount; ++slot) {
     if (watch.handles[slot]) continue;
     // A child is looked at only under a held parent: until then, the parent's
     // NOTE_WRITE is what announces it.
     if (slot != kRepoSlot && !watch.handles[parent_of(slot)]) continue;
-    const std::string path = slot_path(watch.path, slot);
-    OpenResult opened = api_.open_directory(path);
-    Code code = Code::kOk;  // what the problem means while adding the root
-    std::string problem;
-    switch (opened.status) {
-      case OpenStatus::kOk: {
-        std::string error = api_.watch(opened.handle);
-        if (error.empty()) {
-          watch.handles[slot] = opened.handle;
-          slot_of_[opened.handle] = Watched{root, slot};
-          watch.reported[slot] = false;
-          report.opened = true;
-          continue;
-        }
-        api_.close(opened.handle);
-        code = Code::kUnavailable;
-        problem = "cannot watch " + path + ": kevent: " + error;
-        break;
-      }
-      case OpenStatus::kMissing:
-      case OpenStatus::kNotDirectory:
-        if (slot != kRepoSlot) {
-          watch.reported[slot] = false;
-          continue;  // the engine finds no records there; its parent tells when that changes
-        }
-        code = Code::kRefused;
-        problem = "cannot watch " + path + ": " +
-                  (opened.status == OpenStatus::kMissing ? "it does not exist" : "not a directory");
-        break;
-      case OpenStatus::kSymlink:
-        if (slot == kMuseSlot) {
-          problem = path + " is a symlink; not watching below it (replace it with a directory)";
-        } else {
-          code = Code::kRefused;
-          problem = path + " is a symlink; refusing to watch it (replace it with a directory)";
-        }
-        break;
-      case OpenStatus::kExhausted:
-        code = Code::kUnavailable;
-        problem = "cannot watch " + path + ": " + opened.error +
-                  "; raise the descriptor limit (ulimit -n, or NumberOfFiles under "
-                  "SoftResourceLimits in the launchd plist)";
-        break;
-      case OpenStatus::kError:
-        if (slot == kRepoSlot) code = Code::kRefused;
-        problem = "cannot watch " + path + ": " + opened.error;
-        break;
-    }
-    if (mode == ArmMode::kAdding && code != Code::kOk) {
-      report.fatal = WatchResult{code, problem};
+    SlotProblem problem = open_slot(root, watch, slot, report);
+    if (problem.message.empty()) continue;
+    if (mode == ArmMode::kAdding && problem.code != WatchResult::Code::kOk) {
+      report.fatal = WatchResult{problem.code, problem.message};
       return report;
     }
     if (!watch.reported[slot]) {
       watch.reported[slot] = true;
-      report_error_(problem);
+      report_error_(problem.message);
     }
-    if (code == Code::kUnavailable) return report;  // the next open would fail the same way
+    // The next open would fail the same way.
+    if (problem.code == WatchResult::Code::kUnavailable) return report;
   }
   return report;
 }

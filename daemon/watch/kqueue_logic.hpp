@@ -105,6 +105,14 @@ class KqueueLogic {
   enum class ArmMode { kAdding, kRearming };
 
   ArmReport arm(RootId root, RootWatch& watch, ArmMode mode);
+  // What went wrong opening and watching one slot: nothing (an empty
+  // message: watched, or absent below the root), or a problem to report,
+  // with what it means while adding the root (kOk: report, carry on).
+  struct SlotProblem {
+    WatchResult::Code code = WatchResult::Code::kOk;
+    std::string message;
+  };
+  SlotProblem open_slot(RootId root, RootWatch& watch, std::size_t slot, ArmReport& report);
   // Closes the slot's handle and every handle below it.
   void close_from(RootWatch& watch, std::size_t slot);
   void close_all(RootWatch& watch) { close_from(watch, 0); }

@@ -142,17 +142,17 @@ void Monitor::start(const std::vector<std::string>& roots) {
   expiry_timer_.arm(engine_.next_deadline());
 }
 
-std::string Monitor::add_root(const std::string& root_path) {
-  if (engine_.find_root(root_path)) return "";  // already watched
+Status Monitor::add_root(const std::string& root_path) {
+  if (engine_.find_root(root_path)) return Status();  // already watched
   RootId id = engine_.add_root(root_path);
   WatchResult result = watch(id, root_path);
   if (!result.ok()) {
     engine_.remove_root(id);
-    return result.message;
+    return Status::error("bad_root", result.message);
   }
   engine_.on_rescan(id, RescanCause::kInitial);
   spdlog::info("watching {} ({})", escape_control(root_path), backend_of(id));
-  return "";
+  return Status();
 }
 
 bool Monitor::remove_root(const std::string& root_path) {

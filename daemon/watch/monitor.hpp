@@ -21,6 +21,7 @@
 #include "daemon/watch/poll_watcher.hpp"
 #include "daemon/watch/wall_timer.hpp"
 #include "daemon/engine/watcher.hpp"
+#include "proto/status.hpp"
 
 namespace coordd {
 
@@ -46,9 +47,9 @@ class Monitor {
   // std::runtime_error with a clear message when a root cannot be watched.
   // Changes found by the scan are published only if a sink is set.
   void start(const std::vector<std::string>& roots);
-  // Adds one root at run time (its records are published as added). Returns
-  // "" or why it cannot be watched.
-  std::string add_root(const std::string& root_path);
+  // Adds one root at run time (its records are published as added); a
+  // failure (bad_root) says why it cannot be watched.
+  Status add_root(const std::string& root_path);
   // Stops watching a root; its records are published as removed.
   bool remove_root(const std::string& root_path);
 

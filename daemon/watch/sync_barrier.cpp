@@ -22,7 +22,7 @@ void SyncBarrier::start(std::chrono::milliseconds timeout, Done done) {
                        std::to_string(::getpid()) + "-" + std::to_string(id) + "-" +
                        std::to_string(root);
     bool ordered = cookies_ordered_ && cookies_ordered_(root);
-    if (ordered && fs_.create_file(path).empty()) {
+    if (ordered && fs_.create_file(path).ok()) {
       barrier.waiting.insert(path);
       cookie_owner_[path] = id;
     } else {

@@ -71,15 +71,13 @@ bool same_value(const json::value& a, const json::value& b) {
 }
 
 void check_record(std::string_view bytes) {
-  std::string error;
-  std::optional<ParsedRecord> record = coordd::parse_record(bytes, error);
-  if (!record) {
-    FUZZ_CHECK(!error.empty());
+  coordd::Result<ParsedRecord> record = coordd::parse_record(bytes);
+  if (!record.ok()) {
+    FUZZ_CHECK(!record.status().message().empty());
     return;
   }
-  std::string again_error;
-  std::optional<ParsedRecord> again = coordd::parse_record(record->data_json, again_error);
-  FUZZ_CHECK(again.has_value());
+  coordd::Result<ParsedRecord> again = coordd::parse_record(record->data_json);
+  FUZZ_CHECK(again.ok());
   json::parse_options options;  // as parse_record's, which just accepted both
   options.max_depth = 64;
   json::value first = json::parse(record->data_json, {}, options);

@@ -26,9 +26,8 @@ struct LeaseFixture {
   static RecordRef ref(Kind kind, const std::string& id) { return RecordRef{kRoot, kind, id}; }
 
   void put(Kind kind, const std::string& id, const std::string& json) {
-    std::string error;
-    auto parsed = parse_record(json, error);
-    REQUIRE_MESSAGE(parsed, error);
+    auto parsed = parse_record(json);
+    REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
     leases.put(ref(kind, id), *parsed, now, expired);
   }
   void reserve(const std::string& id, const std::string& expires_at) {

@@ -17,6 +17,14 @@ namespace json = boost::json;
 namespace {
 
 const std::optional<std::string> kSender = "w1";
+
+// validate_message's verdict as text: "" when valid, else its message (a
+// failure is always bad_message).
+std::string problem_of(json::object& message, const std::optional<std::string>& sender) {
+  Status status = validate_message(message, sender);
+  if (!status.ok()) CHECK(status.code() == "bad_message");
+  return status.message();
+}
 const std::optional<std::string> kAnonymous = std::nullopt;
 
 // One kind: a message `kSender` may send, and for each field a value of the
@@ -73,7 +81,7 @@ TEST_CASE("a valid message of each of the nine kinds passes") {
   REQUIRE(kinds.size() == 9);
   for (KindCase& k : kinds) {
     CAPTURE(k.kind);
-    CHECK(validate_message(k.valid, kSender) == "");
+    CHECK(problem_of(k.valid, kSender) == "");
   }
 }
 
@@ -86,7 +94,7 @@ TEST_CASE("a message of each kind missing any one of its fields fails, naming th
       json::object message = k.valid;
       message.erase(field);
 
-      std::string problem = validate_message(message, kSender);
+      std::string problem = problem_of(message, kSender);
 
       CHECK(names(problem, field));
     }
@@ -103,7 +111,7 @@ TEST_CASE("a message of each kind with any one field of the wrong type fails, na
       json::object message = k.valid;
       message[field] = wrong;
 
-      std::string problem = validate_message(message, kSender);
+      std::string problem = problem_of(message, kSender);
 
       CHECK(names(problem, field));
     }
@@ -115,8 +123,8 @@ TEST_CASE("a kind that carries agent_id gets the sender's id when agent_id is ab
   json::object null_id = absent;
   null_id["agent_id"] = nullptr;
 
-  CHECK(validate_message(absent, kSender) == "");
-  CHECK(validate_message(null_id, kSender) == "");
+  CHECK(problem_of(absent, kSender) == "");
+  CHECK(problem_of(null_id, kSender) == "");
 
   CHECK(absent.at("agent_id") == "w1");
   CHECK(null_id.at("agent_id") == "w1");
@@ -126,7 +134,7 @@ TEST_CASE("an agent_id naming another agent is rejected: agents may only send as
   json::object spoofed{
       {"kind", "progress_report"}, {"agent_id", "w2"}, {"turn", 1}, {"summary", "not me"}};
 
-  std::string problem = validate_message(spoofed, kSender);
+  std::string problem = problem_of(spoofed, kSender);
 
   CHECK(names(problem, "agent_id"));
   CHECK(problem.find("w2") != std::string::npos);
@@ -138,15 +146,15 @@ TEST_CASE("an anonymous sender cannot send a kind that carries agent_id, with or
   json::object with = without;
   with["agent_id"] = "w1";
 
-  CHECK(names(validate_message(without, kAnonymous), "agent_id"));
-  CHECK(names(validate_message(with, kAnonymous), "agent_id"));
+  CHECK(names(problem_of(without, kAnonymous), "agent_id"));
+  CHECK(names(problem_of(with, kAnonymous), "agent_id"));
   CHECK_FALSE(without.contains("agent_id"));
 }
 
 TEST_CASE("an anonymous sender may send the kinds without agent_id") {
   json::object cancel{{"kind", "cancel"}, {"reason", "superseded"}};
 
-  CHECK(validate_message(cancel, kAnonymous) == "");
+  CHECK(problem_of(cancel, kAnonymous) == "");
   CHECK_FALSE(cancel.contains("agent_id"));
 }
 
@@ -154,15 +162,15 @@ TEST_CASE("a custom kind with the x- prefix passes unchecked and unchanged") {
   json::object custom{{"kind", "x-custom"}, {"anything", json::array{1, "two"}}};
   const json::object before = custom;
 
-  CHECK(validate_message(custom, kSender) == "");
-  CHECK(validate_message(custom, kAnonymous) == "");
+  CHECK(problem_of(custom, kSender) == "");
+  CHECK(problem_of(custom, kAnonymous) == "");
   CHECK(custom == before);
 }
 
 TEST_CASE("an unknown kind is rejected, naming the kind and listing the known ones") {
   json::object message{{"kind", "ProgressReport"}, {"agent_id", "w1"}};
 
-  std::string problem = validate_message(message, kSender);
+  std::string problem = problem_of(message, kSender);
 
   CHECK(names(problem, "kind"));
   CHECK(problem.find("ProgressReport") != std::string::npos);
@@ -174,8 +182,8 @@ TEST_CASE("a message without a string kind is rejected, naming kind") {
   json::object missing{{"content", "no kind"}};
   json::object number{{"kind", 5}, {"content", "numbered kind"}};
 
-  CHECK(names(validate_message(missing, kSender), "kind"));
-  CHECK(names(validate_message(number, kSender), "kind"));
+  CHECK(names(problem_of(missing, kSender), "kind"));
+  CHECK(names(problem_of(number, kSender), "kind"));
 }
 
 TEST_CASE("an agent id is 1 to 128 characters long") {

@@ -113,12 +113,14 @@ class FakeFileSystem final : public FileSystem {
     return dirs_.contains(path) ? DirStatus::kOk : DirStatus::kMissing;
   }
 
-  std::string create_file(const std::string& path) override {
-    if (broken_.contains(path)) return "Input/output error";
-    if (files_.contains(path) || dirs_.contains(path)) return "File exists";
-    if (!dirs_.contains(path.substr(0, path.rfind('/')))) return "No such file or directory";
+  Status create_file(const std::string& path) override {
+    if (broken_.contains(path)) return Status::error("io", "Input/output error");
+    if (files_.contains(path) || dirs_.contains(path)) return Status::error("io", "File exists");
+    if (!dirs_.contains(path.substr(0, path.rfind('/')))) {
+      return Status::error("io", "No such file or directory");
+    }
     write(path, "");
-    return "";
+    return Status();
   }
 
   // Removes one file (not a directory); a missing file is not an error.

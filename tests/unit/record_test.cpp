@@ -48,11 +48,9 @@ TEST_CASE("is_valid_record_id rejects the empty id and any id containing two dot
 }
 
 TEST_CASE("parse_record keeps a record's data as compact JSON and extracts its fields") {
-  std::string error;
   auto record = parse_record(R"({ "reservation_id" : "r1", "run_id": "run-7",
-      "branch": "main", "expires_at": "2026-03-30T15:00:00+00:00", "addresses": [ "a", "b" ] })",
-                             error);
-  REQUIRE(record);
+      "branch": "main", "expires_at": "2026-03-30T15:00:00+00:00", "addresses": [ "a", "b" ] })");
+  REQUIRE(record.ok());
   CHECK(record->data_json ==
         R"({"reservation_id":"r1","run_id":"run-7","branch":"main","expires_at":"2026-03-30T15:00:00+00:00","addresses":["a","b"]})");
   CHECK(record->run_id == "run-7");
@@ -64,10 +62,8 @@ TEST_CASE("parse_record keeps a record's data as compact JSON and extracts its f
 }
 
 TEST_CASE("parse_record treats fields of the wrong type as absent") {
-  std::string error;
-  auto record = parse_record(R"({"run_id":7,"branch":null,"expires_at":1774882800,"claim_id":"c1"})",
-                             error);
-  REQUIRE(record);
+  auto record = parse_record(R"({"run_id":7,"branch":null,"expires_at":1774882800,"claim_id":"c1"})");
+  REQUIRE(record.ok());
   CHECK(record->run_id.empty());
   CHECK(record->branch.empty());
   CHECK_FALSE(record->expires_at.has_value());
@@ -77,24 +73,25 @@ TEST_CASE("parse_record treats fields of the wrong type as absent") {
 TEST_CASE("parse_record rejects an array, a number and a string with 'not a JSON object'") {
   for (const char* bytes : {"[1,2]", "42", R"("text")"}) {
     CAPTURE(bytes);
-    std::string error;
-    CHECK_FALSE(parse_record(bytes, error).has_value());
-    CHECK(error == "not a JSON object");
+    auto record = parse_record(bytes);
+    CHECK_FALSE(record.ok());
+    CHECK(record.status().message() == "not a JSON object");
   }
 }
 
 TEST_CASE("parse_record rejects invalid JSON with an error that says so") {
   for (const char* bytes : {"{\"a\":", "{\"a\":1} trailing", "", "{'a':1}"}) {
     CAPTURE(bytes);
-    std::string error;
-    CHECK_FALSE(parse_record(bytes, error).has_value());
-    CHECK(error.find("invalid JSON") != std::string::npos);
+    auto record = parse_record(bytes);
+    CHECK_FALSE(record.ok());
+    CHECK(record.status().message().find("invalid JSON") != std::string::npos);
   }
 }
 
 TEST_CASE("parse_record refuses JSON nested deeper than it is willing to walk") {
   std::string deep = "{\"a\":" + std::string(200, '[') + std::string(200, ']') + "}";
-  std::string error;
-  CHECK_FALSE(parse_record(deep, error).has_value());
-  CHECK_FALSE(error.empty());
+  auto record = parse_record(deep);
+  CHECK_FALSE(record.ok());
+  CHECK(record.status().code() == "bad_record");
+  CHECK_FALSE(record.status().message().empty());
 }
