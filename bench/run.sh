@@ -3,7 +3,7 @@
 #   bash bench/run.sh            full run (~10 min): bench/results/latest.json
 #   bash bench/run.sh --quick    smoke run (~1 min, small counts): bench/results/quick.json
 # Builds coordd and coordd_bench in release mode (build-release/), runs every
-# benchmark side by side with its peer (inotifywait, seed_watch.py,
+# benchmark side by side with its peer (inotifywait, bench/peers/seed_watch.py,
 # redis-server), prints the table and writes the JSON. Further options go to
 # coordd_bench (see: build-release/bench/coordd_bench --help).
 set -euo pipefail
@@ -34,7 +34,12 @@ out=bench/results/latest.json
 for arg in "$@"; do
   [ "$arg" = --quick ] && out=bench/results/quick.json
 done
-seed_watch=${COORDD_BENCH_SEED_WATCH:-$root/../shared/peers/seed_watch.py}
+# The polling peer lives in bench/peers/ (COORDD_BENCH_SEED_WATCH overrides).
+seed_watch=${COORDD_BENCH_SEED_WATCH:-$root/bench/peers/seed_watch.py}
+if [ ! -f "$seed_watch" ]; then
+  echo "the polling peer $seed_watch is missing (restore bench/peers/seed_watch.py, or set COORDD_BENCH_SEED_WATCH)" >&2
+  exit 2
+fi
 label=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then label="$label-dirty"; fi
 
