@@ -10,9 +10,9 @@ shift || true
 
 packages=(g++ meson ninja-build pkg-config python3
           libboost1.81-dev libboost-json1.81-dev libspdlog-dev doctest-dev libcli11-dev)
-# Extra tools the full CI run uses (fuzzers, unit checks, benchmark peers).
+# Extra tools the full CI run uses (fuzzers, format check, unit checks, benchmark peers).
 if [ "${COORDD_CI_EXTRAS:-0}" = 1 ]; then
-  packages+=(clang libclang-rt-14-dev systemd socat inotify-tools redis-server util-linux)
+  packages+=(clang libclang-rt-14-dev clang-format systemd socat inotify-tools redis-server util-linux)
 fi
 
 missing=()

@@ -130,6 +130,8 @@ TEST_CASE("an away agent's mailbox waits for the TTL, then senders get not_subsc
   json::object refused = orch.take();
   CHECK(type_of(refused) == "error");
   CHECK(refused.at("code") == "not_subscribed");
+  // The expired mailbox went with its messages: a new hello finds none.
+  CHECK(agent(server, "w1").take().at("waiting") == 0);
 }
 
 TEST_CASE("an agent back within the TTL gets what waited, in order, after its hello reply") {
