@@ -4,6 +4,14 @@
 
 namespace coordd::bench {
 
+support::WorkspaceOptions workspace_in(const BenchConfig& config, std::string label) {
+  support::WorkspaceOptions options;
+  options.label = std::move(label);
+  options.parent = config.scratch;
+  options.make_socket_dir = true;
+  return options;
+}
+
 void progress(const BenchConfig& config, const std::string& line) {
   if (config.progress) *config.progress << line << std::endl;
 }

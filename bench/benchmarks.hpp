@@ -14,8 +14,11 @@
 #include <vector>
 
 #include "bench/report.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace coordd::bench {
+
+using support::Workspace;
 
 struct BenchConfig {
   bool quick = false;             // small counts, one run: proves the harness works
@@ -39,6 +42,9 @@ BenchResult run_fanout(const BenchConfig& config);
 BenchResult run_ingest(const BenchConfig& config);
 BenchResult run_scale(const BenchConfig& config);
 
+// The Workspace of one run, <config.scratch>/<label>-XXXXXX: every kind
+// directory and sock/ (0700) made up front.
+support::WorkspaceOptions workspace_in(const BenchConfig& config, std::string label);
 // Progress line on config.progress (stderr), flushed.
 void progress(const BenchConfig& config, const std::string& line);
 // A row for a peer that could not be measured, saying why.

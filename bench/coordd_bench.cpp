@@ -8,13 +8,16 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/benchmarks.hpp"
-#include "bench/process.hpp"
 #include "bench/report.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/emergency_stop.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace {
 
@@ -31,7 +34,7 @@ benchmark | coordd | peer | ratio | target | met?.
   --quick             small counts and one run each: proves the harness works
   --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale
   --coordd PATH       coordd binary (default: the one built with this tool)
-  --seed-watch PATH   seed_watch.py (default: ../shared/peers/ beside the source tree)
+  --seed-watch PATH   seed_watch.py (default: bench/peers/seed_watch.py in the source tree)
   --out PATH          JSON results (default: bench/results/latest.json in the source tree)
   --scratch DIR       where workspaces go (default: a new directory under $TMPDIR or /tmp)
   --label TEXT        recorded as "label" in the JSON (run.sh passes the git revision)
@@ -93,36 +96,28 @@ bool parse_flags(int argc, char** argv, Flags& flags) {
   return true;
 }
 
-// A fresh scratch directory, removed at exit unless the user named one.
+// A fresh scratch directory under $TMPDIR, removed at exit, unless the user
+// named one.
 class ScratchDir {
  public:
   explicit ScratchDir(const std::string& requested) {
-    if (!requested.empty()) {
-      path_ = requested;
-      fs::create_directories(path_);
+    if (requested.empty()) {
+      owned_.emplace("coordd-bench");
+      path_ = owned_->path();
       return;
     }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/coordd-bench-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
-    path_ = pattern;
-    owned_ = true;
+    path_ = requested;
+    fs::create_directories(path_);
   }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (owned_) fs::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
   const fs::path& path() const { return path_; }
 
  private:
+  std::optional<coordd::support::TempDir> owned_;
   fs::path path_;
-  bool owned_ = false;
 };
 
 std::string found_or_empty(const std::string& program) {
-  return coordd::bench::find_program(program);
+  return coordd::support::find_program(program);
 }
 
 }  // namespace
@@ -135,7 +130,7 @@ int main(int argc, char** argv) {
     std::cerr << "coordd_bench: " << e.what() << "\n\n" << kUsage;
     return 2;
   }
-  coordd::bench::install_emergency_stop();
+  coordd::support::install_emergency_stop();
 
   BenchConfig config;
   config.quick = flags.quick;

@@ -11,8 +11,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "bench/latency.hpp"
-
 namespace coordd::bench {
 namespace {
 
@@ -48,15 +46,15 @@ CoorddProcess::CoorddProcess(const std::string& binary, const Workspace& workspa
   std::vector<std::string> argv = {binary, "--root", workspace.repo().string(), "--socket",
                                    socket_};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  ChildOptions options;
-  options.output_path = log_path_;
-  options.env = {"NOTIFY_SOCKET=" + notify_path};
-  child_ = std::make_unique<ChildProcess>(std::move(argv), options);
+  child_ = std::make_unique<ChildProcess>(
+      std::move(argv), child_options(log_path_, false, {"NOTIFY_SOCKET=" + notify_path}));
 
-  std::int64_t deadline = child_->started_ns() + ready_timeout.count() * 1'000'000'000;
+  auto deadline = child_->started_at() + ready_timeout;
   for (;;) {
     pollfd fds[2] = {{notify_fd_, POLLIN, 0}, {child_->exit_fd(), POLLIN, 0}};
-    std::int64_t left_ms = (deadline - mono_now_ns()) / 1'000'000;
+    auto left_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ChildProcess::Clock::now())
+            .count();
     if (left_ms <= 0) {
       throw std::runtime_error("coordd did not say READY=1 within " +
                                std::to_string(ready_timeout.count()) + " s; its log:\n" +
@@ -67,10 +65,10 @@ CoorddProcess::CoorddProcess(const std::string& binary, const Workspace& workspa
     if (fds[0].revents & POLLIN) {
       char message[512];
       ssize_t n = ::recv(notify_fd_, message, sizeof message - 1, 0);
-      std::int64_t now = mono_now_ns();
+      auto now = ChildProcess::Clock::now();
       if (n > 0 &&
           std::string_view(message, std::size_t(n)).find("READY=1") != std::string_view::npos) {
-        ready_ns_ = now;
+        ready_at_ = now;
         return;
       }
       continue;

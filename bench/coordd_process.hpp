@@ -15,11 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "bench/process.hpp"
-#include "bench/workspace.hpp"
+#include "bench/child_options.hpp"
 #include "client/coord_client.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace coordd::bench {
+
+using support::Workspace;
 
 class CoorddProcess {
  public:
@@ -34,7 +36,9 @@ class CoorddProcess {
 
   pid_t pid() const { return child_->pid(); }
   // From just before fork to the READY=1 datagram, in ns.
-  std::int64_t start_to_ready_ns() const { return ready_ns_ - child_->started_ns(); }
+  std::int64_t start_to_ready_ns() const {
+    return std::chrono::nanoseconds(ready_at_ - child_->started_at()).count();
+  }
   const std::string& socket() const { return socket_; }
   std::string log_tail() const;
 
@@ -48,7 +52,7 @@ class CoorddProcess {
   std::string socket_;
   std::string log_path_;
   int notify_fd_ = -1;
-  std::int64_t ready_ns_ = 0;
+  ChildProcess::Clock::time_point ready_at_;
   std::unique_ptr<ChildProcess> child_;
 };
 

@@ -20,7 +20,6 @@
 #include "bench/redis_client.hpp"
 #include "bench/redis_server.hpp"
 #include "bench/stats.hpp"
-#include "bench/workspace.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -78,7 +77,7 @@ std::size_t calibrate_record_bytes(const CoorddProcess& coordd, RecordDir& dir) 
 }
 
 Run run_coordd(const BenchConfig& config, std::size_t events, std::size_t& line_bytes) {
-  Workspace workspace(config.scratch, "fanout");
+  Workspace workspace(workspace_in(config, "fanout"));
   CoorddProcess coordd(config.coordd, workspace);
   RecordDir dir(workspace.kind_dir("reservations"));
   std::size_t record_bytes = calibrate_record_bytes(coordd, dir);
@@ -141,7 +140,7 @@ std::string payload_of(std::string_view id, std::size_t bytes) {
 }
 
 Run run_redis(const BenchConfig& config, std::size_t events, std::size_t payload_bytes) {
-  Workspace workspace(config.scratch, "fanout-redis");
+  Workspace workspace(workspace_in(config, "fanout-redis"));
   RedisServer redis(config.redis_server, workspace.scratch(""));
   std::vector<std::unique_ptr<RedisConnection>> subscribers;
   std::vector<int> fds;

@@ -10,13 +10,13 @@
 #include <thread>
 
 #include "bench/benchmarks.hpp"
+#include "bench/child_options.hpp"
 #include "bench/coordd_process.hpp"
 #include "bench/latency.hpp"
 #include "bench/line_reader.hpp"
 #include "bench/proc_stats.hpp"
-#include "bench/process.hpp"
 #include "bench/records.hpp"
-#include "bench/workspace.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -88,22 +88,17 @@ Window measure_coordd(const BenchConfig& config, const Workspace& workspace, std
 
 Window measure_seed_watch(const BenchConfig& config, const Workspace& workspace,
                           std::size_t records, std::chrono::seconds length) {
-  ChildOptions options;
-  options.capture_stdout = true;
-  options.output_path = workspace.scratch("seed_watch.log").string();
   ChildProcess child(
       {config.python, config.seed_watch, workspace.repo().string(), "--poll-interval", "1.0"},
-      options);
+      child_options(workspace.scratch("seed_watch.log").string(), true));
   std::atomic<std::size_t> lines{0};
   LineReader reader(child.stdout_fd(), [&](std::string_view, std::int64_t) { lines++; });
   // Its start-up prints one snapshot line per record; idle begins after.
-  std::int64_t deadline = mono_now_ns() + 300'000'000'000;
-  while (lines.load() < records) {
-    if (mono_now_ns() > deadline || child.wait_exit(0ms)) {
-      throw std::runtime_error("seed_watch.py printed " + std::to_string(lines.load()) + " of " +
-                               std::to_string(records) + " snapshot lines");
-    }
-    std::this_thread::sleep_for(10ms);
+  bool snapshot_printed = support::poll_until(
+      300s, [&] { return lines.load() >= records || child.wait(0ms).has_value(); });
+  if (!snapshot_printed || lines.load() < records) {
+    throw std::runtime_error("seed_watch.py printed " + std::to_string(lines.load()) + " of " +
+                             std::to_string(records) + " snapshot lines");
   }
   progress(config,
            "idle: seed_watch.py on the same directory, " + std::to_string(length.count()) + " s");
@@ -117,7 +112,7 @@ BenchResult run_idle(const BenchConfig& config) {
   const std::size_t subscribers = config.quick ? 10 : 50;
   const std::chrono::seconds length = config.quick ? 3s : 60s;
 
-  Workspace workspace(config.scratch, "idle");
+  Workspace workspace(workspace_in(config, "idle"));
   RecordDir dir(workspace.kind_dir("reservations"));
   for (std::size_t i = 0; i < records; ++i) {
     std::string id = indexed_id("idle-", i);

@@ -17,7 +17,7 @@
 #include "bench/state_mirror.hpp"
 #include "bench/stats.hpp"
 #include "bench/watch_probe.hpp"
-#include "bench/workspace.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -83,7 +83,7 @@ std::size_t mismatches(const std::map<std::string, json::value>& mirror,
 }
 
 Run run_coordd(const BenchConfig& config, std::size_t count) {
-  Workspace workspace(config.scratch, "ingest");
+  Workspace workspace(workspace_in(config, "ingest"));
   RecordDir dir(workspace.kind_dir("reservations"));
   std::vector<std::string> ids = stage_records(dir, count);
   CoorddProcess coordd(config.coordd, workspace);
@@ -113,9 +113,10 @@ Run run_coordd(const BenchConfig& config, std::size_t count) {
     dir.remove(ids[changed + i]);
   }
   for (auto& mirror : mirrors) mirror->request_sync();
-  std::int64_t deadline = mono_now_ns() + 60'000'000'000;
+  auto deadline = support::PollClock::now() + std::chrono::seconds(60);
   for (auto& mirror : mirrors) {
-    while (!mirror->synced() && mono_now_ns() < deadline) std::this_thread::sleep_for(2ms);
+    support::poll_until(
+        deadline, [&] { return mirror->synced(); }, 2ms);
   }
   json::object status = call_or_throw(control, {{"op", "status"}});
   run.overflows = status.at("overflows").to_number<std::int64_t>();
@@ -134,12 +135,11 @@ Run run_coordd(const BenchConfig& config, std::size_t count) {
 }
 
 Run run_inotifywait(const BenchConfig& config, std::size_t count) {
-  Workspace workspace(config.scratch, "ingest-inotifywait");
+  Workspace workspace(workspace_in(config, "ingest-inotifywait"));
   RecordDir dir(workspace.kind_dir("reservations"));
   std::vector<std::string> ids = stage_records(dir, count);
-  ChildOptions options;
-  options.capture_stdout = true;
-  options.output_path = workspace.scratch("inotifywait.log").string();
+  support::ChildOptions options =
+      child_options(workspace.scratch("inotifywait.log").string(), true);
   ChildProcess child({config.inotifywait, "-m", "-q", "-e", "moved_to", "--format", "%f",
                       workspace.kind_dir("reservations").string()},
                      options);

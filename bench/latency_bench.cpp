@@ -17,15 +17,15 @@
 #include <tuple>
 
 #include "bench/benchmarks.hpp"
+#include "bench/child_options.hpp"
 #include "bench/coordd_process.hpp"
 #include "bench/latency.hpp"
 #include "bench/line_fields.hpp"
 #include "bench/line_reader.hpp"
-#include "bench/process.hpp"
 #include "bench/records.hpp"
 #include "bench/stats.hpp"
 #include "bench/watch_probe.hpp"
-#include "bench/workspace.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -77,15 +77,13 @@ std::optional<std::string_view> id_in_line(Source source, std::string_view line)
 }
 
 Run run_once(const BenchConfig& config, Source source, const Plan& plan) {
-  Workspace workspace(config.scratch, "latency");
+  Workspace workspace(workspace_in(config, "latency"));
   RecordDir dir(workspace.kind_dir("reservations"));
   std::unique_ptr<CoorddProcess> coordd;
   CoordClient subscriber;
   std::unique_ptr<ChildProcess> child;
   int fd = -1;
-  ChildOptions options;
-  options.capture_stdout = true;
-  options.output_path = workspace.scratch("peer.log").string();
+  support::ChildOptions options = child_options(workspace.scratch("peer.log").string(), true);
   switch (source) {
     case Source::kCoordd:
       coordd = std::make_unique<CoorddProcess>(config.coordd, workspace);
@@ -137,8 +135,8 @@ Run run_once(const BenchConfig& config, Source source, const Plan& plan) {
     dir.stage(ids[i], contents[i]);
     log.mark_sent(i, dir.publish(ids[i]));
   }
-  std::int64_t deadline = mono_now_ns() + plan.drain_ns;
-  while (!log.complete() && mono_now_ns() < deadline) std::this_thread::sleep_for(2ms);
+  support::poll_until(
+      std::chrono::nanoseconds(plan.drain_ns), [&] { return log.complete(); }, 2ms);
   reader.stop();
   return Run{percentiles(log.latencies_ns()), plan.records - log.arrived()};
 }

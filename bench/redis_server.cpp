@@ -8,10 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
-#include "bench/latency.hpp"
 #include "bench/redis_client.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::bench {
 
@@ -34,29 +33,29 @@ int free_tcp_port() {
 
 RedisServer::RedisServer(const std::string& binary, const std::filesystem::path& dir)
     : port_(free_tcp_port()) {
-  ChildOptions options;
-  options.output_path = (dir / "redis.log").string();
+  std::string log = (dir / "redis.log").string();
   child_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{binary, "--port", std::to_string(port_), "--bind", "127.0.0.1",
                                "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
                                dir.string()},
-      options);
+      child_options(log));
   // It listens shortly after exec; until then connect() is refused.
-  std::int64_t deadline = mono_now_ns() + 10'000'000'000;
-  for (;;) {
+  std::string why = "no reply";
+  auto answers_ping = [&] {
     try {
       RedisConnection probe(port_);
       probe.send_all(resp_command({"PING"}));
-      if (probe.read_reply(std::chrono::seconds(2)).at(0) == "PONG") return;
+      if (probe.read_reply(std::chrono::seconds(2)).at(0) == "PONG") return true;
     } catch (const std::runtime_error& e) {
-      if (child_->wait_exit(std::chrono::milliseconds(0))) {
-        throw std::runtime_error("redis-server exited at start; see " + options.output_path);
+      if (child_->wait(std::chrono::milliseconds(0))) {
+        throw std::runtime_error("redis-server exited at start; see " + log);
       }
-      if (mono_now_ns() > deadline) {
-        throw std::runtime_error(std::string("redis-server does not answer PING: ") + e.what());
-      }
+      why = e.what();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return false;
+  };
+  if (!support::poll_until(std::chrono::seconds(10), answers_ping, std::chrono::milliseconds(20))) {
+    throw std::runtime_error("redis-server does not answer PING: " + why);
   }
 }
 

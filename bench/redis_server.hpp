@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "bench/process.hpp"
+#include "bench/child_options.hpp"
 
 namespace coordd::bench {
 

@@ -7,12 +7,11 @@
 #include <stdexcept>
 
 #include "bench/benchmarks.hpp"
+#include "bench/child_options.hpp"
 #include "bench/coordd_process.hpp"
 #include "bench/proc_stats.hpp"
-#include "bench/process.hpp"
 #include "bench/records.hpp"
 #include "bench/stats.hpp"
-#include "bench/workspace.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -57,11 +56,12 @@ CoorddStart start_coordd(const BenchConfig& config, const Workspace& workspace,
 void measure_seed_watch(const BenchConfig& config, const Workspace& workspace, Point& point) {
   ChildProcess child({config.python, config.seed_watch, workspace.repo().string(), "--max-events",
                       std::to_string(point.records)},
-                     ChildOptions{});
-  std::optional<ChildExit> exit = child.wait_exit(600s);
-  if (!exit || exit->code != 0)
+                     child_options(""));
+  std::optional<ExitStatus> exit = child.wait(600s);
+  if (!exit || exit->shell_code() != 0)
     throw std::runtime_error("seed_watch.py did not finish its snapshot");
-  point.peer_ready_ms = double(exit->reaped_ns - child.started_ns()) / 1e6;
+  point.peer_ready_ms =
+      std::chrono::duration<double, std::milli>(exit->reaped_at - child.started_at()).count();
   point.peer_max_rss_bytes = double(exit->max_rss_kib) * 1024;
 }
 
@@ -93,7 +93,7 @@ BenchResult run_scale(const BenchConfig& config) {
                                              ? std::vector<std::size_t>{1000, 10000}
                                              : std::vector<std::size_t>{1000, 10000, 100000};
   const std::size_t runs = config.quick ? 1 : 3;
-  Workspace workspace(config.scratch, "scale");
+  Workspace workspace(workspace_in(config, "scale"));
   RecordDir dir(workspace.kind_dir("reservations"));
   std::vector<Point> points;
   std::size_t written = 0;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "bench/records.hpp"
-#include "bench/workspace.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace coordd::bench {
 namespace {
@@ -125,7 +125,7 @@ void StateMirror::apply_event(const json::object& event, std::int64_t read_ns) {
 std::map<std::string, json::value> read_disk_state(const std::string& repo) {
   std::map<std::string, json::value> out;
   std::filesystem::path coordination = std::filesystem::path(repo) / ".muse" / "coordination";
-  for (std::string_view plural : kKindDirs) {
+  for (std::string_view plural : support::kKindDirs) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(coordination / plural, ec)) {
       std::string name = entry.path().filename().string();

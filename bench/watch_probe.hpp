@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "bench/process.hpp"
+#include "bench/child_options.hpp"
 #include "bench/records.hpp"
 
 namespace coordd::bench {

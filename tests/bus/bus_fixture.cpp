@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/poll_until.hpp"
+
 namespace coordd::integration {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string text(const json::value& value) { return json::serialize(value); }
 
@@ -105,14 +105,13 @@ void check_gapless(const std::vector<json::object>& lines, std::uint64_t first,
 }
 
 void wait_for_connected_agents(EventReader& reader, std::size_t count) {
-  auto deadline = Clock::now() + kLineTimeout;
-  for (;;) {
-    json::object status = reader.call({{"op", "status"}});
-    const json::value& connected = status.at("agents").at("connected");
-    if (connected == count) return;
-    if (Clock::now() >= deadline) {
-      FAIL("waited 5 s for " << count << " connected agent(s); status says " << text(connected));
-    }
+  json::value connected;
+  bool settled = support::poll_until(kLineTimeout, [&] {
+    connected = reader.call({{"op", "status"}}).at("agents").at("connected");
+    return connected == count;
+  });
+  if (!settled) {
+    FAIL("waited 5 s for " << count << " connected agent(s); status says " << text(connected));
   }
 }
 

@@ -5,9 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <optional>
-#include <thread>
 
 #include "tests/bus/bus_fixture.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::integration {
 namespace {
@@ -124,14 +124,16 @@ TEST_CASE("a send to an agent that left fails with not_subscribed once its mailb
   // Until the TTL passes the mailbox takes messages (sent, or mailbox_full
   // once it holds 1024); poll, at a pace that does not matter to the result.
   std::string code;
-  auto deadline = left + 5s;
-  for (;;) {
-    json::object reply = send(orch, "w1", context_message("are you back?"));
-    code = reply.at("type") == "sent" ? "sent" : error_code(reply);
-    if (code == "not_subscribed" || Clock::now() >= deadline) break;
-    REQUIRE_MESSAGE((code == "sent" || code == "mailbox_full"), json::serialize(reply));
-    std::this_thread::sleep_for(20ms);
-  }
+  support::poll_until(
+      left + 5s,
+      [&] {
+        json::object reply = send(orch, "w1", context_message("are you back?"));
+        code = reply.at("type") == "sent" ? "sent" : error_code(reply);
+        if (code == "not_subscribed") return true;
+        REQUIRE_MESSAGE((code == "sent" || code == "mailbox_full"), json::serialize(reply));
+        return false;
+      },
+      20ms);
 
   REQUIRE(code == "not_subscribed");
   CHECK(Clock::now() - left >= 1s);

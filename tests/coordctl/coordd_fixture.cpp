@@ -1,14 +1,10 @@
 #include "coordd_fixture.hpp"
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <stdexcept>
 
 #include "proto/timestamp.hpp"
 
@@ -18,36 +14,41 @@ namespace json = boost::json;
 
 namespace {
 
-std::string required_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) {
-    throw std::runtime_error(std::string(name) +
-                             " is not set; run these tests through `meson test`");
-  }
-  return value;
+// The four kinds these tests write; the others are left out, as in a repo
+// where no agent has written them yet.
+coordd::support::WorkspaceOptions repo_layout() {
+  coordd::support::WorkspaceOptions options;
+  options.label = "coordctl-test";
+  options.kinds = {"reservations", "intents", "releases", "heartbeats"};
+  return options;
 }
 
 }  // namespace
 
-std::string coordctl_exe() { return required_env("COORDCTL_EXE"); }
-std::string coordd_exe() { return required_env("COORDD_EXE"); }
-
-TempRepo::TempRepo() {
-  // Short, under /tmp: a Unix socket path must fit in 108 bytes.
-  std::string pattern = "/tmp/coordctl-test-XXXXXX";
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  dir_ = fs::canonical(pattern).string();  // coordd names its roots canonically
-  root_ = dir_ + "/repo";
-  socket_ = dir_ + "/run/coordd.sock";
-  for (const char* kind : {"reservations", "intents", "releases", "heartbeats"}) {
-    fs::create_directories(root_ + "/.muse/coordination/" + kind);
-  }
+coordd::support::ChildOptions captured(std::vector<std::string> env) {
+  coordd::support::ChildOptions options;
+  options.env = std::move(env);
+  options.stdout_to = coordd::support::Output::kCollect;
+  options.stderr_to = coordd::support::Output::kCollect;
+  options.stop_grace = 0ms;
+  return options;
 }
 
-TempRepo::~TempRepo() {
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
+RunResult run_to_end(std::vector<std::string> argv, std::vector<std::string> env,
+                     std::chrono::milliseconds within) {
+  ChildProcess child(std::move(argv), captured(std::move(env)));
+  std::optional<ExitStatus> status = child.wait(within);
+  REQUIRE_MESSAGE(status.has_value(),
+                  "the program did not finish in time; stderr: " << child.stderr_text());
+  return RunResult{*status, child.lines(), child.stdout_text(), child.stderr_text()};
 }
+
+// Short, under $TMPDIR or /tmp: a Unix socket path must fit in 108 bytes.
+TempRepo::TempRepo()
+    : workspace_(repo_layout()),
+      dir_(workspace_.dir().string()),  // canonical, as coordd names its roots
+      root_(workspace_.repo().string()),
+      socket_(workspace_.socket().string()) {}
 
 std::string TempRepo::path_of(const std::string& kind_dir, const std::string& id) const {
   return root_ + "/.muse/coordination/" + kind_dir + "/" + id + ".json";
@@ -72,8 +73,10 @@ void TempRepo::remove(const std::string& kind_dir, const std::string& id) const 
 }
 
 RunningCoordd::RunningCoordd(const TempRepo& repo)
-    : process_(std::make_unique<ChildProcess>(std::vector<std::string>{
-          coordd_exe(), "--root", repo.root(), "--socket", repo.socket(), "--log-level", "info"})) {
+    : process_(std::make_unique<ChildProcess>(
+          std::vector<std::string>{coordd_binary(), "--root", repo.root(), "--socket",
+                                   repo.socket(), "--log-level", "info"},
+          captured())) {
   // coordd logs "serving" once its socket accepts connections.
   bool ready = process_->read_stderr_until(" serving ", 10s);
   REQUIRE_MESSAGE(ready, "coordd did not start; its stderr: " << process_->stderr_text());
@@ -112,7 +115,7 @@ std::string long_id(char seed) {
 }
 
 std::vector<std::string> coordctl(std::vector<std::string> args) {
-  args.insert(args.begin(), coordctl_exe());
+  args.insert(args.begin(), coordctl_binary());
   return args;
 }
 

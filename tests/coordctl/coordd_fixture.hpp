@@ -1,7 +1,8 @@
 // What the coordctl tests stand on: a temporary repository whose records the
 // test writes the way agents do (temp file + rename, in place, delete), a
-// real coordd serving it on a private socket, and the paths of the programs
-// under test (COORDCTL_EXE and COORDD_EXE, set by meson). One thread.
+// real coordd serving it on a private socket, the programs under test run
+// with their output collected (tests/support's ChildProcess), and their paths
+// (COORDCTL_BIN and COORDD_BIN, set by meson). One thread.
 #pragma once
 
 #include <boost/json.hpp>
@@ -10,21 +11,39 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/program_paths.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace coordctl_test {
 
-std::string coordctl_exe();
-std::string coordd_exe();
+using namespace std::chrono_literals;
+using coordd::support::ChildProcess;
+using coordd::support::coordctl_binary;
+using coordd::support::coordd_binary;
+using coordd::support::ExitStatus;
 
-// A fresh temporary directory holding <dir>/repo/.muse/coordination/ and a
+// How these tests run a program: stdin /dev/null, stdout and stderr
+// collected, SIGKILLed if still running when dropped. `env` entries
+// "NAME=value" set a variable and "NAME" removes it from ours.
+coordd::support::ChildOptions captured(std::vector<std::string> env = {});
+
+struct RunResult {
+  ExitStatus status;
+  std::vector<std::string> lines;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to its end (failing the test if it takes longer than `within`).
+RunResult run_to_end(std::vector<std::string> argv, std::vector<std::string> env = {},
+                     std::chrono::milliseconds within = 20s);
+
+// A fresh temporary workspace holding <dir>/repo/.muse/coordination/ and a
 // private place for sockets; removed with everything in it on destruction.
 class TempRepo {
  public:
   TempRepo();
-  ~TempRepo();
-  TempRepo(const TempRepo&) = delete;
-  TempRepo& operator=(const TempRepo&) = delete;
 
   const std::string& root() const { return root_; }
   // Where this repo's coordd listens (it creates the directory 0700).
@@ -44,6 +63,7 @@ class TempRepo {
  private:
   std::string path_of(const std::string& kind_dir, const std::string& id) const;
 
+  coordd::support::Workspace workspace_;
   std::string dir_;
   std::string root_;
   std::string socket_;

@@ -45,9 +45,11 @@ TEST_CASE("standalone mode prints the same events as daemon mode for the same fi
   };
   std::string max = std::to_string(expected.size());
   ChildProcess daemon(coordctl({"watch", "--json", "--require-daemon", "--max-events", max,
-                                "--root", repo.root(), "--socket", repo.socket()}));
+                                "--root", repo.root(), "--socket", repo.socket()}),
+                      captured());
   ChildProcess standalone(coordctl({"watch", "--json", "--max-events", max, "--root", repo.root(),
-                                    "--socket", repo.no_daemon_socket()}));
+                                    "--socket", repo.no_daemon_socket()}),
+                          captured());
   expect_both(daemon, standalone, 1);
 
   repo.write("reservations", "r-2", reservation("r-2", "agent-2", "main", {"b.py::g"}));

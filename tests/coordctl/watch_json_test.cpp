@@ -68,8 +68,9 @@ TEST_CASE("--timeout ends a watch with exit 0 after live events have been stream
   TempRepo repo;
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   RunningCoordd coordd(repo);
-  ChildProcess watch(coordctl(
-      {"watch", "--timeout", "2.5", "--json", "--root", repo.root(), "--socket", repo.socket()}));
+  ChildProcess watch(coordctl({"watch", "--timeout", "2.5", "--json", "--root", repo.root(),
+                               "--socket", repo.socket()}),
+                     captured());
   REQUIRE(watch.read_lines(1, 10s));
   repo.write("reservations", "r-2", reservation("r-2", "agent-2", "main", {"b.py::g"}));
   REQUIRE(watch.read_lines(2, 10s));
@@ -88,8 +89,9 @@ TEST_CASE("--max-events counts snapshot and change events and then exits 0") {
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   repo.write("reservations", "r-2", reservation("r-2", "agent-1", "main", {"a.py::g"}));
   RunningCoordd coordd(repo);
-  ChildProcess watch(coordctl(
-      {"watch", "--max-events", "3", "--json", "--root", repo.root(), "--socket", repo.socket()}));
+  ChildProcess watch(coordctl({"watch", "--max-events", "3", "--json", "--root", repo.root(),
+                               "--socket", repo.socket()}),
+                     captured());
   REQUIRE(watch.read_lines(2, 10s));
   repo.write("releases", "rel-1",
              json::object{{"reservation_id", "r-1"}, {"run_id", "agent-1"}, {"reason", "done"}});

@@ -10,8 +10,9 @@ TEST_CASE("SIGTERM ends a daemon-mode watch with exit 0") {
   TempRepo repo;
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   RunningCoordd coordd(repo);
-  ChildProcess watch(coordctl(
-      {"watch", "--json", "--require-daemon", "--root", repo.root(), "--socket", repo.socket()}));
+  ChildProcess watch(coordctl({"watch", "--json", "--require-daemon", "--root", repo.root(),
+                               "--socket", repo.socket()}),
+                     captured());
   REQUIRE(watch.read_lines(1, 10s));
   watch.send_signal(SIGTERM);
   std::optional<ExitStatus> status = watch.wait(10s);
@@ -25,7 +26,8 @@ TEST_CASE("SIGINT ends a text watch with exit 0 and the closing line, no noise")
   TempRepo repo;
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   RunningCoordd coordd(repo);
-  ChildProcess watch(coordctl({"watch", "--root", repo.root(), "--socket", repo.socket()}));
+  ChildProcess watch(coordctl({"watch", "--root", repo.root(), "--socket", repo.socket()}),
+                     captured());
   REQUIRE(watch.read_lines(4, 10s));  // blank, header, rule, the snapshot line
   watch.send_signal(SIGINT);
   std::optional<ExitStatus> status = watch.wait(10s);
@@ -39,7 +41,8 @@ TEST_CASE("SIGTERM ends a standalone watch with exit 0") {
   TempRepo repo;
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   ChildProcess watch(
-      coordctl({"watch", "--json", "--root", repo.root(), "--socket", repo.no_daemon_socket()}));
+      coordctl({"watch", "--json", "--root", repo.root(), "--socket", repo.no_daemon_socket()}),
+      captured());
   REQUIRE(watch.read_lines(1, 10s));
   watch.send_signal(SIGTERM);
   std::optional<ExitStatus> status = watch.wait(10s);

@@ -2,12 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "tests/support/poll_until.hpp"
+#include "tests/support/program_paths.hpp"
 
 namespace coordd::integration {
 namespace {
@@ -48,20 +46,32 @@ std::string tail_lines(const std::string& text, std::size_t count) {
   return text.substr(start);
 }
 
-std::string coordd_binary() {
-  const char* bin = std::getenv("COORDD_BIN");
-  if (bin == nullptr || *bin == '\0') {
-    FAIL("COORDD_BIN is not set; run the suite with meson test, which points it at coordd");
+// coordd on ws, every path a flag; COORDD_TEST_BACKEND runs the whole suite
+// against one watch backend. Makes the socket directory 0700 unless it exists.
+std::vector<std::string> daemon_command(const Workspace& ws, std::vector<std::string> extra_flags) {
+  std::vector<std::string> args = {support::coordd_binary(), "--root", ws.repo().string(),
+                                   "--socket", ws.socket().string()};
+  if (const char* backend = std::getenv("COORDD_TEST_BACKEND"); backend && *backend) {
+    args.insert(args.end(), {"--backend", backend, "--poll-interval", "0.05"});
   }
-  return bin;
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  ws.make_socket_dir();
+  return args;
 }
 
-int reap(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) FAIL("waitpid: " << errno_text());
-  }
-  return exit_code_of(status);
+// stdout and stderr to `log`; SIGTERM, then SIGKILL after 5 s, when dropped.
+support::ChildOptions daemon_options(const fs::path& log) {
+  support::ChildOptions options;
+  options.stdout_to = support::Output::kLog;
+  options.stderr_to = support::Output::kLog;
+  options.log = log;
+  options.stop_grace = kStopTimeout;
+  return options;
+}
+
+fs::path next_log_path(const Workspace& ws) {
+  static int runs = 0;  // one log per daemon, several daemons per workspace
+  return ws.scratch("coordd-" + std::to_string(++runs) + ".log");
 }
 
 std::string describe(const json::value& value) { return json::serialize(value); }
@@ -77,81 +87,9 @@ void write_all(int fd, std::string_view bytes, const fs::path& path) {
 
 }  // namespace
 
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// Waits until the process behind `pidfd` exits or `deadline` passes. An
-// exited child is readable on its pidfd, so this is a wait, not a poll loop.
-bool wait_for_exit(int pidfd, Clock::time_point deadline) {
-  for (;;) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() < 0) left = 0ms;
-    pollfd pfd{pidfd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, int(left.count()));
-    if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) return false;  // callers fall back to SIGKILL and waitpid
-  }
-}
-
-SpawnedChild spawn_child(std::vector<std::string> argv,
-                         std::optional<std::vector<std::string>> env, int output_fd) {
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  std::vector<char*> envp;
-  if (env) {
-    for (std::string& entry : *env) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-  }
-  SpawnedChild child;
-  pid_t parent = ::getpid();
-  child.pid = ::fork();
-  if (child.pid < 0) FAIL("fork: " << errno_text());
-  if (child.pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(output_fd, STDOUT_FILENO);
-    ::dup2(output_fd, STDERR_FILENO);
-    ::execve(args[0], args.data(), env ? envp.data() : environ);
-    ::_exit(127);
-  }
-  // glibc 2.36's <sys/pidfd.h> lacks extern "C", so call the kernel directly.
-  child.pidfd = int(::syscall(SYS_pidfd_open, child.pid, 0));
-  if (child.pidfd < 0) FAIL("pidfd_open: " << errno_text());
-  return child;
-}
-
 bool polling_backend() {
   const char* backend = std::getenv("COORDD_TEST_BACKEND");
   return backend != nullptr && std::string_view(backend) == "poll";
-}
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/coordd-integ-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) FAIL("mkdtemp " << pattern << ": " << errno_text());
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
-Workspace::Workspace(Layout layout) {
-  fs::create_directory(tmp_.path() / "repo");
-  repo_ = fs::canonical(tmp_.path() / "repo");
-  if (layout == Layout::kFullTree) {
-    for (std::string_view plural :
-         {"reservations", "intents", "releases", "heartbeats", "tasks", "claims", "dependencies"}) {
-      fs::create_directories(kind_dir(plural));
-    }
-  }
 }
 
 DaemonProcess::DaemonProcess(const Workspace& ws, std::vector<std::string> extra_flags)
@@ -159,96 +97,71 @@ DaemonProcess::DaemonProcess(const Workspace& ws, std::vector<std::string> extra
 
 DaemonProcess::DaemonProcess(const Workspace& ws, std::vector<std::string> extra_flags,
                              bool wait_ready)
-    : socket_(ws.socket()) {
-  static int runs = 0;  // one log per daemon, several daemons per workspace
-  log_path_ = ws.scratch("coordd-" + std::to_string(++runs) + ".log");
-  if (!fs::exists(ws.socket_dir()) && ::mkdir(ws.socket_dir().c_str(), 0700) != 0) {
-    FAIL("mkdir " << ws.socket_dir() << ": " << errno_text());
-  }
-
-  std::vector<std::string> args = {coordd_binary(), "--root", ws.repo().string(), "--socket",
-                                   socket_.string()};
-  // COORDD_TEST_BACKEND runs the whole suite against one watch backend.
-  if (const char* backend = std::getenv("COORDD_TEST_BACKEND"); backend && *backend) {
-    args.insert(args.end(), {"--backend", backend, "--poll-interval", "0.05"});
-  }
-  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-
-  int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) FAIL("open " << log_path_ << ": " << errno_text());
-  SpawnedChild child = spawn_child(std::move(args), std::nullopt, log_fd);
-  ::close(log_fd);
-  pid_ = child.pid;
-  pidfd_ = child.pidfd;
-  if (!wait_ready) return;
-  try {
-    wait_until_serving();
-  } catch (...) {
-    stop_quietly();  // no destructor runs for a half-built object
-    throw;
-  }
-}
-
-DaemonProcess::~DaemonProcess() { stop_quietly(); }
-
-void DaemonProcess::stop_quietly() noexcept {
-  if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGTERM);
-    if (!wait_for_exit(pidfd_, Clock::now() + kStopTimeout)) ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    exit_code_ = exit_code_of(status);
-  }
-  if (pidfd_ >= 0) ::close(pidfd_);
-  pidfd_ = -1;
+    : socket_(ws.socket()),
+      log_path_(next_log_path(ws)),
+      child_(daemon_command(ws, std::move(extra_flags)), daemon_options(log_path_)) {
+  // A throw from here on still stops coordd: child_ is fully constructed.
+  if (wait_ready) wait_until_serving();
 }
 
 DaemonExit DaemonProcess::run_expecting_exit(const Workspace& ws,
                                              std::vector<std::string> extra_flags) {
   DaemonProcess daemon(ws, std::move(extra_flags), false);
-  if (!wait_for_exit(daemon.pidfd_, Clock::now() + kStartTimeout)) {
+  std::optional<support::ExitStatus> exit = daemon.child_.wait(kStartTimeout);
+  if (!exit) {
     FAIL("coordd was expected to refuse to start, but it still runs after 10 s; its log:\n"
          << daemon.log());
   }
-  daemon.exit_code_ = reap(daemon.pid_);
-  return DaemonExit{*daemon.exit_code_, daemon.log()};
+  return DaemonExit{exit->shell_code(), daemon.log()};
+}
+
+Serving wait_for_ping(const fs::path& socket, support::ChildProcess& process,
+                      std::chrono::milliseconds timeout, std::string& why) {
+  // Start-up is the one place we poll: nothing tells us when the socket is
+  // bound. A ping answered also means the initial scan is over.
+  auto deadline = Clock::now() + timeout;
+  bool exited = false;
+  bool answered = support::poll_until(deadline, [&] {
+    CoordClient client;
+    if (client.connect(socket.string())) {
+      json::object pong;
+      if (client.call({{"op", "ping"}}, pong, deadline) == CoordClient::Status::kOk) return true;
+    }
+    why = client.error();
+    exited = process.wait(0ms).has_value();
+    return exited;
+  });
+  if (exited) return Serving::kExited;
+  return answered ? Serving::kYes : Serving::kTimedOut;
 }
 
 void DaemonProcess::wait_until_serving() {
-  // Start-up is the one place we poll: nothing tells us when the socket is
-  // bound. A ping answered also means the initial scan is over.
-  auto deadline = Clock::now() + kStartTimeout;
-  for (;;) {
-    CoordClient client;
-    if (client.connect(socket_.string())) {
-      json::object pong;
-      if (client.call({{"op", "ping"}}, pong, deadline) == CoordClient::Status::kOk) return;
-    }
-    if (Clock::now() >= deadline) {
-      FAIL("coordd did not answer on " << socket_ << " within 10 s (" << client.error()
-                                       << "); its log:\n"
+  std::string why;
+  switch (wait_for_ping(socket_, child_, kStartTimeout, why)) {
+    case Serving::kYes:
+      return;
+    case Serving::kTimedOut:
+      FAIL("coordd did not answer on " << socket_ << " within 10 s (" << why << "); its log:\n"
                                        << log());
-    }
-    if (wait_for_exit(pidfd_, std::min(deadline, Clock::now() + 10ms))) {
-      exit_code_ = reap(pid_);
-      FAIL("coordd exited with code " << *exit_code_ << " while starting; its log:\n" << log());
-    }
+      return;
+    case Serving::kExited:
+      FAIL("coordd exited with code " << child_.exit_status()->shell_code()
+                                      << " while starting; its log:\n"
+                                      << log());
+      return;
   }
 }
 
 EventReader DaemonProcess::connect() const { return EventReader(socket_, log_path_); }
 
 int DaemonProcess::terminate() {
-  if (exit_code_) return *exit_code_;
-  if (::kill(pid_, SIGTERM) != 0) FAIL("kill: " << errno_text());
-  if (!wait_for_exit(pidfd_, Clock::now() + kStopTimeout)) {
-    ::kill(pid_, SIGKILL);
-    exit_code_ = reap(pid_);
+  if (child_.exit_status()) return child_.exit_status()->shell_code();
+  if (!child_.send_signal(SIGTERM)) FAIL("kill: " << errno_text());
+  if (!child_.wait(kStopTimeout)) {
+    child_.stop(0ms);
     FAIL("coordd did not exit within 5 s of SIGTERM; its log:\n" << log());
   }
-  exit_code_ = reap(pid_);
-  return *exit_code_;
+  return child_.exit_status()->shell_code();
 }
 
 std::string DaemonProcess::log() const { return read_whole_file(log_path_); }

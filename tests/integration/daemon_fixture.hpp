@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "client/coord_client.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/workspace.hpp"
 
 namespace coordd::integration {
 
@@ -32,60 +34,10 @@ inline constexpr std::chrono::milliseconds kLineTimeout = 5s;
 // True when the suite runs against the polling backend (COORDD_TEST_BACKEND=poll).
 bool polling_backend();
 
-// A waitpid status as a shell exit code: the exit status, or 128 + signal.
-int exit_code_of(int status);
-// Waits until the process behind `pidfd` exits (its pidfd becomes readable)
-// or `deadline` passes; false on timeout.
-bool wait_for_exit(int pidfd, std::chrono::steady_clock::time_point deadline);
-
-// A process started by spawn_child.
-struct SpawnedChild {
-  pid_t pid = -1;
-  int pidfd = -1;  // for wait_for_exit; the caller closes it
-};
-// Starts `argv` (argv[0] a path) with stdout and stderr on `output_fd` and
-// `env` as its environment (nullopt: this process's). The child gets SIGTERM
-// if the test process dies, so a crashed test leaves no daemon behind.
-SpawnedChild spawn_child(std::vector<std::string> argv,
-                         std::optional<std::vector<std::string>> env, int output_fd);
-
-// A directory made by mkdtemp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// The files of one test: <tmp>/repo is the watched root and
-// <tmp>/sock/coordd.sock the socket. kFullTree also creates every kind
-// directory under repo/.muse/coordination, so that writing records never
-// changes the directory layout under a running daemon.
-class Workspace {
- public:
-  enum class Layout { kFullTree, kEmptyRepo };
-
-  explicit Workspace(Layout layout = Layout::kFullTree);
-
-  const fs::path& repo() const { return repo_; }  // canonical, as coordd reports it
-  fs::path coordination() const { return repo_ / ".muse" / "coordination"; }
-  // The directory of one kind, by its plural name: "reservations", "intents", ...
-  fs::path kind_dir(std::string_view plural) const { return coordination() / plural; }
-  fs::path socket_dir() const { return tmp_.path() / "sock"; }
-  fs::path socket() const { return socket_dir() / "coordd.sock"; }
-  // A path for the test's own files (logs, staging), outside the repo.
-  fs::path scratch(std::string_view name) const { return tmp_.path() / name; }
-
- private:
-  TempDir tmp_;
-  fs::path repo_;
-};
+// The files of one test (tests/support): <tmp>/repo is the watched root and
+// <tmp>/sock/coordd.sock the socket; Workspace::Layout::kEmptyRepo leaves out
+// the kind directories.
+using support::Workspace;
 
 class EventReader;
 
@@ -102,7 +54,6 @@ struct DaemonExit {
 class DaemonProcess {
  public:
   explicit DaemonProcess(const Workspace& ws, std::vector<std::string> extra_flags = {});
-  ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
@@ -120,14 +71,18 @@ class DaemonProcess {
  private:
   DaemonProcess(const Workspace& ws, std::vector<std::string> extra_flags, bool wait_ready);
   void wait_until_serving();
-  void stop_quietly() noexcept;
 
   fs::path socket_;
   fs::path log_path_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  std::optional<int> exit_code_;
+  support::ChildProcess child_;  // SIGTERM, SIGKILL 5 s later, on destruction
 };
+
+// How a wait for coordd to answer a ping ended.
+enum class Serving { kYes, kTimedOut, kExited };
+// Connects to `socket` and pings until coordd answers or `timeout` passes,
+// giving up early when `process` exits. `why` gets the last connection error.
+Serving wait_for_ping(const fs::path& socket, support::ChildProcess& process,
+                      std::chrono::milliseconds timeout, std::string& why);
 
 // A test of one protocol line, with words for failure messages.
 struct LinePattern {

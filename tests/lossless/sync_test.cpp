@@ -13,6 +13,7 @@
 #include "tests/lossless/daemon_pause.hpp"
 #include "tests/lossless/inotify_queue_limit.hpp"
 #include "tests/lossless/subscriber.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::lossless {
 namespace {
@@ -89,9 +90,7 @@ TEST_CASE(
     auto status = other.request({{"op", "status"}}, SteadyClock::now() + 5s);
     return status && status->at("subscriptions") == 1;
   };
-  for (auto deadline = SteadyClock::now() + 5s; !subscribed();) {
-    REQUIRE_MESSAGE(SteadyClock::now() < deadline, "the subscribe was never handled");
-  }
+  REQUIRE_MESSAGE(support::poll_until(5s, subscribed), "the subscribe was never handled");
   REQUIRE(other.sync(5'000, SteadyClock::now() + 10s));  // its cookie follows the first one
   integration::write_record_atomic(ws.kind_dir("intents"), "late", intent("late"));
   REQUIRE(other.sync(5'000, SteadyClock::now() + 10s));  // "late" is published
@@ -176,11 +175,12 @@ TEST_CASE(
                     "coordd never logged overflow " << overflows << "; its log:\n"
                                                     << daemon->log());
     if (overflows == kOverflows) break;
-    for (auto deadline = SteadyClock::now() + 5s; status_number(client, "overflows") < overflows;) {
-      REQUIRE_MESSAGE(SteadyClock::now() < deadline, "coordd never rescanned after overflow "
-                                                         << overflows << "; its log:\n"
-                                                         << daemon->log());
-    }
+    // Checked at most 1 ms apart: the next overflow must follow this one quickly.
+    bool rescanned = support::poll_until(
+        5s, [&] { return status_number(client, "overflows") >= overflows; }, 1ms);
+    REQUIRE_MESSAGE(rescanned, "coordd never rescanned after overflow " << overflows
+                                                                        << "; its log:\n"
+                                                                        << daemon->log());
   }
   long delay = last_rescan_delay_ms(daemon->log());
   if (delay < 200) {

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "tests/soak/process_probe.hpp"
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::soak {
 namespace {
 
 constexpr auto kSettleTimeout = 5s;
-constexpr auto kPollInterval = 10ms;
+constexpr auto kMaxPollPause = 10ms;  // the longest pause between two looks
 constexpr std::uint32_t kDefaultSeed = 20'260'707;
 
 std::optional<unsigned long> env_number(const char* name) {
@@ -46,22 +47,29 @@ pid_t daemon_pid(EventReader& reader) {
 }
 
 std::uint64_t settled_client_count(EventReader& reader, std::uint64_t count) {
-  auto deadline = SteadyClock::now() + kSettleTimeout;
-  for (;;) {
-    std::uint64_t clients = status_of(reader).at("clients").to_number<std::uint64_t>();
-    if (clients <= count || SteadyClock::now() >= deadline) return clients;
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  std::uint64_t clients = 0;
+  support::poll_until(
+      kSettleTimeout,
+      [&] {
+        clients = status_of(reader).at("clients").to_number<std::uint64_t>();
+        return clients <= count;
+      },
+      kMaxPollPause);
+  return clients;
 }
 
 std::size_t settled_fd_count(pid_t pid, std::size_t expected) {
-  auto deadline = SteadyClock::now() + kSettleTimeout;
-  for (;;) {
-    std::optional<std::size_t> fds = open_fds(pid);
-    REQUIRE_MESSAGE(fds.has_value(), "coordd (pid " << pid << ") is gone");
-    if (*fds <= expected || SteadyClock::now() >= deadline) return *fds;
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  std::size_t count = 0;
+  support::poll_until(
+      kSettleTimeout,
+      [&] {
+        std::optional<std::size_t> fds = open_fds(pid);
+        REQUIRE_MESSAGE(fds.has_value(), "coordd (pid " << pid << ") is gone");
+        count = *fds;
+        return count <= expected;
+      },
+      kMaxPollPause);
+  return count;
 }
 
 RecordsByKind disk_records(const Workspace& ws) {

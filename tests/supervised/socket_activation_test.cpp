@@ -9,8 +9,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "tests/supervised/notify_socket.hpp"
@@ -20,17 +18,7 @@ namespace coordd::integration {
 namespace {
 
 // The program's path on $PATH, or "" when it is not installed.
-std::string find_program(std::string_view name) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/bin:/bin";
-  while (!dirs.empty()) {
-    std::string_view dir = dirs.substr(0, dirs.find(':'));
-    dirs.remove_prefix(std::min(dirs.size(), dir.size() + 1));
-    fs::path candidate = fs::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
-}
+using support::find_program;
 
 ino_t inode_of(const fs::path& path) {
   struct stat st {};

@@ -2,26 +2,19 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
-extern char** environ;
+#include "tests/support/poll_until.hpp"
 
 namespace coordd::integration {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr auto kStartTimeout = 10s;
 constexpr auto kStopTimeout = 5s;
@@ -35,99 +28,67 @@ std::string read_whole_file(const fs::path& path) {
   return out.str();
 }
 
-bool is_supervision_variable(std::string_view assignment) {
-  return std::any_of(std::begin(kSupervisionVariables), std::end(kSupervisionVariables),
-                     [&](std::string_view name) {
-                       return assignment.size() > name.size() && assignment.starts_with(name) &&
-                              assignment[name.size()] == '=';
-                     });
+// "<st_dev>:<st_ino>" of the log, made (empty) here so that it has an inode
+// before the child starts; the child opens the same file.
+std::string journal_stream_of(const fs::path& log) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) FAIL("open " << log << ": " << errno_text());
+  struct stat st {};
+  int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) FAIL("fstat " << log << ": " << errno_text());
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
-// Our environment without what a service manager would set, plus `added`.
-std::vector<std::string> child_environment(const Launch& launch, int log_fd) {
-  std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (!is_supervision_variable(*entry)) env.emplace_back(*entry);
-  }
-  for (const auto& [name, value] : launch.env) env.push_back(name + "=" + value);
+// Our environment without what a service manager would set, plus what the
+// launch names; stdout and stderr to its log.
+support::ChildOptions supervised_options(const Launch& launch) {
+  support::ChildOptions options;
+  for (std::string_view name : kSupervisionVariables) options.env.emplace_back(name);
+  for (const auto& [name, value] : launch.env) options.env.push_back(name + "=" + value);
   if (launch.journal_stream_is_log) {
-    struct stat st {};
-    if (::fstat(log_fd, &st) != 0) FAIL("fstat " << launch.log << ": " << errno_text());
-    env.push_back("JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino));
+    options.env.push_back("JOURNAL_STREAM=" + journal_stream_of(launch.log));
   }
-  return env;
+  options.stdout_to = support::Output::kLog;
+  options.stderr_to = support::Output::kLog;
+  options.log = launch.log;
+  options.stop_grace = kStopTimeout;
+  return options;
 }
 
 }  // namespace
 
-std::string coordd_binary() {
-  const char* bin = std::getenv("COORDD_BIN");
-  if (bin == nullptr || *bin == '\0') {
-    FAIL("COORDD_BIN is not set; run the suite with meson test, which points it at coordd");
-  }
-  return bin;
-}
-
 std::vector<std::string> coordd_command(const Workspace& ws, std::vector<std::string> extra_flags,
                                         WorkspaceRoot root) {
   std::string bin = coordd_binary();
-  if (!fs::exists(ws.socket_dir()) && ::mkdir(ws.socket_dir().c_str(), 0700) != 0) {
-    FAIL("mkdir " << ws.socket_dir() << ": " << errno_text());
-  }
+  ws.make_socket_dir();
   std::vector<std::string> args = {bin, "--socket", ws.socket().string()};
   if (root == WorkspaceRoot::kWatched) args.insert(args.end(), {"--root", ws.repo().string()});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return args;
 }
 
-SupervisedProcess::SupervisedProcess(Launch launch) : log_(launch.log) {
-  int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) FAIL("open " << log_ << ": " << errno_text());
-  std::vector<std::string> env = child_environment(launch, log_fd);
-  integration::SpawnedChild child = integration::spawn_child(launch.argv, std::move(env), log_fd);
-  ::close(log_fd);
-  pid_ = child.pid;
-  pidfd_ = child.pidfd;
-}
-
-SupervisedProcess::~SupervisedProcess() {
-  if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGTERM);
-    if (!integration::wait_for_exit(pidfd_, Clock::now() + kStopTimeout)) ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  if (pidfd_ >= 0) ::close(pidfd_);
-}
+SupervisedProcess::SupervisedProcess(const Launch& launch)
+    : log_(launch.log), child_(launch.argv, supervised_options(launch)) {}
 
 std::string SupervisedProcess::log() const { return read_whole_file(log_); }
 
 void SupervisedProcess::send_signal(int signal) {
-  if (exit_code_) FAIL("cannot signal pid " << pid_ << ": it exited with " << *exit_code_);
-  if (::kill(pid_, signal) != 0) FAIL("kill " << pid_ << ": " << errno_text());
-}
-
-void SupervisedProcess::reap() {
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) FAIL("waitpid: " << errno_text());
+  if (child_.exit_status()) {
+    FAIL("cannot signal pid " << pid() << ": it exited with " << exit_code());
   }
-  exit_code_ = exit_code_of(status);
+  if (!child_.send_signal(signal)) FAIL("kill " << pid() << ": " << errno_text());
 }
 
 bool SupervisedProcess::exits_within(std::chrono::milliseconds timeout) {
-  if (exit_code_) return true;
-  if (!integration::wait_for_exit(pidfd_, Clock::now() + timeout)) return false;
-  reap();
-  return true;
+  return child_.wait(timeout).has_value();
 }
 
 int SupervisedProcess::wait_for_exit(std::chrono::milliseconds timeout) {
   if (!exits_within(timeout)) {
-    FAIL("pid " << pid_ << " still runs " << timeout.count() << " ms later; its log:\n" << log());
+    FAIL("pid " << pid() << " still runs " << timeout.count() << " ms later; its log:\n" << log());
   }
-  return *exit_code_;
+  return exit_code();
 }
 
 int SupervisedProcess::terminate() {
@@ -136,24 +97,17 @@ int SupervisedProcess::terminate() {
 }
 
 void SupervisedProcess::wait_until_serving(const fs::path& socket) {
-  // Start-up is the one place we poll: nothing tells us when the socket is
-  // bound. A ping answered also means the initial scan is over.
-  auto deadline = Clock::now() + kStartTimeout;
-  for (;;) {
-    CoordClient client;
-    if (client.connect(socket.string())) {
-      json::object pong;
-      if (client.call({{"op", "ping"}}, pong, deadline) == CoordClient::Status::kOk) return;
-    }
-    if (Clock::now() >= deadline) {
-      FAIL("nothing answered on " << socket << " within 10 s (" << client.error() << "); the log:\n"
-                                  << log());
-    }
-    if (exits_within(std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::min<Clock::duration>(deadline - Clock::now(), 10ms)))) {
-      FAIL("pid " << pid_ << " exited with code " << *exit_code_ << " while starting; its log:\n"
+  std::string why;
+  switch (wait_for_ping(socket, child_, kStartTimeout, why)) {
+    case Serving::kYes:
+      return;
+    case Serving::kTimedOut:
+      FAIL("nothing answered on " << socket << " within 10 s (" << why << "); the log:\n" << log());
+      return;
+    case Serving::kExited:
+      FAIL("pid " << pid() << " exited with code " << exit_code() << " while starting; its log:\n"
                   << log());
-    }
+      return;
   }
 }
 
@@ -167,14 +121,10 @@ void SupervisedProcess::wait_for_log(std::string_view text,
 }
 
 void wait_for_text(const fs::path& path, std::string_view text, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!mentions(read_whole_file(path), text)) {
-    if (Clock::now() >= deadline) {
-      FAIL(path << " does not say '" << std::string(text) << "' after " << timeout.count()
-                << " ms; it is:\n"
-                << read_whole_file(path));
-    }
-    std::this_thread::sleep_for(10ms);
+  if (!support::poll_until(timeout, [&] { return mentions(read_whole_file(path), text); })) {
+    FAIL(path << " does not say '" << std::string(text) << "' after " << timeout.count()
+              << " ms; it is:\n"
+              << read_whole_file(path));
   }
 }
 

@@ -1,9 +1,10 @@
 // SupervisedProcess: a child started the way a service manager starts one —
 // an argv, an environment of the test's choosing (NOTIFY_SOCKET,
 // WATCHDOG_USEC, JOURNAL_STREAM, ...), stdout and stderr to a log file — that
-// the test can signal, wait for and read the log of. The integration
-// fixture's DaemonProcess cannot set the environment or send SIGHUP; this
-// can. Every wait ends on an event or fails the test at its deadline.
+// the test can signal, wait for and read the log of: a support::ChildProcess
+// with the words of these tests. The integration fixture's DaemonProcess
+// cannot set the environment or send SIGHUP; this can. Every wait ends on an
+// event or fails the test at its deadline.
 // doctest's main thread only: a failure throws out of the current TEST_CASE.
 #pragma once
 
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include "tests/integration/daemon_fixture.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/program_paths.hpp"
 
 namespace coordd::integration {
 
@@ -36,7 +39,7 @@ struct Launch {
 };
 
 // $COORDD_BIN, which meson test points at the coordd just built.
-std::string coordd_binary();
+using support::coordd_binary;
 
 // Whether coordd_command gives ws.repo() with --root.
 enum class WorkspaceRoot { kWatched, kNotGiven };
@@ -51,13 +54,12 @@ std::vector<std::string> coordd_command(const Workspace& ws,
 class SupervisedProcess {
  public:
   // Forks and execs. Returns at once: nothing is known about readiness.
-  explicit SupervisedProcess(Launch launch);
-  // SIGTERM, and SIGKILL 5 s later if it is still running.
-  ~SupervisedProcess();
+  // Dropping it sends SIGTERM, and SIGKILL 5 s later if it still runs.
+  explicit SupervisedProcess(const Launch& launch);
   SupervisedProcess(const SupervisedProcess&) = delete;
   SupervisedProcess& operator=(const SupervisedProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   const fs::path& log_path() const { return log_; }
   std::string log() const;
 
@@ -76,20 +78,18 @@ class SupervisedProcess {
   // A client connection whose failures print this process's log.
   EventReader connect(const fs::path& socket) const;
   // Waits until the log contains `text` (the log has no change
-  // notification, so this re-reads it every 10 ms until the deadline).
+  // notification, so this re-reads it, at most 10 ms apart, until the deadline).
   void wait_for_log(std::string_view text, std::chrono::milliseconds timeout = kLineTimeout) const;
 
  private:
-  void reap();
+  int exit_code() const { return child_.exit_status()->shell_code(); }
 
   fs::path log_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  std::optional<int> exit_code_;
+  support::ChildProcess child_;
 };
 
-// Waits until the file at `path` contains `text`, re-reading it every 10 ms
-// (a log has no change notification); fails the test after `timeout`.
+// Waits until the file at `path` contains `text`, re-reading it at most 10 ms
+// apart (a log has no change notification); fails the test after `timeout`.
 void wait_for_text(const fs::path& path, std::string_view text,
                    std::chrono::milliseconds timeout = kLineTimeout);
 std::string read_text(const fs::path& path);

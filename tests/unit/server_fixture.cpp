@@ -6,7 +6,6 @@
 
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/write.hpp>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -19,12 +18,9 @@ namespace {
 // Bounded: a fixed number of rounds of handlers and reads, not a wait.
 constexpr int kMaxRunRounds = 1000;
 
-std::string make_root() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/coordd-core-XXXXXX";
-  REQUIRE_MESSAGE(::mkdtemp(pattern.data()) != nullptr, "cannot create " << pattern);
-  fs::create_directories(fs::path(pattern) / ".muse" / "coordination");
-  return fs::canonical(pattern).string();
+std::string make_root(const fs::path& dir) {
+  fs::create_directories(dir / ".muse" / "coordination");
+  return dir.string();
 }
 
 MonitorOptions inotify_without_spin() {
@@ -90,7 +86,7 @@ WallTime ServerFixture::at_start() { return *parse_timestamp("2026-03-30T15:00:0
 
 ServerFixture::ServerFixture(ServerLimits server_limits)
     : limits(server_limits),
-      root_(make_root()),
+      root_(make_root(dir_.path())),
       monitor_(io_, inotify_without_spin(), clock),
       core_(io_, monitor_, limits, DaemonInfo{"fixture-epoch", clock.steady_now(), {}, false}) {
   monitor_.start({root_});
@@ -103,8 +99,6 @@ ServerFixture::~ServerFixture() {
   clients_.clear();
   io_.restart();
   io_.poll();
-  std::error_code ignored;
-  fs::remove_all(root_, ignored);
 }
 
 FixtureClient& ServerFixture::connect(int send_buffer) {

@@ -15,6 +15,7 @@
 
 #include "daemon/server/server_core.hpp"
 #include "daemon/watch/monitor.hpp"
+#include "tests/support/workspace.hpp"
 #include "tests/unit/fake_clock.hpp"
 
 namespace coordd::testing {
@@ -74,6 +75,7 @@ class ServerFixture {
   static WallTime at_start();
 
   boost::asio::io_context io_;
+  support::TempDir dir_{"coordd-core"};
   std::string root_;
   Monitor monitor_;
   ServerCore core_;
