@@ -4,15 +4,12 @@
 // being the next line.
 #include <doctest/doctest.h>
 
-#include <optional>
 
 #include "tests/bus/bus_fixture.hpp"
-#include "tests/support/poll_until.hpp"
 
 namespace coordd::integration {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 TEST_CASE("a targeted message reaches its recipient and no other agent") {
   Workspace ws;
@@ -112,35 +109,8 @@ TEST_CASE("a send to an agent that never said hello fails with not_subscribed") 
   CHECK(orch.call({{"op", "ping"}}).at("type") == "pong");
 }
 
-TEST_CASE("a send to an agent that left fails with not_subscribed once its mailbox TTL passes") {
-  Workspace ws;
-  DaemonProcess daemon(ws, {"--mailbox-ttl", "1"});
-  EventReader orch = connect_as(daemon, "orch");
-  std::optional<EventReader> w1 = connect_as(daemon, "w1");
-
-  w1.reset();
-  auto left = Clock::now();
-  wait_for_connected_agents(orch, 1);
-  // Until the TTL passes the mailbox takes messages (sent, or mailbox_full
-  // once it holds 1024); poll, at a pace that does not matter to the result.
-  std::string code;
-  support::poll_until(
-      left + 5s,
-      [&] {
-        json::object reply = send(orch, "w1", context_message("are you back?"));
-        code = reply.at("type") == "sent" ? "sent" : error_code(reply);
-        if (code == "not_subscribed") return true;
-        REQUIRE_MESSAGE((code == "sent" || code == "mailbox_full"), json::serialize(reply));
-        return false;
-      },
-      20ms);
-
-  REQUIRE(code == "not_subscribed");
-  CHECK(Clock::now() - left >= 1s);
-  // The expired mailbox went with its messages: a new hello finds none.
-  EventReader back = daemon.connect();
-  CHECK(hello_as(back, "w1").at("waiting") == 0);
-}
+// The mailbox TTL is tested in process, on a fake clock, by
+// tests/unit/server_rules_test.cpp.
 
 }  // namespace
 }  // namespace coordd::integration
