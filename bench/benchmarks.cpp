@@ -26,8 +26,13 @@ Row unmeasured_row(std::string benchmark, std::string coordd_figure, std::string
 
 Row ratio_row(std::string benchmark, std::string coordd_figure, std::string peer_figure,
               double ours, double theirs, const std::string& unit) {
-  Row row{std::move(benchmark), std::move(coordd_figure), std::move(peer_figure),
-          format_ratio(ours, theirs), "", {}, {}};
+  Row row{std::move(benchmark),
+          std::move(coordd_figure),
+          std::move(peer_figure),
+          format_ratio(ours, theirs),
+          "",
+          {},
+          {}};
   row.numbers = {{"coordd_" + unit, ours},
                  {"peer_" + unit, theirs},
                  {"ratio", theirs > 0 ? ours / theirs : 0.0}};

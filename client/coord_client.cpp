@@ -136,9 +136,14 @@ CoordClient::Status CoordClient::read_line(std::string& line, Deadline deadline)
   for (;;) {
     std::string_view frame;
     switch (framer_.next(frame)) {
-      case NdjsonFramer::Status::kFrame: line.assign(frame); return Status::kOk;
-      case NdjsonFramer::Status::kTooLarge: error_ = "reply line too large"; return Status::kError;
-      case NdjsonFramer::Status::kNeedMore: break;
+      case NdjsonFramer::Status::kFrame:
+        line.assign(frame);
+        return Status::kOk;
+      case NdjsonFramer::Status::kTooLarge:
+        error_ = "reply line too large";
+        return Status::kError;
+      case NdjsonFramer::Status::kNeedMore:
+        break;
     }
     Status status = wait(POLLIN, deadline);
     if (status != Status::kOk) return status;

@@ -4,8 +4,8 @@
 // there" (so watch may run standalone) from other problems. Main thread.
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <CLI/CLI.hpp>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
 #include <string>

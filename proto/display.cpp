@@ -11,8 +11,11 @@ constexpr char kEsc = 0x1b;
 std::size_t utf8_length(std::string_view text, std::size_t i, unsigned& code_point) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   unsigned char lead = byte(i);
-  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                                       : (lead >> 3) == 0x1E ? 4 : 0;
+  std::size_t length = lead < 0x80           ? 1
+                       : (lead >> 5) == 0x6  ? 2
+                       : (lead >> 4) == 0xE  ? 3
+                       : (lead >> 3) == 0x1E ? 4
+                                             : 0;
   if (length == 0 || i + length > text.size()) return 0;
   code_point = length == 1 ? lead : lead & (0x7F >> length);
   for (std::size_t k = 1; k < length; ++k) {
@@ -66,7 +69,8 @@ std::string strip_control(std::string_view text) {
       ++i;
       continue;
     }
-    bool control = code_point < 0x20 || code_point == 0x7F || (code_point >= 0x80 && code_point <= 0x9F);
+    bool control =
+        code_point < 0x20 || code_point == 0x7F || (code_point >= 0x80 && code_point <= 0x9F);
     if (!control) out.append(text.substr(i, length));
     i += length;
   }

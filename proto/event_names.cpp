@@ -4,11 +4,16 @@ namespace coordd {
 
 std::string_view event_type_name(EventType type) {
   switch (type) {
-    case EventType::kSnapshot: return "snapshot";
-    case EventType::kAdded: return "added";
-    case EventType::kModified: return "modified";
-    case EventType::kRemoved: return "removed";
-    case EventType::kExpired: return "expired";
+    case EventType::kSnapshot:
+      return "snapshot";
+    case EventType::kAdded:
+      return "added";
+    case EventType::kModified:
+      return "modified";
+    case EventType::kRemoved:
+      return "removed";
+    case EventType::kExpired:
+      return "expired";
   }
   return "unknown";
 }

@@ -35,7 +35,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, as a return value
+  Result(T value) : value_(std::move(value)) {}        // NOLINT: implicit, as a return value
   Result(Status error) : status_(std::move(error)) {}  // NOLINT; must not be ok
 
   bool ok() const { return value_.has_value(); }

@@ -93,8 +93,8 @@ std::string mailbox_lagged_line(std::string_view agent, std::uint64_t from_seq,
   // Agent ids are validated ([A-Za-z0-9._:@-]): no escaping needed.
   std::string line = "{\"type\":\"lagged\",\"mailbox\":\"";
   line += agent;
-  line += "\",\"from_seq\":" + std::to_string(from_seq) + ",\"to_seq\":" +
-          std::to_string(to_seq) + ",\"dropped\":" + std::to_string(dropped) + "}\n";
+  line += "\",\"from_seq\":" + std::to_string(from_seq) + ",\"to_seq\":" + std::to_string(to_seq) +
+          ",\"dropped\":" + std::to_string(dropped) + "}\n";
   return line;
 }
 

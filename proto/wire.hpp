@@ -80,7 +80,7 @@ std::string hello_line(ReqId req, const HelloReply& hello);
 struct SubscribedReply {
   std::uint64_t sub = 0;
   std::uint64_t seq = 0;
-  std::optional<bool> resumed;          // present when the request had since
+  std::optional<bool> resumed;             // present when the request had since
   std::optional<std::string_view> reason;  // why not resumed
 };
 std::string subscribed_line(ReqId req, const SubscribedReply& subscribed);

@@ -3,12 +3,12 @@
 // Pure functions; safe from any thread.
 #pragma once
 
-#include "proto/status.hpp"
-
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "proto/status.hpp"
 
 namespace coordd {
 

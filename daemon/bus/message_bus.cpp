@@ -30,9 +30,9 @@ Status MessageBus::attach(const std::shared_ptr<AgentSession>& session, const st
     }
     entry.session.reset();
     old->set_agent(std::nullopt, nullptr);
-    old->close_with(error_line(nullptr, "taken_over",
-                               "another connection said hello as agent '" + agent +
-                                   "' with takeover; closing this one"));
+    old->close_with(error_line(
+        nullptr, "taken_over",
+        "another connection said hello as agent '" + agent + "' with takeover; closing this one"));
     spdlog::info("agent {} taken over by client {}", agent, session->session_id());
   }
   if (entry.expiry) {
@@ -75,7 +75,7 @@ EventPtr MessageBus::make_message(const std::optional<std::string>& from, std::s
   std::string from_json = from ? "\"" + *from + "\"" : std::string("null");  // ids are JSON-safe
   event->body = std::make_shared<const std::string>(
       message_body(event->seq, from_json, to, format_timestamp(engine_.clock().now()),
-                          boost::json::serialize(message)));
+                   boost::json::serialize(message)));
   return event;
 }
 
@@ -84,20 +84,20 @@ SendOutcome MessageBus::send(const std::optional<std::string>& from, const std::
   SendOutcome outcome;
   auto it = agents_.find(to);
   if (it == agents_.end()) {
-    outcome.status = Status::error("not_subscribed",
-                                   "agent " + to + " is not subscribed (it never said hello, or "
-                                                   "its mailbox expired after the mailbox TTL)");
+    outcome.status =
+        Status::error("not_subscribed", "agent " + to +
+                                            " is not subscribed (it never said hello, or "
+                                            "its mailbox expired after the mailbox TTL)");
     return outcome;
   }
   Mailbox& mailbox = it->second.mailbox;
   std::size_t estimate = boost::json::serialize(message).size() + 256;
   if (!mailbox.has_room(estimate)) {
-    outcome.status = Status::error("mailbox_full", "agent " + to + "'s mailbox is full (" +
-                                                       std::to_string(mailbox.size()) +
-                                                       " messages, " +
-                                                       std::to_string(mailbox.bytes()) +
-                                                       " bytes); retry once it has read its "
-                                                       "messages");
+    outcome.status = Status::error(
+        "mailbox_full", "agent " + to + "'s mailbox is full (" + std::to_string(mailbox.size()) +
+                            " messages, " + std::to_string(mailbox.bytes()) +
+                            " bytes); retry once it has read its "
+                            "messages");
     return outcome;
   }
   EventPtr event = make_message(from, to, message);

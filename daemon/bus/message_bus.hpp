@@ -72,7 +72,7 @@ class MessageBus {
     Agent(std::size_t messages, std::size_t bytes) : mailbox(messages, bytes) {}
     Mailbox mailbox;
     std::weak_ptr<AgentSession> session;  // expired while retained
-    std::unique_ptr<Alarm> expiry;  // armed while retained
+    std::unique_ptr<Alarm> expiry;        // armed while retained
   };
   EventPtr make_message(const std::optional<std::string>& from, std::string_view to,
                         const boost::json::object& message);

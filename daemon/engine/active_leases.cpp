@@ -11,7 +11,7 @@ std::optional<WallTime> parse_optional(const std::optional<std::string>& text) {
 }  // namespace
 
 std::optional<ActiveLeases::LeaseKey> ActiveLeases::lease_key_of(const RecordRef& record,
-                                                                   const ParsedRecord& parsed) {
+                                                                 const ParsedRecord& parsed) {
   if (record.kind == Kind::kReservation) {
     return LeaseKey{record.root, false, parsed.reservation_id.value_or(record.id)};
   }
@@ -23,7 +23,7 @@ std::optional<ActiveLeases::LeaseKey> ActiveLeases::lease_key_of(const RecordRef
 }
 
 std::optional<ActiveLeases::LeaseKey> ActiveLeases::target_of(RootId root,
-                                                                const ParsedRecord& parsed) {
+                                                              const ParsedRecord& parsed) {
   if (parsed.reservation_id) return LeaseKey{root, false, *parsed.reservation_id};
   if (parsed.claim_id) return LeaseKey{root, true, *parsed.claim_id};
   return std::nullopt;
@@ -51,7 +51,8 @@ ActiveLeases::Leases::const_iterator ActiveLeases::owned_by(const RecordRef& rec
 
 ActiveLeases::Leases::iterator ActiveLeases::owned_by(const RecordRef& record) {
   auto it = static_cast<const ActiveLeases*>(this)->owned_by(record);
-  return it == leases_.cend() ? leases_.end() : leases_.erase(it, it);  // const_iterator -> iterator
+  return it == leases_.cend() ? leases_.end()
+                              : leases_.erase(it, it);  // const_iterator -> iterator
 }
 
 void ActiveLeases::disarm(Leases::iterator it) {
@@ -174,10 +175,9 @@ void ActiveLeases::reevaluate(Leases::iterator it, WallTime now, std::vector<Exp
     deadlines_.insert(Deadline{*expiry, &it->first});
   } else if (was_active) {
     const std::string& record_id = lease.other_record_id ? *lease.other_record_id : it->first.id;
-    expired.push_back(Expiry{RecordRef{it->first.root,
-                                       it->first.claim ? Kind::kClaim : Kind::kReservation,
-                                       record_id},
-                             released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
+    expired.push_back(Expiry{
+        RecordRef{it->first.root, it->first.claim ? Kind::kClaim : Kind::kReservation, record_id},
+        released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
   }
 }
 

@@ -20,7 +20,6 @@
 
 namespace coordd {
 
-
 // A lease that left the active set while its file still exists.
 struct Expiry {
   RecordRef record;

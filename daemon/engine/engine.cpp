@@ -13,12 +13,18 @@ namespace coordd {
 
 std::string_view rescan_cause_name(RescanCause cause) {
   switch (cause) {
-    case RescanCause::kInitial: return "initial";
-    case RescanCause::kOverflow: return "overflow";
-    case RescanCause::kDirectoryChanged: return "directory_changed";
-    case RescanCause::kDirectoryWrite: return "directory_write";
-    case RescanCause::kPoll: return "poll";
-    case RescanCause::kRequested: return "requested";
+    case RescanCause::kInitial:
+      return "initial";
+    case RescanCause::kOverflow:
+      return "overflow";
+    case RescanCause::kDirectoryChanged:
+      return "directory_changed";
+    case RescanCause::kDirectoryWrite:
+      return "directory_write";
+    case RescanCause::kPoll:
+      return "poll";
+    case RescanCause::kRequested:
+      return "requested";
   }
   return "unknown";
 }
@@ -109,15 +115,23 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
     if (bad != bad_files_.end() && bad->second.stamp == *listed) return;  // still the same bad file
   }
 
-  ReadResult read = listing ? fs_.read_listed(*listing, name, options_.max_record_bytes)
-                            : fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
+  ReadResult read =
+      listing ? fs_.read_listed(*listing, name, options_.max_record_bytes)
+              : fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
   // Remember a bad file by the stamp the poller will list next time.
   const FileStamp* seen = listed ? listed : &read.stamp;
   switch (read.status) {
-    case ReadStatus::kOk: break;
-    case ReadStatus::kMissing: remove(ref); return;
-    case ReadStatus::kSymlink: note_bad(ref.root, ref.kind, name, "is a symlink (not followed)", listed); return;
-    case ReadStatus::kNotRegular: note_bad(ref.root, ref.kind, name, "is not a regular file", seen); return;
+    case ReadStatus::kOk:
+      break;
+    case ReadStatus::kMissing:
+      remove(ref);
+      return;
+    case ReadStatus::kSymlink:
+      note_bad(ref.root, ref.kind, name, "is a symlink (not followed)", listed);
+      return;
+    case ReadStatus::kNotRegular:
+      note_bad(ref.root, ref.kind, name, "is not a regular file", seen);
+      return;
     case ReadStatus::kTooLarge:
       note_bad(ref.root, ref.kind, name,
                "is larger than --max-record-bytes=" + std::to_string(options_.max_record_bytes),
@@ -229,10 +243,11 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   std::sort(gone.begin(), gone.end());
   for (const std::string& id : gone) remove(RecordRef{root, kind, id});
   // Forget warnings about files that are no longer there.
-  if (diff_bad) std::erase_if(bad_files_, [&](const auto& entry) {
-    const auto& [bad_root, bad_kind, name] = entry.first;
-    return bad_root == root && bad_kind == kind && !listed.contains(name);
-  });
+  if (diff_bad)
+    std::erase_if(bad_files_, [&](const auto& entry) {
+      const auto& [bad_root, bad_kind, name] = entry.first;
+      return bad_root == root && bad_kind == kind && !listed.contains(name);
+    });
 }
 
 void Engine::advance_clock() {
@@ -278,7 +293,8 @@ void Engine::note_bad(RootId root, Kind kind, std::string_view name, std::string
     if (it->second.reason == reason) return;  // counted and warned about already
     it->second.reason = std::string(reason);
   } else if (bad_files_.size() < options_.max_tracked_bad_files) {
-    bad_files_.emplace(std::move(key), BadFile{std::string(reason), listed ? *listed : FileStamp{}});
+    bad_files_.emplace(std::move(key),
+                       BadFile{std::string(reason), listed ? *listed : FileStamp{}});
   }
   // Past the tracking bound every sighting counts and warns: noisy, not unbounded.
   ++counters_.bad_files_skipped;
@@ -317,7 +333,7 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
 std::string Engine::snapshot_body(const RecordRef& ref, const Record& record) const {
   std::string timestamp = format_timestamp(clock_.now());
   return event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp,
-                            roots_.at(ref.root).json, record.data_json, std::nullopt});
+                     roots_.at(ref.root).json, record.data_json, std::nullopt});
 }
 
 }  // namespace coordd

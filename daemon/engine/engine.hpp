@@ -56,7 +56,9 @@ class Engine final : public WatchSink {
   // get sequence numbers but nothing is published.
   void set_sink(EventSink* sink) { sink_ = sink; }
   // Called whenever next_deadline() may have changed.
-  void set_deadline_listener(std::function<void()> listener) { deadline_listener_ = std::move(listener); }
+  void set_deadline_listener(std::function<void()> listener) {
+    deadline_listener_ = std::move(listener);
+  }
   // Called with each file name seen directly in a coordination directory.
   void set_cookie_listener(std::function<void(RootId, std::string_view)> listener) {
     cookie_listener_ = std::move(listener);

@@ -121,10 +121,10 @@ DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
   if (fd < 0) {
     int err = errno;
     listing.error = std::strerror(err);
-    listing.status = err == ENOENT                   ? DirStatus::kMissing
-                     : err == ELOOP                  ? DirStatus::kSymlink
-                     : err == ENOTDIR                ? probe_dir(path)
-                                                     : DirStatus::kError;
+    listing.status = err == ENOENT    ? DirStatus::kMissing
+                     : err == ELOOP   ? DirStatus::kSymlink
+                     : err == ENOTDIR ? probe_dir(path)
+                                      : DirStatus::kError;
     return listing;
   }
   // The listing keeps its own descriptor: closedir() closes this one.

@@ -3,13 +3,13 @@
 // thread is the only caller.
 #pragma once
 
-#include "proto/status.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "proto/status.hpp"
 
 namespace coordd {
 

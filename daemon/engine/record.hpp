@@ -2,11 +2,11 @@
 // bytes must hold. Pure functions; safe from any thread.
 #pragma once
 
-#include "proto/status.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "proto/status.hpp"
 
 namespace coordd {
 

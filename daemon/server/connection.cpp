@@ -1,19 +1,19 @@
 #include "daemon/server/connection.hpp"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <limits>
 
+#include "daemon/bus/message_bus.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
-#include "daemon/bus/message_bus.hpp"
 #include "proto/wire.hpp"
 
 namespace coordd {
@@ -113,10 +113,10 @@ void Connection::handle_frames() {
     NdjsonFramer::Status status = framer_.next(frame);
     if (status == NdjsonFramer::Status::kNeedMore) break;
     if (status == NdjsonFramer::Status::kTooLarge) {
-      close_with(error_line(
-          nullptr, "frame_too_large",
-          "a request line exceeds " + std::to_string(context_.limits.max_frame_bytes) +
-              " bytes (--max-frame-bytes); closing the connection"));
+      close_with(error_line(nullptr, "frame_too_large",
+                            "a request line exceeds " +
+                                std::to_string(context_.limits.max_frame_bytes) +
+                                " bytes (--max-frame-bytes); closing the connection"));
       return;
     }
     if (frame.empty()) continue;
@@ -205,11 +205,10 @@ void Connection::check_slow_consumer() {
   }
   spdlog::warn("client {} stayed over its queue limit for {} ms; disconnecting (slow_consumer)",
                id_, context_.limits.slow_consumer_grace.count());
-  close_with(error_line(
-      nullptr, "slow_consumer",
-      "this client did not read its events for " +
-          std::to_string(context_.limits.slow_consumer_grace.count()) +
-          " ms while its queue was full; reconnect and resume with since"));
+  close_with(error_line(nullptr, "slow_consumer",
+                        "this client did not read its events for " +
+                            std::to_string(context_.limits.slow_consumer_grace.count()) +
+                            " ms while its queue was full; reconnect and resume with since"));
 }
 
 void Connection::pump() {

@@ -7,14 +7,12 @@
 #include <memory>
 #include <vector>
 
-#include "daemon/server/connection.hpp"
 #include "daemon/engine/engine.hpp"
+#include "daemon/server/connection.hpp"
 
 namespace coordd {
 
-class ConnectionManager final : public EventSink,
-                                public MessageFanout,
-                                public ConnectionRegistry {
+class ConnectionManager final : public EventSink, public MessageFanout, public ConnectionRegistry {
  public:
   explicit ConnectionManager(EventJournal& journal) : journal_(journal) {}
 

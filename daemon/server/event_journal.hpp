@@ -4,8 +4,8 @@
 // resume after a disconnect. Reactor thread only.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 
 #include "daemon/engine/event.hpp"

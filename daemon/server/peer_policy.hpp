@@ -9,8 +9,8 @@
 #include <sys/types.h>
 
 #include <set>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace coordd {
 

@@ -5,10 +5,10 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include "daemon/bus/agent_message.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
 #include "daemon/server/request.hpp"
-#include "daemon/bus/agent_message.hpp"
 
 namespace coordd {
 namespace json = boost::json;

@@ -35,18 +35,18 @@ using Handler = RequestHandler;
 // debug_stall is listed here but answered only with --test-hooks.
 std::span<const RequestHandler::Op> RequestHandler::ops() {
   static constexpr std::array<Op, 12> kOps = {{
-    {"hello", false, &Handler::hello},  // with "agent" it needs write (see handle)
-    {"subscribe", false, &Handler::subscribe},
-    {"unsubscribe", false, &Handler::unsubscribe},
-    {"list", false, &Handler::list},
-    {"status", false, &Handler::status},
-    {"ping", false, &Handler::ping},
-    {"sync", false, &Handler::sync},
-    {"send", true, &Handler::send},
-    {"broadcast", true, &Handler::broadcast},
-    {"watch_root", true, &Handler::watch_root},
-    {"unwatch_root", true, &Handler::unwatch_root},
-    {"debug_stall", false, &Handler::debug_stall},
+      {"hello", false, &Handler::hello},  // with "agent" it needs write (see handle)
+      {"subscribe", false, &Handler::subscribe},
+      {"unsubscribe", false, &Handler::unsubscribe},
+      {"list", false, &Handler::list},
+      {"status", false, &Handler::status},
+      {"ping", false, &Handler::ping},
+      {"sync", false, &Handler::sync},
+      {"send", true, &Handler::send},
+      {"broadcast", true, &Handler::broadcast},
+      {"watch_root", true, &Handler::watch_root},
+      {"unwatch_root", true, &Handler::unwatch_root},
+      {"debug_stall", false, &Handler::debug_stall},
   }};
   return kOps;
 }
@@ -86,9 +86,9 @@ void RequestHandler::handle(Connection& connection, std::string_view frame) {
   boost::system::error_code ec;
   json::value parsed = json::parse(frame, ec, {}, options);
   if (ec) {
-    connection.reply(error_line(nullptr, "invalid_json",
-                                "the request is not valid JSON (" + ec.message() +
-                                    "); send one JSON object per line"));
+    connection.reply(error_line(
+        nullptr, "invalid_json",
+        "the request is not valid JSON (" + ec.message() + "); send one JSON object per line"));
     return;
   }
   if (!parsed.is_object()) {
@@ -317,8 +317,9 @@ void RequestHandler::list(Connection& connection, Request& request) {
   if (!filter || request.failed()) return;
   ListWriter writer(request.req(), engine_.last_seq());
   for (const auto& [ref, record] : engine_.matching(*filter, active_only)) {
-    ListEntry entry{ref.kind, ref.id, engine_.root_json(ref.root), record->seq, false, false,
-                    std::nullopt, record->data_json};
+    ListEntry entry{
+        ref.kind,     ref.id,           engine_.root_json(ref.root), record->seq, false, false,
+        std::nullopt, record->data_json};
     std::string expiry;
     if (auto lease = engine_.leases().state_of(ref)) {
       entry.lease = true;

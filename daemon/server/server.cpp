@@ -35,7 +35,8 @@ void secure_directory(const std::string& dir) {
     if (::lstat(dir.c_str(), &st) != 0) fail("cannot inspect " + dir + ": " + std::strerror(errno));
   }
   if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-    fail("socket directory " + dir + " is not a directory (or is a symlink); remove it or pick "
+    fail("socket directory " + dir +
+         " is not a directory (or is a symlink); remove it or pick "
          "another --socket");
   }
   if (st.st_uid != ::geteuid()) {
@@ -98,7 +99,8 @@ void Server::listen(const std::string& path) {
       spdlog::info("replacing stale socket {}", path);
       ::unlink(path.c_str());
       break;
-    case Existing::kNothing: break;
+    case Existing::kNothing:
+      break;
   }
   auto acceptor = std::make_unique<Protocol::acceptor>(io_);
   boost::system::error_code ec;
@@ -131,39 +133,39 @@ void Server::start() {
 }
 
 void Server::accept(Protocol::acceptor& acceptor) {
-  acceptor.async_accept([this, &acceptor](const boost::system::error_code& ec,
-                                          Protocol::socket socket) {
-    if (stopped_ || ec == boost::asio::error::operation_aborted) return;
-    if (ec) {
-      // EMFILE and friends: the client stays in the backlog; try again soon
-      // rather than spinning on the same error.
-      spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
-      retry_timer_ = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(100));
-      retry_timer_->async_wait([this, &acceptor](const boost::system::error_code& wait_ec) {
-        if (!wait_ec && !stopped_) accept(acceptor);
+  acceptor.async_accept(
+      [this, &acceptor](const boost::system::error_code& ec, Protocol::socket socket) {
+        if (stopped_ || ec == boost::asio::error::operation_aborted) return;
+        if (ec) {
+          // EMFILE and friends: the client stays in the backlog; try again soon
+          // rather than spinning on the same error.
+          spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+          retry_timer_ =
+              std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(100));
+          retry_timer_->async_wait([this, &acceptor](const boost::system::error_code& wait_ec) {
+            if (!wait_ec && !stopped_) accept(acceptor);
+          });
+          return;
+        }
+        PeerCredentials peer = peer_credentials(socket.native_handle());
+        Access access = policy_.decide(peer, ::geteuid());
+        if (access == Access::kForbidden) {
+          spdlog::warn("refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)",
+                       peer.uid, peer.gid, peer.pid);
+          std::string line = error_line(nullptr, "forbidden",
+                                        "uid " + std::to_string(peer.uid) +
+                                            " may not use this coordd; its owner can allow it with "
+                                            "--allow-uid or --allow-gid");
+          ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        } else {
+          auto connection = std::make_shared<Connection>(std::move(socket), context_,
+                                                         manager_.next_id(), peer, access);
+          manager_.start(std::move(connection));
+        }
+        accept(acceptor);
       });
-      return;
-    }
-    PeerCredentials peer = peer_credentials(socket.native_handle());
-    Access access = policy_.decide(peer, ::geteuid());
-    if (access == Access::kForbidden) {
-      spdlog::warn("refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)",
-                   peer.uid, peer.gid, peer.pid);
-      std::string line =
-          error_line(nullptr, "forbidden",
-                     "uid " + std::to_string(peer.uid) +
-                         " may not use this coordd; its owner can allow it with "
-                         "--allow-uid or --allow-gid");
-      ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    } else {
-      auto connection = std::make_shared<Connection>(std::move(socket), context_,
-                                                     manager_.next_id(), peer, access);
-      manager_.start(std::move(connection));
-    }
-    accept(acceptor);
-  });
 }
 
 void Server::stop() {

@@ -2,14 +2,14 @@
 
 #include <unistd.h>
 
-#include "daemon/server/connection.hpp"
-#include "proto/event_names.hpp"
-#include "daemon/server/connection_manager.hpp"
-#include "daemon/engine/engine.hpp"
-#include "daemon/server/event_journal.hpp"
 #include "daemon/bus/message_bus.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/connection.hpp"
+#include "daemon/server/connection_manager.hpp"
+#include "daemon/server/event_journal.hpp"
 #include "daemon/watch/monitor.hpp"
 #include "daemon/watch/sync_barrier.hpp"
+#include "proto/event_names.hpp"
 
 namespace coordd {
 namespace json = boost::json;
@@ -49,8 +49,8 @@ json::object status_fields(const StatusSources& sources) {
   out["proto"] = kProtocolVersion;
   out["epoch"] = sources.info.epoch;
   out["pid"] = ::getpid();
-  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
-                        engine.clock().steady_now() - sources.info.started)
+  out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(engine.clock().steady_now() -
+                                                                     sources.info.started)
                         .count();
   out["backend"] = sources.info.backend ? sources.info.backend() : "none";
   json::array root_backends;

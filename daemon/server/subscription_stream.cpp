@@ -116,9 +116,8 @@ void SubscriptionStreams::note_drop(Subscription& sub, std::uint64_t seq, bool c
 }
 
 bool SubscriptionStreams::flush_lag(Subscription& sub) {
-  std::string line =
-      lagged_line(sub.id, sub.lag_from, sub.lag_to,
-                  sub.lag_counted ? std::optional(sub.lag_dropped) : std::nullopt);
+  std::string line = lagged_line(sub.id, sub.lag_from, sub.lag_to,
+                                 sub.lag_counted ? std::optional(sub.lag_dropped) : std::nullopt);
   // Room for the marker and the event that follows it.
   if (!queue_.has_room(line.size() + 512, 2)) return false;
   queue_.push(OutboundLine::owned(std::move(line)));

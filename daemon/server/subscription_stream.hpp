@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/engine/event_filter.hpp"
 #include "daemon/engine/event.hpp"
+#include "daemon/engine/event_filter.hpp"
 #include "daemon/engine/record_ref.hpp"
 #include "daemon/server/outbound_queue.hpp"
 
@@ -36,12 +36,12 @@ struct Subscription {
   bool events = true;                   // record events wanted
   Messages messages = Messages::kNone;  // which agent messages this tap sees
   std::set<std::string> agents;         // tap restricted to these senders/recipients
-  std::string prefix;          // `{"type":"event","sub":N,`
-  std::string message_prefix;  // `{"type":"message","sub":N,`
+  std::string prefix;                   // `{"type":"event","sub":N,`
+  std::string message_prefix;           // `{"type":"message","sub":N,`
   Phase phase = Phase::kLive;
 
-  std::uint64_t snapshot_seq = 0;  // the S of subscribed/snapshot_end
-  bool resync = false;  // a resume was refused: the client must rebuild its state
+  std::uint64_t snapshot_seq = 0;   // the S of subscribed/snapshot_end
+  bool resync = false;              // a resume was refused: the client must rebuild its state
   std::vector<RecordRef> snapshot;  // in seq order
   std::size_t snapshot_next = 0;
   std::uint64_t replay_after = 0;  // last seq replayed

@@ -73,7 +73,8 @@ Daemon::Daemon(DaemonOptions options)
     }
     if (file->log_level) spdlog::set_level(spdlog::level::from_str(*file->log_level));
   }
-  if (roots.empty()) throw std::runtime_error("no repository to watch: give --root or --roots-file");
+  if (roots.empty())
+    throw std::runtime_error("no repository to watch: give --root or --roots-file");
   monitor_.start(roots);
   core_.start();
 }
@@ -116,13 +117,14 @@ void Daemon::reload() {
     } else {
       std::set<std::string> wanted(file->roots.begin(), file->roots.end());
       for (const std::string& root : file_roots_) {
-        bool from_flag = std::find(options_.roots.begin(), options_.roots.end(), root) !=
-                         options_.roots.end();
+        bool from_flag =
+            std::find(options_.roots.begin(), options_.roots.end(), root) != options_.roots.end();
         if (!wanted.contains(root) && !from_flag) monitor_.remove_root(root);
       }
       for (const std::string& root : wanted) {
         Status added = monitor_.add_root(root);
-        if (!added.ok()) spdlog::error("cannot watch {}: {}", root, escape_control(added.message()));
+        if (!added.ok())
+          spdlog::error("cannot watch {}: {}", root, escape_control(added.message()));
       }
       file_roots_ = std::move(wanted);
       release_scan_scratch();

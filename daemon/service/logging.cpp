@@ -2,8 +2,8 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,12 +24,23 @@ class JournalPriorityFlag final : public spdlog::custom_flag_formatter {
     char priority = '6';
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: priority = '7'; break;
-      case spdlog::level::info: priority = '6'; break;
-      case spdlog::level::warn: priority = '4'; break;
-      case spdlog::level::err: priority = '3'; break;
-      case spdlog::level::critical: priority = '2'; break;
-      default: break;
+      case spdlog::level::debug:
+        priority = '7';
+        break;
+      case spdlog::level::info:
+        priority = '6';
+        break;
+      case spdlog::level::warn:
+        priority = '4';
+        break;
+      case spdlog::level::err:
+        priority = '3';
+        break;
+      case spdlog::level::critical:
+        priority = '2';
+        break;
+      default:
+        break;
     }
     const char text[3] = {'<', priority, '>'};
     dest.append(text, text + 3);
@@ -48,8 +59,8 @@ void install(std::shared_ptr<spdlog::logger> logger, bool journal) {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   }
   logger->flush_on(spdlog::level::info);
-  spdlog::level::level_enum level = spdlog::default_logger() ? spdlog::default_logger()->level()
-                                                             : spdlog::level::info;
+  spdlog::level::level_enum level =
+      spdlog::default_logger() ? spdlog::default_logger()->level() : spdlog::level::info;
   logger->set_level(level);
   spdlog::set_default_logger(std::move(logger));
 }
@@ -72,8 +83,8 @@ Status setup_logging(const std::string& file, spdlog::level::level_enum level) {
   if (file.empty()) {
     journal = stderr_is_journal();
     if (journal) {
-      logger = std::make_shared<spdlog::logger>(
-          "coordd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+      logger = std::make_shared<spdlog::logger>("coordd",
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
     } else {
       logger = std::make_shared<spdlog::logger>(
           "coordd", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());

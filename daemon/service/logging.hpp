@@ -4,11 +4,11 @@
 // Start-up and the reactor thread only.
 #pragma once
 
-#include "proto/status.hpp"
-
 #include <spdlog/common.h>
 
 #include <string>
+
+#include "proto/status.hpp"
 
 namespace coordd {
 

@@ -1,7 +1,7 @@
 // coordd's entry point: parses flags, sets up logging, runs a Daemon.
-#include <spdlog/spdlog.h>
 #include <grp.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -45,7 +45,8 @@ std::string canonical_root(const std::string& root) {
   std::error_code ec;
   fs::path path = fs::canonical(root, ec);
   if (ec) throw std::runtime_error("--root " + root + ": " + ec.message());
-  if (!fs::is_directory(path, ec)) throw std::runtime_error("--root " + root + " is not a directory");
+  if (!fs::is_directory(path, ec))
+    throw std::runtime_error("--root " + root + " is not a directory");
   return path.string();
 }
 
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
       "Unix socket. Runs in the foreground and logs to stderr.\n\n"
       "Example:\n"
       "  coordd --root ~/src/myrepo &\n"
-      "  echo '{\"op\":\"subscribe\"}' | socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/coordd/coordd.sock\n",
+      "  echo '{\"op\":\"subscribe\"}' | socat - "
+      "UNIX-CONNECT:$XDG_RUNTIME_DIR/coordd/coordd.sock\n",
       "coordd"};
   app.set_version_flag("--version", std::string("coordd ") + COORDD_VERSION);
   app.add_option("--root", options.roots,
@@ -170,15 +172,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    for (const std::string& uid : allow_uids) options.peers.allow_uids.insert(resolve_id(uid, false));
-    for (const std::string& gid : allow_gids) options.peers.allow_gids.insert(resolve_id(gid, true));
+    for (const std::string& uid : allow_uids)
+      options.peers.allow_uids.insert(resolve_id(uid, false));
+    for (const std::string& gid : allow_gids)
+      options.peers.allow_gids.insert(resolve_id(gid, true));
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }
 
   try {
-    if (options.roots.empty() && options.roots_file.empty()) options.roots.push_back(default_root());
+    if (options.roots.empty() && options.roots_file.empty())
+      options.roots.push_back(default_root());
     for (std::string& root : options.roots) root = canonical_root(root);
     if (options.socket_path.empty()) options.socket_path = coordd::default_socket_path();
     // "inotify" and "kqueue" both name the kernel backend of the platform.

@@ -30,7 +30,8 @@ std::string unusable(int fd) {
   }
   sockaddr_storage addr{};
   len = sizeof addr;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.ss_family != AF_UNIX) {
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      addr.ss_family != AF_UNIX) {
     return "fd " + std::to_string(fd) + " is not a Unix socket (ListenStream= must be a path)";
   }
   int listening = 0;

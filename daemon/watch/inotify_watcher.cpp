@@ -30,9 +30,9 @@ int open_inotify() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    throw std::system_error(err, std::generic_category(),
-                            err == EMFILE ? "inotify_init1 (raise fs.inotify.max_user_instances)"
-                                          : "inotify_init1");
+    throw std::system_error(
+        err, std::generic_category(),
+        err == EMFILE ? "inotify_init1 (raise fs.inotify.max_user_instances)" : "inotify_init1");
   }
   return fd;
 }
@@ -57,7 +57,11 @@ bool is_symlink(const std::string& path) {
 
 InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, WatchSink& sink, const Clock& clock,
                                std::chrono::microseconds temp_spin)
-    : sink_(sink), clock_(clock), temp_spin_(temp_spin), fd_(io, open_inotify()), backoff_timer_(io) {
+    : sink_(sink),
+      clock_(clock),
+      temp_spin_(temp_spin),
+      fd_(io, open_inotify()),
+      backoff_timer_(io) {
   start_read();
 }
 

@@ -16,9 +16,12 @@ std::size_t parent_of(std::size_t slot) {
 
 std::string slot_path(const std::string& root_path, std::size_t slot) {
   switch (slot) {
-    case kRepoSlot: return root_path;
-    case kMuseSlot: return root_path + "/.muse";
-    case kCoordinationSlot: return root_path + "/.muse/coordination";
+    case kRepoSlot:
+      return root_path;
+    case kMuseSlot:
+      return root_path + "/.muse";
+    case kCoordinationSlot:
+      return root_path + "/.muse/coordination";
     default:
       return root_path + "/.muse/coordination/" +
              std::string(kind_dir(kAllKinds[slot - kFirstKindSlot]));
@@ -118,9 +121,9 @@ KqueueLogic::SlotProblem KqueueLogic::open_slot(RootId root, RootWatch& watch, s
         watch.reported[slot] = false;
         return {};  // the engine finds no records there; its parent tells when that changes
       }
-      return {Code::kRefused,
-              "cannot watch " + path + ": " +
-                  (opened.status == OpenStatus::kMissing ? "it does not exist" : "not a directory")};
+      return {Code::kRefused, "cannot watch " + path + ": " +
+                                  (opened.status == OpenStatus::kMissing ? "it does not exist"
+                                                                         : "not a directory")};
     case OpenStatus::kSymlink:
       if (slot == kMuseSlot) {
         return {Code::kOk,

@@ -44,8 +44,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/watch/vnode_api.hpp"
 #include "daemon/engine/watcher.hpp"
+#include "daemon/watch/vnode_api.hpp"
 
 namespace coordd {
 

@@ -18,7 +18,8 @@
 namespace coordd {
 namespace {
 
-constexpr std::uint32_t kVnodeNotes = NOTE_WRITE | NOTE_EXTEND | NOTE_DELETE | NOTE_RENAME | NOTE_REVOKE;
+constexpr std::uint32_t kVnodeNotes =
+    NOTE_WRITE | NOTE_EXTEND | NOTE_DELETE | NOTE_RENAME | NOTE_REVOKE;
 constexpr std::uintptr_t kStopIdent = 1;  // the waiter queue's EVFILT_USER event
 constexpr int kDrainBatch = 64;
 // Bounds one drain (and so the reactor's time in it) under constant churn;
@@ -48,8 +49,9 @@ unsigned changes_of(std::uint32_t fflags) {
 KqueueFd::KqueueFd() : fd_(::kqueue()) {
   if (fd_ < 0) {
     int err = errno;
-    throw std::system_error(err, std::generic_category(),
-                            err == EMFILE ? "kqueue (raise the descriptor limit: ulimit -n)" : "kqueue");
+    throw std::system_error(
+        err, std::generic_category(),
+        err == EMFILE ? "kqueue (raise the descriptor limit: ulimit -n)" : "kqueue");
   }
   // kqueues are not inherited by fork(), but the descriptor number still is.
   ::fcntl(fd_, F_SETFD, FD_CLOEXEC);
@@ -62,24 +64,28 @@ OpenResult KqueueVnodeApi::open_directory(const std::string& path) {
   if (fd >= 0) return {OpenStatus::kOk, fd, ""};
   int err = errno;
   switch (err) {
-    case ENOENT: return {OpenStatus::kMissing, -1, ""};
+    case ENOENT:
+      return {OpenStatus::kMissing, -1, ""};
     case EMFILE:
-    case ENFILE: return {OpenStatus::kExhausted, -1, std::strerror(err)};
-    case ELOOP:    // macOS, Linux: O_NOFOLLOW met a symlink
-    case EMLINK:   // FreeBSD: likewise
+    case ENFILE:
+      return {OpenStatus::kExhausted, -1, std::strerror(err)};
+    case ELOOP:      // macOS, Linux: O_NOFOLLOW met a symlink
+    case EMLINK:     // FreeBSD: likewise
     case ENOTDIR: {  // O_DIRECTORY checked first, or a path component is not a directory
       struct stat st {};
-      if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return {OpenStatus::kSymlink, -1, ""};
+      if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        return {OpenStatus::kSymlink, -1, ""};
       return {OpenStatus::kNotDirectory, -1, ""};
     }
-    default: return {OpenStatus::kError, -1, std::strerror(err)};
+    default:
+      return {OpenStatus::kError, -1, std::strerror(err)};
   }
 }
 
 std::string KqueueVnodeApi::watch(VnodeHandle handle) {
   struct kevent change;
-  EV_SET(&change, static_cast<std::uintptr_t>(handle), EVFILT_VNODE, EV_ADD | EV_CLEAR, kVnodeNotes, 0,
-         nullptr);
+  EV_SET(&change, static_cast<std::uintptr_t>(handle), EVFILT_VNODE, EV_ADD | EV_CLEAR, kVnodeNotes,
+         0, nullptr);
   // With no room for events, a failed registration is reported as -1/errno.
   if (::kevent(kqueue_.get(), &change, 1, nullptr, 0, nullptr) < 0) return std::strerror(errno);
   return "";
@@ -92,7 +98,7 @@ void KqueueVnodeApi::close(VnodeHandle handle) {
 
 std::string KqueueVnodeApi::drain(std::vector<VnodeEvent>& events) {
   struct kevent batch[kDrainBatch];
-  const struct timespec no_wait {0, 0};
+  const struct timespec no_wait { 0, 0 };
   for (int round = 0; round < kMaxDrainRounds; ++round) {
     int n = ::kevent(kqueue_.get(), nullptr, 0, batch, kDrainBatch, &no_wait);
     if (n < 0) {
@@ -114,7 +120,8 @@ KqueueWatcher::KqueueWatcher(boost::asio::io_context& io, WatchSink& sink,
     : io_(io),
       sink_(sink),
       backstop_interval_(backstop),
-      logic_(vnodes_, [](const std::string& message) { spdlog::error("{}", escape_control(message)); }),
+      logic_(vnodes_,
+             [](const std::string& message) { spdlog::error("{}", escape_control(message)); }),
       backstop_timer_(io) {
   struct kevent changes[2];
   // EV_DISPATCH: after firing once the filter stays disabled until the drain
@@ -165,9 +172,10 @@ void KqueueWatcher::wait_for_events() {
       int err = errno;
       boost::asio::post(io_, [this, err] {
         if (stopped_) return;
-        spdlog::error("waiting for kqueue events failed: {}; only the backstop scan every {} ms "
-                      "remains",
-                      std::strerror(err), backstop_interval_.count());
+        spdlog::error(
+            "waiting for kqueue events failed: {}; only the backstop scan every {} ms "
+            "remains",
+            std::strerror(err), backstop_interval_.count());
         rescan_everything(RescanCause::kOverflow);
       });
       return;
@@ -202,8 +210,9 @@ void KqueueWatcher::enable_wakeup() {
   EV_SET(&change, static_cast<std::uintptr_t>(vnodes_.kqueue_fd()), EVFILT_READ,
          EV_ADD | EV_ENABLE | EV_DISPATCH, 0, 0, nullptr);
   if (::kevent(waiter_queue_.get(), &change, 1, nullptr, 0, nullptr) < 0) {
-    spdlog::error("cannot re-enable kqueue wake-ups: {}; only the backstop scan every {} ms remains",
-                  std::strerror(errno), backstop_interval_.count());
+    spdlog::error(
+        "cannot re-enable kqueue wake-ups: {}; only the backstop scan every {} ms remains",
+        std::strerror(errno), backstop_interval_.count());
   }
 }
 

@@ -28,9 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/engine/watcher.hpp"
 #include "daemon/watch/kqueue_logic.hpp"
 #include "daemon/watch/vnode_api.hpp"
-#include "daemon/engine/watcher.hpp"
 
 namespace coordd {
 

@@ -16,8 +16,8 @@
 #ifdef __linux__
 #include <sys/vfs.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__)
-#include <sys/param.h>
 #include <sys/mount.h>
+#include <sys/param.h>
 #endif
 
 namespace coordd {
@@ -37,15 +37,24 @@ std::string remote_filesystem(const std::string& path) {
   struct statfs st {};
   if (::statfs(path.c_str(), &st) != 0) return "";
   switch (static_cast<unsigned long>(st.f_type)) {
-    case 0x6969UL: return "NFS";
-    case 0x517BUL: return "SMB";
-    case 0xFF534D42UL: return "CIFS";
-    case 0xFE534D42UL: return "SMB2";
-    case 0x65735546UL: return "FUSE";
-    case 0x00C36400UL: return "Ceph";
-    case 0x01021997UL: return "9p";
-    case 0x5346414FUL: return "AFS";
-    default: return "";
+    case 0x6969UL:
+      return "NFS";
+    case 0x517BUL:
+      return "SMB";
+    case 0xFF534D42UL:
+      return "CIFS";
+    case 0xFE534D42UL:
+      return "SMB2";
+    case 0x65735546UL:
+      return "FUSE";
+    case 0x00C36400UL:
+      return "Ceph";
+    case 0x01021997UL:
+      return "9p";
+    case 0x5346414FUL:
+      return "AFS";
+    default:
+      return "";
   }
 #elif defined(MNT_LOCAL)
   struct statfs st {};
@@ -108,9 +117,9 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
       fallback_reason = result.message;
     }
     if (options_.backend == BackendChoice::kInotify) {
-      return {WatchResult::Code::kRefused,
-              "--backend " + std::string(kKernelBackend) + " cannot watch " + root_path + ": " +
-                  fallback_reason};
+      return {WatchResult::Code::kRefused, "--backend " + std::string(kKernelBackend) +
+                                               " cannot watch " + root_path + ": " +
+                                               fallback_reason};
     }
   }
   WatchResult result = poll_watcher().add_root(root, root_path);
@@ -135,8 +144,7 @@ void Monitor::start(const std::vector<std::string>& roots) {
   for (RootId id : engine_.root_ids()) engine_.on_rescan(id, RescanCause::kInitial);
   spdlog::info("initial scan: {} records in {} root(s) in {:.1f} ms; {} active lease(s)",
                engine_.store().size(), engine_.root_ids().size(),
-               std::chrono::duration<double, std::milli>(clock_.steady_now() - started)
-                   .count(),
+               std::chrono::duration<double, std::milli>(clock_.steady_now() - started).count(),
                engine_.leases().active_count());
   engine_.set_deadline_listener([this] { expiry_timer_.arm(engine_.next_deadline()); });
   expiry_timer_.arm(engine_.next_deadline());

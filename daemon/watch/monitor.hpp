@@ -17,10 +17,10 @@
 #include "daemon/engine/clock.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/engine/file_system.hpp"
+#include "daemon/engine/watcher.hpp"
 #include "daemon/watch/inotify_watcher.hpp"
 #include "daemon/watch/poll_watcher.hpp"
 #include "daemon/watch/wall_timer.hpp"
-#include "daemon/engine/watcher.hpp"
 #include "proto/status.hpp"
 
 namespace coordd {
@@ -37,8 +37,7 @@ struct MonitorOptions {
 class Monitor {
  public:
   // `clock` (the system's by default) must outlive the Monitor.
-  Monitor(boost::asio::io_context& io, MonitorOptions options,
-          const Clock& clock = system_clock());
+  Monitor(boost::asio::io_context& io, MonitorOptions options, const Clock& clock = system_clock());
   ~Monitor();
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;

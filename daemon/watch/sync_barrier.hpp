@@ -31,7 +31,9 @@ class SyncBarrier {
 
   SyncBarrier(boost::asio::io_context& io, Engine& engine, FileSystem& fs);
   // Whether a root's backend orders cookies (Watcher::orders_cookies()).
-  void set_cookie_ordering(std::function<bool(RootId)> ordered) { cookies_ordered_ = std::move(ordered); }
+  void set_cookie_ordering(std::function<bool(RootId)> ordered) {
+    cookies_ordered_ = std::move(ordered);
+  }
   SyncBarrier(const SyncBarrier&) = delete;
   SyncBarrier& operator=(const SyncBarrier&) = delete;
 

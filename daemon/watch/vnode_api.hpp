@@ -28,11 +28,13 @@ struct OpenResult {
 
 // What happened to a watched directory: kqueue's NOTE_* flags in portable
 // names, so the logic compiles where <sys/event.h> does not exist.
-inline constexpr unsigned kVnodeWrite = 1u << 0;   // NOTE_WRITE: an entry was added, removed or renamed
+inline constexpr unsigned kVnodeWrite = 1u
+                                        << 0;  // NOTE_WRITE: an entry was added, removed or renamed
 inline constexpr unsigned kVnodeExtend = 1u << 1;  // NOTE_EXTEND: likewise, on some systems
 inline constexpr unsigned kVnodeDelete = 1u << 2;  // NOTE_DELETE: the directory was removed
 inline constexpr unsigned kVnodeRename = 1u << 3;  // NOTE_RENAME: the directory was moved
-inline constexpr unsigned kVnodeRevoke = 1u << 4;  // NOTE_REVOKE: revoked or its filesystem unmounted
+inline constexpr unsigned kVnodeRevoke = 1u
+                                         << 4;  // NOTE_REVOKE: revoked or its filesystem unmounted
 inline constexpr unsigned kVnodeGone = kVnodeDelete | kVnodeRename | kVnodeRevoke;
 
 // One event drained from the kernel queue.

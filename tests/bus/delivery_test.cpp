@@ -4,12 +4,10 @@
 // being the next line.
 #include <doctest/doctest.h>
 
-
 #include "tests/bus/bus_fixture.hpp"
 
 namespace coordd::integration {
 namespace {
-
 
 TEST_CASE("a targeted message reaches its recipient and no other agent") {
   Workspace ws;

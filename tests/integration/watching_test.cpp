@@ -25,7 +25,8 @@ TEST_CASE("a coordination directory created after the daemon starts is picked up
 
 TEST_CASE("a kind directory deleted and re-created reports its records removed, then added") {
   if (polling_backend()) {
-    MESSAGE("skipped under --backend poll: a change undone between two scans is invisible to a poller");
+    MESSAGE(
+        "skipped under --backend poll: a change undone between two scans is invisible to a poller");
     return;
   }
   Workspace ws;

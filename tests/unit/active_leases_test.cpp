@@ -1,9 +1,9 @@
+#include "daemon/engine/active_leases.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
-
-#include "daemon/engine/active_leases.hpp"
 
 using namespace coordd;
 
@@ -67,7 +67,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "a reservation whose expires_at is in the future
   CHECK(expired.empty());
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a reservation's ttl fires exactly one expiry when the clock reaches it") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a reservation's ttl fires exactly one expiry when the clock reaches it") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
 
   advance_to("2026-03-30T15:09:59.999999Z");
@@ -96,7 +97,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat extends a reservation past its expi
   CHECK(expired[0].cause == ExpiryCause::kTtl);
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat that arrives before its reservation still extends it") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a heartbeat that arrives before its reservation still extends it") {
   heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
   reserve("r1", "2026-03-30T15:10:00+00:00");
 
@@ -116,7 +118,9 @@ TEST_CASE_FIXTURE(LeaseFixture, "a heartbeat naming another reservation does not
   CHECK(expired[0].record.id == "r1");
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat after the original expiry has passed ends the lease by ttl") {
+TEST_CASE_FIXTURE(
+    LeaseFixture,
+    "deleting the heartbeat after the original expiry has passed ends the lease by ttl") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
   heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
   advance_to("2026-03-30T15:15:00Z");
@@ -129,7 +133,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat after the original expir
   CHECK_FALSE(leases.next_deadline().has_value());
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat before the original expiry falls back to expires_at") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "deleting the heartbeat before the original expiry falls back to expires_at") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
   heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
 
@@ -140,7 +145,9 @@ TEST_CASE_FIXTURE(LeaseFixture, "deleting the heartbeat before the original expi
   CHECK(leases.next_deadline() == at("2026-03-30T15:10:00Z"));
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "with two heartbeats the latest extension wins and deleting it falls back to the other") {
+TEST_CASE_FIXTURE(
+    LeaseFixture,
+    "with two heartbeats the latest extension wins and deleting it falls back to the other") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
   heartbeat("hb1", "r1", "2026-03-30T15:20:00+00:00");
   heartbeat("hb2", "r1", "2026-03-30T15:40:00+00:00");
@@ -166,7 +173,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "a release ends an active reservation with cause
   CHECK_FALSE(leases.next_deadline().has_value());
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a lease is known by its reservation_id but reported by its file id") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a lease is known by its reservation_id but reported by its file id") {
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
 
@@ -176,7 +184,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "a lease is known by its reservation_id but repo
   CHECK(expired[0].record == ref(Kind::kReservation, "file-1"));
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "erasing a record whose lease id differs from its file id forgets the lease") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "erasing a record whose lease id differs from its file id forgets the lease") {
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
   REQUIRE(leases.state_of(ref(Kind::kReservation, "file-1")));
@@ -189,7 +198,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "erasing a record whose lease id differs from it
   CHECK(leases.active_count() == 0);
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a record rewritten to name another lease drops the old one quietly") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a record rewritten to name another lease drops the old one quietly") {
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
 
@@ -204,7 +214,9 @@ TEST_CASE_FIXTURE(LeaseFixture, "a record rewritten to name another lease drops 
   CHECK(leases.active_count() == 0);
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a record's own lease is not touched when another file that named the same id goes") {
+TEST_CASE_FIXTURE(
+    LeaseFixture,
+    "a record's own lease is not touched when another file that named the same id goes") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
@@ -248,7 +260,9 @@ TEST_CASE_FIXTURE(LeaseFixture, "a reservation that was never active never fires
   CHECK_FALSE(leases.state_of(ref(Kind::kReservation, "garbled"))->effective_expiry.has_value());
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "rewriting an active reservation with an expires_at already passed ends it by ttl") {
+TEST_CASE_FIXTURE(
+    LeaseFixture,
+    "rewriting an active reservation with an expires_at already passed ends it by ttl") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
 
   reserve("r1", "2026-03-30T14:00:00+00:00");
@@ -258,7 +272,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "rewriting an active reservation with an expires
   CHECK(expired[0].cause == ExpiryCause::kTtl);
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "erasing a reservation's own record fires nothing and forgets the lease") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "erasing a reservation's own record fires nothing and forgets the lease") {
   reserve("r1", "2026-03-30T15:10:00+00:00");
 
   erase(Kind::kReservation, "r1");
@@ -270,9 +285,9 @@ TEST_CASE_FIXTURE(LeaseFixture, "erasing a reservation's own record fires nothin
   CHECK(leases.active_count() == 0);
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "a claim with expires_at is a lease keyed by claim_id that a release can end") {
-  put(Kind::kClaim, "claim-file",
-      R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a claim with expires_at is a lease keyed by claim_id that a release can end") {
+  put(Kind::kClaim, "claim-file", R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
   REQUIRE(leases.state_of(ref(Kind::kClaim, "claim-file")));
   CHECK(leases.state_of(ref(Kind::kClaim, "claim-file"))->active);
 
@@ -301,7 +316,8 @@ TEST_CASE_FIXTURE(LeaseFixture, "a claim without expires_at is not a lease") {
   CHECK_FALSE(leases.next_deadline().has_value());
 }
 
-TEST_CASE_FIXTURE(LeaseFixture, "next_deadline is the earliest active expiry and nullopt when none is active") {
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "next_deadline is the earliest active expiry and nullopt when none is active") {
   CHECK_FALSE(leases.next_deadline().has_value());
   reserve("late", "2026-03-30T15:30:00+00:00");
   reserve("early", "2026-03-30T15:10:00+00:00");

@@ -30,7 +30,8 @@ class CapturedLog {
   std::size_t count(std::string_view needle) const {
     std::string all = text();
     std::size_t n = 0;
-    for (std::size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) ++n;
+    for (std::size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1))
+      ++n;
     return n;
   }
 

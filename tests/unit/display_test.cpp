@@ -1,8 +1,8 @@
+#include "proto/display.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "proto/display.hpp"
 
 using namespace coordd;
 
@@ -38,10 +38,10 @@ TEST_CASE("strip_control turns each invalid UTF-8 byte into a question mark") {
   CHECK(strip_control("a\xff"
                       "b") == "a?b");
   CHECK(strip_control("\x9b"
-                      "31m") == "?31m");             // a lone 8-bit CSI byte
-  CHECK(strip_control("\xc3") == "?");               // truncated sequence
-  CHECK(strip_control("\xc0\xaf") == "??");          // overlong '/'
-  CHECK(strip_control("\xed\xa0\x80") == "???");     // UTF-16 surrogate
+                      "31m") == "?31m");          // a lone 8-bit CSI byte
+  CHECK(strip_control("\xc3") == "?");            // truncated sequence
+  CHECK(strip_control("\xc0\xaf") == "??");       // overlong '/'
+  CHECK(strip_control("\xed\xa0\x80") == "???");  // UTF-16 surrogate
 }
 
 TEST_CASE("escape_control writes control bytes as \\xNN and keeps visible text") {
@@ -50,9 +50,11 @@ TEST_CASE("escape_control writes control bytes as \\xNN and keeps visible text")
   CHECK(escape_control("caf\xc3\xa9") == "caf\xc3\xa9");
 }
 
-TEST_CASE("escape_control escapes C1 controls encoded in UTF-8, which terminals may obey like ESC [") {
-  std::string escaped = escape_control("x\xc2\x9b"
-                                       "2Jy");
+TEST_CASE(
+    "escape_control escapes C1 controls encoded in UTF-8, which terminals may obey like ESC [") {
+  std::string escaped = escape_control(
+      "x\xc2\x9b"
+      "2Jy");
   CHECK(escaped.find("\xc2\x9b") == std::string::npos);
   CHECK(escaped.front() == 'x');
   CHECK(escaped.back() == 'y');

@@ -7,7 +7,9 @@
 using namespace coordd;
 using namespace coordd::testing;
 
-TEST_CASE_FIXTURE(EngineFixture, "a FIFO, a symlink and a too-large file named like records are skipped and counted") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "a FIFO, a symlink and a too-large file named like records are skipped and counted") {
   start();
   fs.make_fifo(path(Kind::kReservation, "fifo.json"));
   fs.make_symlink(path(Kind::kReservation, "passwd.json"));
@@ -50,7 +52,8 @@ TEST_CASE_FIXTURE(EngineFixture, "an invalid record name is counted and its file
   CHECK(engine.bad_file_count() == 2);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "an invalid name that is deleted is no longer counted as a bad file") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "an invalid name that is deleted is no longer counted as a bad file") {
   start();
   write_and_notify(Kind::kReservation, "a..b.json", "{}");
 
@@ -60,7 +63,9 @@ TEST_CASE_FIXTURE(EngineFixture, "an invalid name that is deleted is no longer c
   CHECK(sink.events.empty());
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a file that stays invalid is warned about and counted once, however often it is seen") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "a file that stays invalid is warned about and counted once, however often it is seen") {
   start();
   CapturedLog log;
 
@@ -82,7 +87,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a file that is fixed and then broken again is 
   CHECK(engine.bad_file_count() == 1);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the poller neither re-reads nor recounts a bad file whose stamp is unchanged") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the poller neither re-reads nor recounts a bad file whose stamp is unchanged") {
   write(Kind::kTask, "t1.json", "{oops");
   start();
   std::size_t reads = fs.reads().size();
@@ -93,7 +99,8 @@ TEST_CASE_FIXTURE(EngineFixture, "the poller neither re-reads nor recounts a bad
   CHECK(fs.reads().size() == reads);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the warning about a name holding an ANSI escape writes the escape as text") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the warning about a name holding an ANSI escape writes the escape as text") {
   start();
   CapturedLog log;
 
@@ -125,7 +132,8 @@ TEST_CASE_FIXTURE(EngineFixture, "dot files and temp files are ignored: not read
   CHECK(sink.events.empty());
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the initial scan skips and counts every file in a bad-file directory") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the initial scan skips and counts every file in a bad-file directory") {
   write(Kind::kTask, "good.json", R"({"title":"ok"})");
   write(Kind::kTask, "corrupt.json", R"({"title":)");
   fs.make_too_large(path(Kind::kTask, "huge.json"), 5 << 20);

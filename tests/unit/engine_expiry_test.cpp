@@ -7,7 +7,9 @@ using namespace coordd;
 using namespace coordd::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE_FIXTURE(EngineFixture, "advance_clock past a reservation's expiry publishes one expired event with cause ttl") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "advance_clock past a reservation's expiry publishes one expired event with cause ttl") {
   start();
   write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
   CHECK(engine.next_deadline() == at("2026-03-30T15:10:00Z"));
@@ -16,7 +18,8 @@ TEST_CASE_FIXTURE(EngineFixture, "advance_clock past a reservation's expiry publ
   engine.advance_clock();
   engine.advance_clock();
 
-  CHECK(sink.summary() == std::vector<std::string>{"added reservation/r1", "expired reservation/r1"});
+  CHECK(sink.summary() ==
+        std::vector<std::string>{"added reservation/r1", "expired reservation/r1"});
   CHECK(text(sink.body(1), "cause") == "ttl");
   CHECK(text(sink.body(1), "timestamp") == "2026-03-30T15:10:00+00:00");
   CHECK(sink.body(1).at("data") == boost::json::parse(kReservationR1));
@@ -33,7 +36,8 @@ TEST_CASE_FIXTURE(EngineFixture, "advance_clock before the expiry publishes noth
   CHECK(sink.events.size() == 1);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a release record publishes its added event, then expired with cause released") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a release record publishes its added event, then expired with cause released") {
   start();
   write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
 
@@ -45,7 +49,9 @@ TEST_CASE_FIXTURE(EngineFixture, "a release record publishes its added event, th
   CHECK_FALSE(sink.body(1).contains("cause"));
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "deleting the heartbeat that kept a lease alive publishes removed, then expired by ttl") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "deleting the heartbeat that kept a lease alive publishes removed, then expired by ttl") {
   start();
   write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
   write_and_notify(Kind::kHeartbeat, "hb1.json",
@@ -56,11 +62,13 @@ TEST_CASE_FIXTURE(EngineFixture, "deleting the heartbeat that kept a lease alive
   delete_and_notify(Kind::kHeartbeat, "hb1.json");
 
   CHECK(sink.summary() == std::vector<std::string>{"added reservation/r1", "added heartbeat/hb1",
-                                                   "removed heartbeat/hb1", "expired reservation/r1"});
+                                                   "removed heartbeat/hb1",
+                                                   "expired reservation/r1"});
   CHECK(text(sink.body(3), "cause") == "ttl");
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a reservation deleted while active is removed and never reported expired") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a reservation deleted while active is removed and never reported expired") {
   start();
   write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
 
@@ -68,10 +76,12 @@ TEST_CASE_FIXTURE(EngineFixture, "a reservation deleted while active is removed 
   clock.advance(1h);
   engine.advance_clock();
 
-  CHECK(sink.summary() == std::vector<std::string>{"added reservation/r1", "removed reservation/r1"});
+  CHECK(sink.summary() ==
+        std::vector<std::string>{"added reservation/r1", "removed reservation/r1"});
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the deadline listener hears when a new lease changes the next deadline") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the deadline listener hears when a new lease changes the next deadline") {
   int calls = 0;
   engine.set_deadline_listener([&] { ++calls; });
   start();

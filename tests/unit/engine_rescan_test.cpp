@@ -6,7 +6,8 @@
 using namespace coordd;
 using namespace coordd::testing;
 
-TEST_CASE_FIXTURE(EngineFixture, "the initial scan stores records but publishes nothing while no sink is set") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the initial scan stores records but publishes nothing while no sink is set") {
   write(Kind::kReservation, "r1.json", kReservationR1);
   write(Kind::kTask, "t1.json", R"({"title":"write tests"})");
 
@@ -21,7 +22,8 @@ TEST_CASE_FIXTURE(EngineFixture, "the initial scan stores records but publishes 
   CHECK(engine.counters().events_emitted == 0);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "an overflow rescan emits exactly the changes made behind the watcher's back") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "an overflow rescan emits exactly the changes made behind the watcher's back") {
   for (int i = 0; i < 50; ++i) write(Kind::kIntent, "same-" + std::to_string(i) + ".json", "{}");
   write(Kind::kIntent, "changes.json", R"({"v":1})");
   write(Kind::kIntent, "deleted.json", R"({"v":1})");
@@ -33,14 +35,17 @@ TEST_CASE_FIXTURE(EngineFixture, "an overflow rescan emits exactly the changes m
 
   engine.on_rescan(root, RescanCause::kOverflow);
 
-  CHECK(sorted(sink.summary()) ==
-        std::vector<std::string>{"added intent/created", "modified intent/changes", "removed intent/deleted"});
+  CHECK(sorted(sink.summary()) == std::vector<std::string>{"added intent/created",
+                                                           "modified intent/changes",
+                                                           "removed intent/deleted"});
   CHECK(engine.counters().overflows == 1);
   CHECK(engine.counters().rescans == 2);
   CHECK(engine.counters().last_rescan_cause == RescanCause::kOverflow);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a removed kind directory reports its records removed and a re-created one reports them added") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a removed kind directory reports its records removed and a re-created one "
+                  "reports them added") {
   write(Kind::kClaim, "c1.json", R"({"claim_id":"c1"})");
   write(Kind::kClaim, "c2.json", R"({"claim_id":"c2"})");
   write(Kind::kTask, "t1.json", "{}");
@@ -69,7 +74,9 @@ TEST_CASE_FIXTURE(EngineFixture, "a removed coordination directory reports every
   CHECK(engine.store().size() == 0);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a coordination directory replaced by a symlink is refused and its records count as absent") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "a coordination directory replaced by a symlink is refused and its records count as absent") {
   write(Kind::kTask, "t1.json", "{}");
   start();
 
@@ -81,7 +88,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a coordination directory replaced by a symlink
   CHECK(fs.reads().size() == 1);  // only the initial scan's read
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a kind directory that cannot be listed keeps its records as they were") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a kind directory that cannot be listed keeps its records as they were") {
   write(Kind::kTask, "t1.json", "{}");
   start();
 
@@ -92,7 +100,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a kind directory that cannot be listed keeps i
   CHECK(stored(Kind::kTask, "t1") != nullptr);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a coordination directory that cannot be probed keeps its records as they were") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a coordination directory that cannot be probed keeps its records as they were") {
   write(Kind::kTask, "t1.json", "{}");
   start();
 
@@ -103,7 +112,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a coordination directory that cannot be probed
   CHECK(stored(Kind::kTask, "t1") != nullptr);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the same id under two roots is two records that a root filter tells apart") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the same id under two roots is two records that a root filter tells apart") {
   RootId other = engine.add_root("/other");
   fs.write("/other/.muse/coordination/tasks/t1.json", R"({"where":"other"})");
   write(Kind::kTask, "t1.json", R"({"where":"repo"})");

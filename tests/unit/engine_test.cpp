@@ -6,7 +6,8 @@
 using namespace coordd;
 using namespace coordd::testing;
 
-TEST_CASE_FIXTURE(EngineFixture, "a new record file publishes one added event carrying the record's data") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a new record file publishes one added event carrying the record's data") {
   start();
 
   write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
@@ -25,7 +26,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a new record file publishes one added event ca
   CHECK(engine.counters().events_emitted == 1);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "rewriting a record with the same content, even reformatted, publishes nothing") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "rewriting a record with the same content, even reformatted, publishes nothing") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"title":"a","n":1})");
 
@@ -56,7 +58,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a deleted record publishes removed carrying it
   CHECK(stored(Kind::kTask, "t1") == nullptr);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a change notice for a file that is already gone reports the record removed") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a change notice for a file that is already gone reports the record removed") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"title":"a"})");
   fs.remove_file(path(Kind::kTask, "t1.json"));
@@ -66,7 +69,9 @@ TEST_CASE_FIXTURE(EngineFixture, "a change notice for a file that is already gon
   CHECK(sink.summary() == std::vector<std::string>{"added task/t1", "removed task/t1"});
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a record that turns into invalid JSON keeps its last good data and publishes nothing") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "a record that turns into invalid JSON keeps its last good data and publishes nothing") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"title":"good"})");
 
@@ -79,7 +84,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a record that turns into invalid JSON keeps it
   CHECK(engine.bad_file_count() == 1);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a record deleted while invalid is removed with its last good data") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a record deleted while invalid is removed with its last good data") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"title":"good"})");
   write_and_notify(Kind::kTask, "t1.json", "[1,2,3]");
@@ -103,7 +109,8 @@ TEST_CASE_FIXTURE(EngineFixture, "a bad file that is fixed is no longer counted 
   CHECK(sink.summary() == std::vector<std::string>{"added task/t1"});
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "seq strictly increases across events and matches the event and its body") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "seq strictly increases across events and matches the event and its body") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"v":1})");
   write_and_notify(Kind::kTask, "t2.json", R"({"v":1})");
@@ -118,7 +125,8 @@ TEST_CASE_FIXTURE(EngineFixture, "seq strictly increases across events and match
   CHECK(engine.last_seq() == sink.events.back()->seq);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "matching returns records in ascending seq order of their last change") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "matching returns records in ascending seq order of their last change") {
   start();
   write_and_notify(Kind::kTask, "a.json", R"({"v":1})");
   write_and_notify(Kind::kTask, "b.json", R"({"v":1})");
@@ -157,7 +165,9 @@ TEST_CASE_FIXTURE(EngineFixture, "matching with active_only returns only active 
   CHECK(ids_matching(EventFilter{}, false).size() == 3);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "a snapshot body carries event_type snapshot and the seq of the record's last change") {
+TEST_CASE_FIXTURE(
+    EngineFixture,
+    "a snapshot body carries event_type snapshot and the seq of the record's last change") {
   start();
   write_and_notify(Kind::kTask, "t1.json", R"({"v":1})");
   write_and_notify(Kind::kTask, "t2.json", R"({"v":1})");

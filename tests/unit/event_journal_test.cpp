@@ -1,9 +1,9 @@
+#include "daemon/server/event_journal.hpp"
+
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
-
-#include "daemon/server/event_journal.hpp"
 
 using namespace coordd;
 

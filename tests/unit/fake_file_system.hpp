@@ -43,7 +43,8 @@ class FakeFileSystem final : public FileSystem {
   void remove_tree(const std::string& path) {
     std::string prefix = path + "/";
     std::erase_if(files_, [&](const auto& entry) { return entry.first.starts_with(prefix); });
-    std::erase_if(dirs_, [&](const std::string& dir) { return dir == path || dir.starts_with(prefix); });
+    std::erase_if(dirs_,
+                  [&](const std::string& dir) { return dir == path || dir.starts_with(prefix); });
     files_.erase(path);
   }
   // Every call on `path` fails with kError (EIO) until heal(path).
@@ -65,14 +66,22 @@ class FakeFileSystem final : public FileSystem {
     }
     const Node& node = it->second;
     switch (node.kind) {
-      case NodeKind::kSymlink: result.status = ReadStatus::kSymlink; return result;  // never fstat'ed
-      default: result.stamp = node.stamp; break;  // as DiskFileSystem's fstat
+      case NodeKind::kSymlink:
+        result.status = ReadStatus::kSymlink;
+        return result;  // never fstat'ed
+      default:
+        result.stamp = node.stamp;
+        break;  // as DiskFileSystem's fstat
     }
     switch (node.kind) {
-      case NodeKind::kSymlink: return result;
-      case NodeKind::kFifo: result.status = ReadStatus::kNotRegular; return result;
+      case NodeKind::kSymlink:
+        return result;
+      case NodeKind::kFifo:
+        result.status = ReadStatus::kNotRegular;
+        return result;
       case NodeKind::kTooLarge:
-      case NodeKind::kRegular: break;
+      case NodeKind::kRegular:
+        break;
     }
     if (std::size_t(node.stamp.size) > max_bytes) {
       result.status = ReadStatus::kTooLarge;
@@ -95,8 +104,10 @@ class FakeFileSystem final : public FileSystem {
          ++it) {
       std::string name = it->first.substr(prefix.size());
       if (name.find('/') != std::string::npos) continue;
-      bool regular = it->second.kind == NodeKind::kRegular || it->second.kind == NodeKind::kTooLarge;
-      listing.entries.push_back(DirEntry{name, with_stamps ? it->second.stamp : FileStamp{}, regular});
+      bool regular =
+          it->second.kind == NodeKind::kRegular || it->second.kind == NodeKind::kTooLarge;
+      listing.entries.push_back(
+          DirEntry{name, with_stamps ? it->second.stamp : FileStamp{}, regular});
     }
     for (auto it = dirs_.lower_bound(prefix); it != dirs_.end() && it->starts_with(prefix); ++it) {
       std::string name = it->substr(prefix.size());

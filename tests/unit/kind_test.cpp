@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "proto/kind.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace coordd;
 

@@ -1,12 +1,13 @@
 // KqueueLogic (the kqueue backend's decisions) driven through a FakeVnodeApi:
 // what it opens, refuses, closes and asks to rescan.
+#include "daemon/watch/kqueue_logic.hpp"
+
 #include <doctest/doctest.h>
 
 #include <initializer_list>
 #include <string>
 #include <vector>
 
-#include "daemon/watch/kqueue_logic.hpp"
 #include "tests/unit/fake_vnode_api.hpp"
 
 using namespace coordd;
@@ -53,7 +54,9 @@ using Paths = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: adding a root opens every existing level and kind directory, parents first") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: adding a root opens every existing level and kind directory, parents first") {
   make_repo("/repo", {Kind::kReservation, Kind::kTask});
 
   WatchResult result = logic.add_root(1, "/repo");
@@ -65,7 +68,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: adding a root opens every existin
   CHECK(errors.empty());
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a symlinked coordination directory makes add_root refuse the root and keep no handle") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a symlinked coordination directory makes add_root refuse the root and "
+                  "keep no handle") {
   make_repo("/repo", {});
   vnodes.remove(coordination());
   vnodes.make_symlink(coordination());
@@ -73,14 +78,17 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a symlinked coordination director
   WatchResult result = logic.add_root(1, "/repo");
 
   CHECK(result.code == WatchResult::Code::kRefused);
-  CHECK(result.message ==
-        "/repo/.muse/coordination is a symlink; refusing to watch it (replace it with a directory)");
+  CHECK(
+      result.message ==
+      "/repo/.muse/coordination is a symlink; refusing to watch it (replace it with a directory)");
   CHECK(vnodes.open_paths().empty());
   CHECK(vnodes.closed().size() == 2);  // the repo and .muse, opened before the refusal
   CHECK(logic.roots().empty());
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory created later is opened after coordination reports a write") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: a kind directory created later is opened after coordination reports a write") {
   make_repo("/repo", {Kind::kReservation});
   REQUIRE(logic.add_root(1, "/repo").ok());
 
@@ -92,7 +100,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory created later is
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a coordination directory created later is opened with its kind directories after .muse reports a write") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a coordination directory created later is opened with its kind "
+                  "directories after .muse reports a write") {
   vnodes.make_dir("/repo");
   vnodes.make_dir("/repo/.muse");
   REQUIRE(logic.add_root(1, "/repo").ok());
@@ -100,12 +110,14 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a coordination directory created 
   make_repo("/repo", {Kind::kTask, Kind::kIntent});
   Rescans rescans = deliver({event("/repo/.muse", kVnodeWrite)});
 
-  CHECK(vnodes.open_paths() == Paths{"/repo", "/repo/.muse", coordination(), dir_of(Kind::kIntent),
-                                     dir_of(Kind::kTask)});
+  CHECK(vnodes.open_paths() ==
+        Paths{"/repo", "/repo/.muse", coordination(), dir_of(Kind::kIntent), dir_of(Kind::kTask)});
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a write to coordination that opens nothing new, such as a sync cookie, asks for no rescan") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a write to coordination that opens nothing new, such as a sync cookie, "
+                  "asks for no rescan") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
 
@@ -115,7 +127,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a write to coordination that open
   CHECK(errors.empty());
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a write to a kind directory asks for exactly one rescan of its root, trusting stamps") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a write to a kind directory asks for exactly one rescan of its root, "
+                  "trusting stamps") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
   std::size_t attempts = vnodes.attempts().size();
@@ -126,7 +140,8 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a write to a kind directory asks 
   CHECK(vnodes.attempts().size() == attempts);  // nothing was re-armed
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: several events of one batch coalesce into one rescan per root") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: several events of one batch coalesce into one rescan per root") {
   make_full_repo("/repo");
   make_full_repo("/other");
   REQUIRE(logic.add_root(1, "/repo").ok());
@@ -140,19 +155,23 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: several events of one batch coale
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryWrite}, {2, RescanCause::kDirectoryWrite}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a vanished directory in the same batch as a write makes the root's one rescan compare content") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a vanished directory in the same batch as a write makes the root's one "
+                  "rescan compare content") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
   vnodes.remove(dir_of(Kind::kClaim));
 
-  Rescans rescans = deliver({event(dir_of(Kind::kIntent), kVnodeWrite),
-                             event(dir_of(Kind::kClaim), kVnodeDelete),
-                             event(coordination(), kVnodeWrite)});
+  Rescans rescans =
+      deliver({event(dir_of(Kind::kIntent), kVnodeWrite), event(dir_of(Kind::kClaim), kVnodeDelete),
+               event(coordination(), kVnodeWrite)});
 
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a deleted kind directory has its handle closed and the root re-armed and rescanned") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: a deleted kind directory has its handle closed and the root re-armed and rescanned") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
   VnodeHandle claims = *vnodes.handle_of(dir_of(Kind::kClaim));
@@ -166,7 +185,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a deleted kind directory has its 
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory replaced by a new directory before its event is handled is reopened") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a kind directory replaced by a new directory before its event is "
+                  "handled is reopened") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
   VnodeEvent renamed = event(dir_of(Kind::kTask), kVnodeRename);
@@ -182,7 +203,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory replaced by a ne
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory replaced by a symlink is refused on re-arm, once, and not reopened") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: a kind directory replaced by a symlink is refused on re-arm, once, and not reopened") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
 
@@ -197,7 +220,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a kind directory replaced by a sy
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a renamed coordination directory closes it and every kind directory below it") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: a renamed coordination directory closes it and every kind directory below it") {
   make_full_repo();
   REQUIRE(logic.add_root(1, "/repo").ok());
 
@@ -209,7 +234,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a renamed coordination directory 
   CHECK(rescans == Rescans{{1, RescanCause::kDirectoryChanged}});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a symlinked .muse is reported and not descended into, but the repo is still watched") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: a symlinked .muse is reported and not descended into, but the repo is still watched") {
   vnodes.make_dir("/repo");
   vnodes.make_symlink("/repo/.muse");
 
@@ -218,10 +245,13 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a symlinked .muse is reported and
   CHECK(result.ok());
   CHECK(vnodes.attempts() == Paths{"/repo", "/repo/.muse"});  // nothing opened through the symlink
   CHECK(vnodes.open_paths() == Paths{"/repo"});
-  CHECK(errors == Paths{"/repo/.muse is a symlink; not watching below it (replace it with a directory)"});
+  CHECK(errors ==
+        Paths{"/repo/.muse is a symlink; not watching below it (replace it with a directory)"});
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: remove_root closes every handle of that root and ignores its late events") {
+TEST_CASE_FIXTURE(
+    KqueueLogicFixture,
+    "kqueue: remove_root closes every handle of that root and ignores its late events") {
   make_full_repo("/repo");
   make_full_repo("/other");
   REQUIRE(logic.add_root(1, "/repo").ok());
@@ -236,7 +266,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: remove_root closes every handle o
   CHECK(deliver({late}).empty());
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: running out of descriptors while adding a root reports it unavailable and keeps nothing") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: running out of descriptors while adding a root reports it unavailable "
+                  "and keeps nothing") {
   make_full_repo();
   vnodes.limit_open_handles(3);
 
@@ -248,7 +280,9 @@ TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: running out of descriptors while 
   CHECK(logic.handle_count() == 0);
 }
 
-TEST_CASE_FIXTURE(KqueueLogicFixture, "kqueue: a registration the kernel refuses leaves the directory closed and the root unavailable") {
+TEST_CASE_FIXTURE(KqueueLogicFixture,
+                  "kqueue: a registration the kernel refuses leaves the directory closed and the "
+                  "root unavailable") {
   make_full_repo();
   vnodes.refuse_watches("Cannot allocate memory");
 

@@ -1,9 +1,9 @@
+#include "proto/ndjson_framer.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
-
-#include "proto/ndjson_framer.hpp"
 
 using namespace coordd;
 using Status = NdjsonFramer::Status;

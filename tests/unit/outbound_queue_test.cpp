@@ -1,10 +1,10 @@
+#include "daemon/server/outbound_queue.hpp"
+
 #include <doctest/doctest.h>
 
 #include <array>
 #include <memory>
 #include <string>
-
-#include "daemon/server/outbound_queue.hpp"
 
 using namespace coordd;
 
@@ -14,7 +14,8 @@ OutboundLine reply(std::size_t bytes) { return OutboundLine::owned(std::string(b
 
 std::string joined(const std::array<iovec, 16>& iov, std::size_t filled) {
   std::string out;
-  for (std::size_t i = 0; i < filled; ++i) out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  for (std::size_t i = 0; i < filled; ++i)
+    out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
   return out;
 }
 

@@ -1,8 +1,8 @@
+#include "daemon/engine/record.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "daemon/engine/record.hpp"
 
 using namespace coordd;
 
@@ -51,8 +51,9 @@ TEST_CASE("parse_record keeps a record's data as compact JSON and extracts its f
   auto record = parse_record(R"({ "reservation_id" : "r1", "run_id": "run-7",
       "branch": "main", "expires_at": "2026-03-30T15:00:00+00:00", "addresses": [ "a", "b" ] })");
   REQUIRE(record.ok());
-  CHECK(record->data_json ==
-        R"({"reservation_id":"r1","run_id":"run-7","branch":"main","expires_at":"2026-03-30T15:00:00+00:00","addresses":["a","b"]})");
+  CHECK(
+      record->data_json ==
+      R"({"reservation_id":"r1","run_id":"run-7","branch":"main","expires_at":"2026-03-30T15:00:00+00:00","addresses":["a","b"]})");
   CHECK(record->run_id == "run-7");
   CHECK(record->branch == "main");
   CHECK(record->reservation_id == "r1");
@@ -62,7 +63,8 @@ TEST_CASE("parse_record keeps a record's data as compact JSON and extracts its f
 }
 
 TEST_CASE("parse_record treats fields of the wrong type as absent") {
-  auto record = parse_record(R"({"run_id":7,"branch":null,"expires_at":1774882800,"claim_id":"c1"})");
+  auto record =
+      parse_record(R"({"run_id":7,"branch":null,"expires_at":1774882800,"claim_id":"c1"})");
   REQUIRE(record.ok());
   CHECK(record->run_id.empty());
   CHECK(record->branch.empty());

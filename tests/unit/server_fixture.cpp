@@ -105,8 +105,7 @@ FixtureClient& ServerFixture::connect(int send_buffer) {
   auto client = std::make_unique<FixtureClient>(io_);
   boost::asio::local::stream_protocol::socket server_end(io_);
   boost::asio::local::connect_pair(client->socket(), server_end);
-  ::setsockopt(server_end.native_handle(), SOL_SOCKET, SO_SNDBUF, &send_buffer,
-               sizeof send_buffer);
+  ::setsockopt(server_end.native_handle(), SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
   ::setsockopt(client->socket().native_handle(), SOL_SOCKET, SO_RCVBUF, &send_buffer,
                sizeof send_buffer);
   PeerCredentials peer{true, ::getpid(), ::getuid(), ::getgid(), {}};

@@ -63,7 +63,8 @@ class ServerFixture {
   // holds for it (small, so a stalled client backs up into coordd's queue).
   FixtureClient& connect(int send_buffer = 4096);
   // Writes a record file atomically into the repository.
-  void write_record(std::string_view kind_dir, std::string_view id, const boost::json::object& data);
+  void write_record(std::string_view kind_dir, std::string_view id,
+                    const boost::json::object& data);
   // Runs ready handlers and lets reading clients drain, until nothing moves.
   void run();
   void advance(std::chrono::milliseconds by);

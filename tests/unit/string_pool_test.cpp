@@ -1,8 +1,8 @@
+#include "daemon/engine/string_pool.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "daemon/engine/string_pool.hpp"
 
 using namespace coordd;
 

@@ -1,8 +1,8 @@
+#include "proto/timestamp.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
-
-#include "proto/timestamp.hpp"
 
 using namespace coordd;
 using namespace std::chrono;

@@ -2,6 +2,8 @@
 // line printed in proto/PROTOCOL.md is decoded into its encoder's input and
 // must come out of that encoder byte for byte. Lines with "..." are not JSON
 // and are left out; every line shape must have at least one complete example.
+#include "proto/wire.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
@@ -11,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "proto/wire.hpp"
 
 namespace coordd {
 namespace {
@@ -54,10 +54,11 @@ std::uint64_t number(const json::object& o, std::string_view key) {
 ReqId req_of(const json::object& o) { return o.if_contains("req"); }
 
 std::string encode_event(const json::object& o) {
-  static const std::map<std::string, EventType> types = {
-      {"snapshot", EventType::kSnapshot}, {"added", EventType::kAdded},
-      {"modified", EventType::kModified}, {"removed", EventType::kRemoved},
-      {"expired", EventType::kExpired}};
+  static const std::map<std::string, EventType> types = {{"snapshot", EventType::kSnapshot},
+                                                         {"added", EventType::kAdded},
+                                                         {"modified", EventType::kModified},
+                                                         {"removed", EventType::kRemoved},
+                                                         {"expired", EventType::kExpired}};
   std::optional<ExpiryCause> cause;
   if (o.contains("cause")) {
     cause = text(o, "cause") == "ttl" ? ExpiryCause::kTtl : ExpiryCause::kReleased;
@@ -66,8 +67,14 @@ std::string encode_event(const json::object& o) {
   std::string data = json::serialize(o.at("data"));
   std::string id = text(o, "id");
   std::string timestamp = text(o, "timestamp");
-  EventFields fields{number(o, "seq"), types.at(text(o, "event_type")),
-                     *parse_kind(text(o, "kind")), id, timestamp, root, data, cause};
+  EventFields fields{number(o, "seq"),
+                     types.at(text(o, "event_type")),
+                     *parse_kind(text(o, "kind")),
+                     id,
+                     timestamp,
+                     root,
+                     data,
+                     cause};
   return event_prefix(number(o, "sub")) + event_body(fields);
 }
 
@@ -125,8 +132,8 @@ std::string encode_list(const json::object& o) {
     const json::object& r = v.as_object();
     std::string id = text(r, "id"), root = json::serialize(r.at("root"));
     std::string data = json::serialize(r.at("data")), expiry;
-    ListEntry entry{*parse_kind(text(r, "kind")), id, root, number(r, "seq"), false, false,
-                    std::nullopt, data};
+    ListEntry entry{
+        *parse_kind(text(r, "kind")), id, root, number(r, "seq"), false, false, std::nullopt, data};
     if (r.contains("active")) {
       entry.lease = true;
       entry.active = r.at("active").as_bool();
@@ -191,8 +198,9 @@ TEST_CASE("every complete example line in PROTOCOL.md is what its encoder writes
 }
 
 TEST_CASE("an event line is the subscriber's prefix followed by the shared body") {
-  EventFields fields{7, EventType::kExpired, Kind::kReservation, "r1", "2026-03-30T15:00:00+00:00",
-                     "\"/repo\"", "{}", ExpiryCause::kReleased};
+  EventFields fields{7,    EventType::kExpired,         Kind::kReservation,
+                     "r1", "2026-03-30T15:00:00+00:00", "\"/repo\"",
+                     "{}", ExpiryCause::kReleased};
   CHECK(event_prefix(3) + event_body(fields) ==
         "{\"type\":\"event\",\"sub\":3,\"seq\":7,\"schema_version\":\"1\",\"event_type\":"
         "\"expired\",\"kind\":\"reservation\",\"id\":\"r1\",\"timestamp\":\"2026-03-30T15:00:00+"
@@ -202,7 +210,8 @@ TEST_CASE("an event line is the subscriber's prefix followed by the shared body"
 TEST_CASE("a reply echoes any scalar req, and strings are escaped") {
   json::value req = "a\"b";
   CHECK(error_line(&req, "bad_field", "tab\there") ==
-        "{\"type\":\"error\",\"req\":\"a\\\"b\",\"code\":\"bad_field\",\"message\":\"tab\\there\"}\n");
+        "{\"type\":\"error\",\"req\":\"a\\\"b\",\"code\":\"bad_field\",\"message\":\"tab\\there\"}"
+        "\n");
   CHECK(pong_line(nullptr) == "{\"type\":\"pong\"}\n");
 }
 
