@@ -18,8 +18,10 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 using SteadyDuration = std::chrono::steady_clock::duration;
 
 // A one-shot timer on its Clock's steady time whose callback runs on the
-// reactor. Re-arming replaces the pending callback; cancel() and destruction
-// drop it uncalled (whatever it captured is released).
+// reactor. Re-arming replaces a pending callback; cancel() and destruction
+// drop it uncalled, releasing what it captured later, on the reactor. As with
+// an Asio timer, a callback already due and queued still runs: callbacks
+// re-check their state.
 class Alarm {
  public:
   virtual ~Alarm() = default;

@@ -170,21 +170,22 @@ bool Connection::deliver(const EventPtr& event) {
   if (closed_ || closing_) return false;
   bool queued = false;
   bool matched = streams_.deliver(event, queued);
-  track_lag();
+  start_lag_clock();
   // Written at the end of this reactor turn, with whatever else arrives in it.
   if (queued) schedule_write();
   return matched;
 }
 
-void Connection::track_lag() {
-  if (streams_.lagging()) {
-    if (!lagging_since_) {
-      lagging_since_ = context_.engine.clock().steady_now();
-      arm_slow_timer(context_.limits.slow_consumer_grace);
-    }
-  } else if (!queue_.over_limit()) {
-    lagging_since_.reset();
+void Connection::start_lag_clock() {
+  if (streams_.lagging() && !lagging_since_) {
+    lagging_since_ = context_.engine.clock().steady_now();
+    arm_slow_timer(context_.limits.slow_consumer_grace);
   }
+}
+
+void Connection::track_lag() {
+  start_lag_clock();
+  if (!streams_.lagging() && !queue_.over_limit()) lagging_since_.reset();
 }
 
 void Connection::arm_slow_timer(SteadyDuration after) {

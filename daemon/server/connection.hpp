@@ -120,8 +120,10 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // write() at the end of this reactor turn, so that the events published
   // in it go out in one batch.
   void schedule_write();
-  // Starts the slow-consumer clock when the streams fell behind; stops it
-  // when they and the queue have caught up.
+  // Starts the slow-consumer clock when the streams fell behind (after a
+  // delivery); track_lag() also stops it once they and the queue have
+  // caught up (after a pump, as the client drains).
+  void start_lag_clock();
   void track_lag();
   void arm_slow_timer(SteadyDuration after);
   void check_slow_consumer();

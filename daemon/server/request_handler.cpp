@@ -285,7 +285,10 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(*path, ec).string();
   if (problem.empty() && ec) problem = "cannot be resolved: " + ec.message();
-  if (problem.empty()) problem = monitor_.add_root(canonical).message();
+  if (problem.empty()) {
+    Status added = monitor_.add_root(canonical);
+    if (!added.ok()) problem = added.message().empty() ? "cannot be watched" : added.message();
+  }
   if (!problem.empty()) {
     request.fail("bad_root", *path + " " + problem);
     return;
