@@ -24,8 +24,6 @@ class FakeClock final : public Clock {
     steady_ += by;
     fire_due();
   }
-  // Alarms armed and not yet fired or cancelled.
-  std::size_t pending_alarms() const { return pending_.size(); }
 
   std::unique_ptr<Alarm> make_alarm(const boost::asio::any_io_executor& executor) const override {
     return std::make_unique<FakeAlarm>(const_cast<FakeClock&>(*this), executor);
