@@ -14,7 +14,6 @@ namespace coordd {
 class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
-  static Status ok_status() { return Status(); }
   static Status error(std::string code, std::string message) {
     return Status(std::move(code), std::move(message));
   }

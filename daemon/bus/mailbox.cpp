@@ -1,5 +1,7 @@
 #include "daemon/bus/mailbox.hpp"
 
+#include "proto/wire.hpp"
+
 namespace coordd {
 
 void Mailbox::push(EventPtr message) {

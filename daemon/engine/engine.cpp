@@ -8,6 +8,7 @@
 
 #include "daemon/engine/record.hpp"
 #include "proto/display.hpp"
+#include "proto/wire.hpp"
 
 namespace coordd {
 

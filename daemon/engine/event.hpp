@@ -2,7 +2,7 @@
 // body is the JSON object minus its opening `{"type":"event","sub":N,` so every
 // subscriber's line is that small prefix followed by the same bytes.
 // Immutable after creation; shared between the journal and client queues.
-// Its lines are encoded by proto/wire.hpp.
+// Its body is encoded by proto/wire.hpp.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,6 @@
 #include "daemon/engine/active_leases.hpp"
 #include "daemon/engine/record_ref.hpp"
 #include "proto/event_names.hpp"
-#include "proto/wire.hpp"
 
 namespace coordd {
 

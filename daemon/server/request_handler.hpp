@@ -29,8 +29,6 @@ class RequestHandler final : public FrameHandler {
 
   void handle(Connection& connection, std::string_view frame) override;
 
-  const DaemonInfo& info() const { return info_; }
-
  private:
   struct Op;
   static std::span<const Op> ops();  // the table

@@ -46,10 +46,7 @@ class ServerCore {
 
   ConnectionManager& manager() { return manager_; }
   ConnectionContext& context() { return context_; }
-  MessageBus& bus() { return bus_; }
-  SyncBarrier& sync() { return sync_; }
   RequestHandler& handler() { return handler_; }
-  const EventJournal& journal() const { return journal_; }
 
  private:
   Monitor& monitor_;
