@@ -8,6 +8,7 @@
 #include "client/agent_text.hpp"
 #include "client/python_json.hpp"
 #include "proto/display.hpp"
+#include "proto/kind.hpp"
 
 namespace coordd {
 namespace json = boost::json;
@@ -81,12 +82,17 @@ std::string json_event_line(const json::object& event) {
     const json::value* value = field(event, key);
     out[key] = value ? *value : json::value(nullptr);
   }
+  // Muse names a kind by its directory, whatever its docstring says.
+  if (std::optional<Kind> kind = parse_kind(string_field(event, "kind"))) {
+    out["kind"] = kind_dir(*kind);
+  }
   const json::value* data = field(event, "data");
   out["data"] = data ? *data : json::value(json::object());
   for (std::string_view key : {"seq", "root"}) {
     const json::value* value = field(event, key);
     out[key] = value ? *value : json::value(nullptr);
   }
+  if (const json::value* cause = field(event, "cause")) out["cause"] = *cause;
   return python_json_dumps(out);
 }
 

@@ -1,7 +1,8 @@
 // EventPrinter: writes watch output to a stream, one line per event, flushed
 // per line so a pipe reader sees each event at once. JSON mode prints exactly
-// Muse's fields (schema_version, event_type, kind, id, timestamp, data) plus
-// seq and root, as Python's json.dumps lays them out; text mode prints Muse's
+// Muse's fields (schema_version, event_type, kind, id, timestamp, data; kind
+// as Muse's code names it, the plural directory name) plus seq, root and, on
+// `expired`, cause, as Python's json.dumps lays them out; text mode prints Muse's
 // header, one line per event with full IDs and every agent-supplied string
 // stripped of control characters, and the closing "(watch ended)".
 // Events arrive as parsed protocol events (daemon lines or the in-process

@@ -67,6 +67,10 @@ int run_list(const ListArgs& args) {
     }
   }
   ResolvedRoot root = resolve_root(args.root);
+  if (root.not_found) {
+    std::fprintf(stderr, "%s\n", kNotAMuseRepository);
+    return kRepoNotFoundExit;
+  }
   if (!root.error.empty()) return fail(root.error);
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
 

@@ -31,21 +31,44 @@ std::string StandaloneSource::start() {
   return "";
 }
 
-WatchError StandaloneSource::run(const EventHandler& on_event) {
-  on_event_ = &on_event;
-  if (StopSignals::requested()) return "";
+Baseline StandaloneSource::baseline() const {
   const Engine& engine = monitor_.engine();
-  for (const auto& [ref, record] : engine.matching(filter_, false)) {
-    if (!deliver(engine.snapshot_body(ref, *record))) return "";
+  EventFilter every_record;  // of the kind: the view applies run_id and branch itself
+  if (plan_.kind) every_record.kinds.add(*plan_.kind);
+  every_record.root = filter_.root;
+  Baseline out;
+  out.seq = engine.last_seq();
+  for (const auto& [ref, record] : engine.matching(every_record, false)) {
+    boost::system::error_code ec;
+    json::value data = json::parse(record->data_json, ec);
+    if (ec || !data.is_object()) continue;
+    BaselineRecord entry;
+    entry.kind = ref.kind;
+    entry.id = ref.id;
+    entry.seq = record->seq;
+    entry.data = std::move(data.get_object());
+    if (auto lease = engine.leases().state_of(ref)) {
+      entry.lease = true;
+      entry.active = lease->active;
+      entry.effective_expiry = lease->effective_expiry;
+    }
+    out.records.push_back(std::move(entry));
   }
-  if (plan_.once) return "";
+  return out;
+}
+
+WatchError StandaloneSource::run(WatchView& view, WatchDeadline& deadline) {
+  view_ = &view;
+  if (StopSignals::requested()) return "";
+  if (!view.rebase(baseline()) || plan_.once) return "";
+  if (plan_.timeout && !deadline) deadline = std::chrono::steady_clock::now() + *plan_.timeout;
 
   signals_->async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) finish();
   });
   boost::asio::steady_timer timeout(io_);
-  if (plan_.timeout) {
-    timeout.expires_after(*plan_.timeout);
+  if (deadline) {
+    timeout.expires_at(*deadline);
     timeout.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) finish();
     });
@@ -58,16 +81,11 @@ WatchError StandaloneSource::run(const EventHandler& on_event) {
 
 void StandaloneSource::publish(const EventPtr& event) {
   if (finished_ || !filter_.matches(event->root, event->kind, event->run_id, event->branch)) return;
-  if (!deliver(*event->body)) finish();
-}
-
-bool StandaloneSource::deliver(std::string_view body) {
   // The body is an event object without its opening `{"type":"event","sub":N,`.
-  std::string line = "{" + std::string(body);
   boost::system::error_code ec;
-  json::value parsed = json::parse(line, ec);
-  if (ec || !parsed.is_object()) return true;
-  return (*on_event_)(parsed.get_object());
+  json::value parsed = json::parse("{" + *event->body, ec);
+  if (ec || !parsed.is_object()) return;
+  if (!view_->live(parsed.get_object())) finish();
 }
 
 void StandaloneSource::finish() {

@@ -1,10 +1,10 @@
 // StandaloneSource: events from the daemon's own engine run in-process, for
-// when no coordd answers. A Monitor watches the plan's root with the kernel
-// backend (or, where that cannot watch it, the polling backend at the plan's
-// poll interval, as coordd would); the snapshot is the engine's current
-// records in seq order and live events are what the engine publishes, each
-// encoded exactly as coordd would send it, so the output matches daemon mode
-// event for event.
+// when no coordd answers (or the one that did went away). A Monitor watches
+// the plan's root with the kernel backend (or, where that cannot watch it,
+// the polling backend at the plan's poll interval, as coordd would); the
+// baseline is the engine's current records and live events are what the
+// engine publishes, each encoded exactly as coordd would send it, so the
+// output matches daemon mode event for event.
 // Owns its io_context; run() blocks until the plan or the handler ends the
 // watch or SIGINT/SIGTERM arrive. Main thread.
 #pragma once
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "client/watch_plan.hpp"
+#include "client/watch_view.hpp"
 #include "daemon/engine/event_filter.hpp"
 #include "daemon/watch/monitor.hpp"
 
@@ -33,14 +34,15 @@ class StandaloneSource final : public EventSink {
   // The watch backend in use ("inotify", "poll"); valid after start().
   std::string backend() const { return monitor_.backend(); }
 
-  WatchError run(const EventHandler& on_event);
+  // Brings `view` current from the engine's records, then prints live
+  // events. Sets `deadline` from the plan's timeout if it is not set yet.
+  WatchError run(WatchView& view, WatchDeadline& deadline);
 
   // EventSink: a live event from the engine.
   void publish(const EventPtr& event) override;
 
  private:
-  // Parses an encoded event body and hands it over; false: stop watching.
-  bool deliver(std::string_view body);
+  Baseline baseline() const;
   void finish();
 
   boost::asio::io_context io_;
@@ -48,7 +50,7 @@ class StandaloneSource final : public EventSink {
   WatchPlan plan_;
   Monitor monitor_;
   EventFilter filter_;
-  const EventHandler* on_event_ = nullptr;
+  WatchView* view_ = nullptr;
   bool finished_ = false;
 };
 

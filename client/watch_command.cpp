@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "client/daemon_connection.hpp"
 #include "client/daemon_source.hpp"
@@ -11,6 +12,7 @@
 #include "client/repo_root.hpp"
 #include "client/standalone_source.hpp"
 #include "client/stop_signals.hpp"
+#include "client/watch_view.hpp"
 #include "proto/display.hpp"
 #include "proto/socket_path.hpp"
 
@@ -53,17 +55,10 @@ void report_error(const std::string& message) {
 
 WatchPlan plan_of(const WatchOptions& options, const std::string& root) {
   auto poll_interval = std::chrono::milliseconds(std::llround(options.poll_interval * 1000.0));
-  return WatchPlan{root,         options.kind,    options.run_id, options.branch,
-                   options.once, options.timeout, poll_interval};
-}
-
-std::string daemon_backend(CoordClient& client) {
-  json::object request;
-  request["op"] = "status";
-  json::object reply;
-  if (!call_daemon(client, std::move(request), reply).empty()) return "unknown";
-  auto* backend = reply.if_contains("backend");
-  return backend && backend->is_string() ? strip_control(backend->get_string()) : "unknown";
+  WatchPlan plan{root,         options.kind,    options.run_id, options.branch,
+                 options.once, options.timeout, poll_interval};
+  plan.coordd_events = options.coordd_events;
+  return plan;
 }
 
 }  // namespace
@@ -100,6 +95,9 @@ CLI::App* add_watch_command(CLI::App& app, WatchArgs& args) {
                 "NDJSON output: one event per line (same as --format json).");
   sub->add_option("-f,--format", args.format, "Output format: text (default) or json.")
       ->type_name("text|json");
+  sub->add_flag("--coordd-events", args.coordd_events,
+                "Also print the events coordd adds to Muse's: `expired` for claims carrying "
+                "expires_at (Muse reports expiry for reservations only).");
   sub->add_flag(
       "--require-daemon", args.require_daemon,
       "Fail (exit 1) instead of watching standalone when no coordd serves the repository.");
@@ -122,6 +120,24 @@ std::string filter_summary(const WatchOptions& options) {
   return out;
 }
 
+namespace {
+
+// How long a watch waits for coordd to come back before going standalone.
+constexpr std::chrono::milliseconds kDaemonReturnWindow{5000};
+
+// Muse creates the coordination directories it watches; so does the drop-in
+// (never through a symlinked .muse or coordination directory).
+void ensure_coordination_dirs(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path muse = fs::path(root) / ".muse";
+  fs::path coordination = muse / "coordination";
+  if (fs::is_symlink(muse, ec) || fs::is_symlink(coordination, ec)) return;
+  for (Kind kind : kAllKinds) fs::create_directories(coordination / kind_dir(kind), ec);
+}
+
+}  // namespace
+
 int run_watch(const WatchArgs& args) {
   ValidatedWatch validated = validate_watch_args(args);
   if (!validated.error.empty()) {
@@ -130,10 +146,15 @@ int run_watch(const WatchArgs& args) {
   }
   const WatchOptions& options = validated.options;
   ResolvedRoot root = resolve_root(options.root);
+  if (root.not_found) {
+    std::fprintf(stderr, "%s\n", kNotAMuseRepository);
+    return kRepoNotFoundExit;
+  }
   if (!root.error.empty()) {
     report_error(root.error);
     return 1;
   }
+  ensure_coordination_dirs(root.path);
   std::string socket = options.socket.empty() ? default_socket_path() : options.socket;
   StopSignals::install();
 
@@ -141,46 +162,65 @@ int run_watch(const WatchArgs& args) {
                        options.json ? EventPrinter::Format::kJson : EventPrinter::Format::kText,
                        !options.json && colour_wanted(stdout));
   std::int64_t emitted = 0;
-  EventHandler on_event = [&](const json::object& event) {
+  WatchPlan plan = plan_of(options, root.path);
+  WatchView view(plan, [&](const json::object& event) {
     printer.event(event);
     ++emitted;
     return !options.max_events || emitted < *options.max_events;
-  };
-  WatchPlan plan = plan_of(options, root.path);
+  });
+  WatchDeadline deadline;
   std::string filters = filter_summary(options);
-  // Both sources end the same way: the closing line, then any error.
+  // Every way of watching ends the same way: the closing line, then any error.
   auto finish = [&printer](const WatchError& error) {
     printer.footer();
     if (!error.empty()) report_error(error);
     return error.empty() ? 0 : 1;
   };
+  // In-process, from the start (with a header) or after coordd went away.
+  auto standalone = [&](bool header) {
+    StandaloneSource source(plan);
+    if (std::string error = source.start(); !error.empty()) {
+      return finish("cannot watch " + root.path + ": " + error);
+    }
+    if (header) printer.header(root.path, "standalone: " + source.backend(), filters);
+    return finish(source.run(view, deadline));
+  };
 
-  DaemonConnection daemon = connect_daemon(socket);
+  DaemonSource daemon(socket, plan);
+  std::string why_not = daemon.connect();
   if (StopSignals::requested()) return 0;
-  if (daemon.ok() && daemon.watches_root(root.path)) {
-    printer.header(root.path, "daemon: " + daemon_backend(daemon.client), filters);
-    return finish(DaemonSource(daemon.client, plan).run(on_event));
+  if (why_not.empty() && !daemon.watches_root()) {
+    why_not = "coordd at " + socket + " does not watch " + root.path;
+  } else if (!why_not.empty()) {
+    why_not = "no coordd answers at " + socket + " (" + why_not + ")";
+  }
+  if (why_not.empty()) {
+    printer.header(root.path, "daemon: " + daemon.backend(), filters);
+    // Across daemon restarts: reconnect, resume or rebase, and print on.
+    while (daemon.run(view, deadline) == DaemonSource::End::kLost) {
+      if (daemon.reconnect(kDaemonReturnWindow, deadline)) continue;
+      if (StopSignals::requested() || (deadline && std::chrono::steady_clock::now() >= *deadline)) {
+        return finish("");
+      }
+      std::string gone = "coordd at " + socket + " went away and did not come back within " +
+                         std::to_string(kDaemonReturnWindow.count() / 1000) + " s";
+      if (options.require_daemon) return finish(gone);
+      std::fprintf(stderr, "coordctl: %s; watching in-process from here on\n",
+                   strip_control(gone).c_str());
+      return standalone(false);
+    }
+    return finish(daemon.error());
   }
 
-  std::string why_not = daemon.ok() ? "coordd at " + socket + " does not watch " + root.path
-                                    : "no coordd answers at " + socket + " (" + daemon.error + ")";
   if (options.require_daemon) {
     report_error(why_not + "; " + start_daemon_hint(root.path, socket));
     return 1;
   }
   // Nothing listening is the ordinary standalone case; anything else is worth a note.
-  if (daemon.ok() || !daemon.no_daemon) {
+  if (!daemon.nothing_listens()) {
     std::fprintf(stderr, "coordctl: %s; watching in-process\n", strip_control(why_not).c_str());
   }
-  daemon.client.close();
-
-  StandaloneSource source(plan);
-  if (std::string error = source.start(); !error.empty()) {
-    report_error("cannot watch " + root.path + ": " + error);
-    return 1;
-  }
-  printer.header(root.path, "standalone: " + source.backend(), filters);
-  return finish(source.run(on_event));
+  return standalone(true);
 }
 
 }  // namespace coordd

@@ -93,6 +93,7 @@ ValidatedWatch validate_watch_args(const WatchArgs& args) {
   options.json = wants_json(args);
   options.once = args.once;
   options.require_daemon = args.require_daemon;
+  options.coordd_events = args.coordd_events;
   options.root = args.root;
   options.socket = args.socket;
 

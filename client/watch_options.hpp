@@ -26,6 +26,7 @@ struct WatchArgs {
   bool json = false;
   std::string format = "text";
   bool require_daemon = false;
+  bool coordd_events = false;
   std::optional<std::string> root;
   std::string socket;
 };
@@ -45,6 +46,7 @@ struct WatchOptions {
   std::optional<std::string> run_id;  // nullopt also when given empty, as in Muse
   std::optional<std::string> branch;
   bool require_daemon = false;
+  bool coordd_events = false;  // also coordd's own events (expired for claims)
   std::optional<std::string> root;
   std::string socket;
 };

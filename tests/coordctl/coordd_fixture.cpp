@@ -72,17 +72,25 @@ void TempRepo::remove(const std::string& kind_dir, const std::string& id) const 
   fs::remove(path_of(kind_dir, id));
 }
 
-RunningCoordd::RunningCoordd(const TempRepo& repo)
-    : process_(std::make_unique<ChildProcess>(
-          std::vector<std::string>{coordd_binary(), "--root", repo.root(), "--socket",
-                                   repo.socket(), "--log-level", "info"},
-          captured())) {
+RunningCoordd::RunningCoordd(const TempRepo& repo) : repo_(repo) { start(); }
+
+void RunningCoordd::start() {
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{coordd_binary(), "--root", repo_.root(), "--socket", repo_.socket(),
+                               "--log-level", "info"},
+      captured());
   // coordd logs "serving" once its socket accepts connections.
   bool ready = process_->read_stderr_until(" serving ", 10s);
   REQUIRE_MESSAGE(ready, "coordd did not start; its stderr: " << process_->stderr_text());
 }
 
+void RunningCoordd::stop_with(int signal) {
+  process_->send_signal(signal);
+  REQUIRE_MESSAGE(process_->wait(10s).has_value(), "coordd did not exit on signal " << signal);
+}
+
 RunningCoordd::~RunningCoordd() {
+  if (process_->exit_status()) return;
   process_->send_signal(SIGTERM);
   process_->wait(10s);
 }

@@ -78,7 +78,14 @@ class RunningCoordd {
   RunningCoordd(const RunningCoordd&) = delete;
   RunningCoordd& operator=(const RunningCoordd&) = delete;
 
+  // Sends `signal` (SIGTERM, SIGKILL) and waits for the daemon to exit.
+  void stop_with(int signal);
+  // Starts a new daemon run on the same repository and socket; returns once
+  // it accepts connections.
+  void start();
+
  private:
+  const TempRepo& repo_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -77,11 +77,21 @@ TEST_CASE("colour wraps the icon and kind only when asked for") {
   CHECK(line.starts_with("\x1b[32m+ task"));
 }
 
-TEST_CASE("a JSON line carries Muse's fields, then seq and root, and drops type and sub") {
+TEST_CASE(
+    "a JSON line carries Muse's fields, kind as its directory name, then seq and root, and drops "
+    "type and sub") {
   CHECK(
       json_event_line(event("added", "task", R"({"run_id":"a","n":1.0})")) ==
-      R"({"schema_version": "1", "event_type": "added", "kind": "task", "id": ")" + kId +
+      R"({"schema_version": "1", "event_type": "added", "kind": "tasks", "id": ")" + kId +
           R"(", "timestamp": "2026-03-30T15:00:00+00:00", "data": {"run_id": "a", "n": 1.0}, "seq": 7, "root": "/repo"})");
+}
+
+TEST_CASE("an expired JSON line ends with its cause") {
+  json::object expired = event("expired", "reservation", R"({"addresses":["x"]})");
+  expired["cause"] = "released";
+  CHECK(json_event_line(expired).ends_with(
+      R"("kind": "reservations", "id": ")" + kId +
+      R"(", "timestamp": "2026-03-30T15:00:00+00:00", "data": {"addresses": ["x"]}, "seq": 7, "root": "/repo", "cause": "released"})"));
 }
 
 TEST_CASE("colours are never wanted with NO_COLOR set, nor on a stream that is not a terminal") {

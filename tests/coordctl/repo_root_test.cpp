@@ -2,6 +2,7 @@
 #include "client/repo_root.hpp"
 
 #include <doctest/doctest.h>
+#include <stdlib.h>
 
 #include <filesystem>
 
@@ -40,4 +41,25 @@ TEST_CASE("--root is made canonical, and a missing one is an error naming it") {
   coordd::ResolvedRoot missing = resolve_root(std::string("/nonexistent/repo"));
   CHECK(missing.path.empty());
   CHECK(missing.error.starts_with("--root /nonexistent/repo: "));
+}
+
+TEST_CASE("outside any repository there is no default root: Muse's message, not the cwd") {
+  coordctl_test::TempRepo repo;
+  fs::path outside = fs::path(repo.root()).parent_path();
+  in_directory(outside, [&] {
+    coordd::ResolvedRoot root = resolve_root(std::nullopt);
+    CHECK(root.not_found);
+    CHECK(root.path.empty());
+    CHECK(root.error == coordd::kNotAMuseRepository);
+  });
+}
+
+TEST_CASE("MUSE_REPO_ROOT overrides discovery, and names no repository unless it holds .muse/") {
+  coordctl_test::TempRepo repo;
+  fs::path outside = fs::path(repo.root()).parent_path();
+  ::setenv("MUSE_REPO_ROOT", repo.root().c_str(), 1);
+  in_directory(outside, [&] { CHECK(resolve_root(std::nullopt).path == repo.root()); });
+  ::setenv("MUSE_REPO_ROOT", outside.c_str(), 1);
+  in_directory(repo.root(), [&] { CHECK(resolve_root(std::nullopt).not_found); });
+  ::unsetenv("MUSE_REPO_ROOT");
 }

@@ -37,11 +37,11 @@ TEST_CASE("standalone mode prints the same events as daemon mode for the same fi
   repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
   RunningCoordd coordd(repo);
   const std::vector<Step> expected = {
-      {"snapshot", "reservation", "r-1"}, {"added", "reservation", "r-2"},
-      {"modified", "reservation", "r-2"}, {"added", "heartbeat", "hb-2"},
-      {"added", "release", "rel-1"},      {"expired", "reservation", "r-1"},
-      {"added", "intent", "i-1"},         {"removed", "intent", "i-1"},
-      {"added", "reservation", "r-3"},    {"expired", "reservation", "r-3"},
+      {"snapshot", "reservations", "r-1"}, {"added", "reservations", "r-2"},
+      {"modified", "reservations", "r-2"}, {"added", "heartbeats", "hb-2"},
+      {"added", "releases", "rel-1"},      {"expired", "reservations", "r-1"},
+      {"added", "intents", "i-1"},         {"removed", "intents", "i-1"},
+      {"added", "reservations", "r-3"},    {"expired", "reservations", "r-3"},
   };
   std::string max = std::to_string(expected.size());
   ChildProcess daemon(coordctl({"watch", "--json", "--require-daemon", "--max-events", max,
@@ -93,6 +93,6 @@ TEST_CASE("standalone --once prints the snapshot and exits 0, leaving the reposi
       {"watch", "--once", "--json", "--root", repo.root(), "--socket", repo.no_daemon_socket()}));
   CHECK(run.status.code == 0);
   REQUIRE(run.lines.size() == 1);
-  CHECK(step_of(run.lines[0]) == Step{"snapshot", "reservation", "r-1"});
+  CHECK(step_of(run.lines[0]) == Step{"snapshot", "reservations", "r-1"});
   CHECK(run.err.empty());
 }

@@ -50,7 +50,7 @@ TEST_CASE(
     CHECK(event.at("seq").is_number());
   }
   CHECK(field(parse_line(run.lines[0]), "id") == long_id('a'));
-  CHECK(field(parse_line(run.lines[0]), "kind") == "reservation");
+  CHECK(field(parse_line(run.lines[0]), "kind") == "reservations");
 }
 
 TEST_CASE("--timeout 0 is --once") {
@@ -101,7 +101,7 @@ TEST_CASE("--max-events counts snapshot and change events and then exits 0") {
   CHECK(status->code == 0);
   REQUIRE(watch.lines().size() == 3);
   CHECK(field(parse_line(watch.lines()[2]), "event_type") == "added");
-  CHECK(field(parse_line(watch.lines()[2]), "kind") == "release");
+  CHECK(field(parse_line(watch.lines()[2]), "kind") == "releases");
 }
 
 TEST_CASE("--max-events smaller than the snapshot stops within it") {
