@@ -1,4 +1,4 @@
-// Text as Python prints it: repr() of a float and json.dumps() with its
+// Text as Python prints it: repr() of a float or a str, and json.dumps() with its
 // default settings (", " and ": " separators, ensure_ascii). coordctl writes
 // its JSON lines this way so a script that parsed `muse coord watch --json`
 // (or grepped it) sees the same bytes. Pure functions; safe from any thread.
@@ -6,12 +6,18 @@
 
 #include <boost/json/value.hpp>
 #include <string>
+#include <string_view>
 
 namespace coordd {
 
 // Python's repr(float): "0.0", "-1.0", "0.01", "3600.0", "1e-05", "1e+16",
 // "inf", "nan" (the shortest text that reads back as the same double).
 std::string python_float_repr(double value);
+
+// Python's repr(str) of `text` as Python 3.11 decodes it from argv (UTF-8,
+// invalid bytes as the surrogates \udc80-\udcff): 'a', "it's", 'café' kept,
+// '\n', '\x1b', '\u2028', '\U000e0001' escaped as str.isprintable() decides.
+std::string python_repr(std::string_view text);
 
 // Python's json.dumps(value): {"a": 1, "b": [1.5, "\u00e9"]}. Non-finite
 // floats are written as Python writes them (Infinity, -Infinity, NaN).
