@@ -1,12 +1,16 @@
 // coordctl's entry point: the command line of coordd's client. Parses the
-// subcommand (watch, list, status, ping) and runs it. Bad flags exit 1, as
-// Muse documents for bad arguments.
+// subcommand (watch, list, status, ping) and runs it. `watch` parses its own
+// arguments as argparse parses Muse's (usage errors exit 2); the others use
+// CLI11, and their bad flags exit 1.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "client/list_command.hpp"
 #include "client/ping_command.hpp"
@@ -29,11 +33,27 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("coordctl ") + COORDD_VERSION);
   app.require_subcommand(1);
 
-  coordd::WatchArgs watch_args;
+  // The standalone engine logs through spdlog: warnings only, and never on
+  // stdout, which carries the events.
+  auto logger = spdlog::stderr_color_mt("coordctl");
+  logger->set_pattern("coordctl: %l: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+
+  // Listed by `coordctl --help`; its arguments never reach CLI11.
+  app.add_subcommand("watch", coordd::kWatchDescription);
+  if (argc >= 2 && std::string_view(argv[1]) == "watch") {
+    try {
+      return coordd::run_watch_command(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "❌ %s\n", e.what());
+      return 1;
+    }
+  }
+
   coordd::ListArgs list_args;
   coordd::StatusArgs status_args;
   coordd::PingArgs ping_args;
-  CLI::App* watch = coordd::add_watch_command(app, watch_args);
   CLI::App* list = coordd::add_list_command(app, list_args);
   CLI::App* status = coordd::add_status_command(app, status_args);
   CLI::App* ping = coordd::add_ping_command(app, ping_args);
@@ -45,15 +65,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 1;
   }
 
-  // The standalone engine logs through spdlog: warnings only, and never on
-  // stdout, which carries the events.
-  auto logger = spdlog::stderr_color_mt("coordctl");
-  logger->set_pattern("coordctl: %l: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::warn);
-
   try {
-    if (watch->parsed()) return coordd::run_watch(watch_args);
     if (list->parsed()) return coordd::run_list(list_args);
     if (status->parsed()) return coordd::run_status(status_args);
     if (ping->parsed()) return coordd::run_ping(ping_args);

@@ -1,10 +1,12 @@
 #include "client/watch_command.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
+#include "client/argparse_parser.hpp"
 #include "client/daemon_connection.hpp"
 #include "client/daemon_source.hpp"
 #include "client/event_printer.hpp"
@@ -21,20 +23,37 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kDescription =
-    "Stream coordination events in real time (a drop-in for `muse coord watch`).";
-
 constexpr const char* kDetails =
     "Streams the events (snapshot, added, modified, removed, expired) of a repository's\n"
-    ".muse/coordination/ records, as `muse coord watch` does and with the same flags. Events come\n"
-    "from coordd when it watches the repository, else from the same engine run in-process\n"
-    "(standalone). Exit status: 0 on --once, --timeout, --max-events, SIGINT or SIGTERM; 1 on bad\n"
-    "arguments or when the repository cannot be watched.\n\n"
+    ".muse/coordination/ records as `muse coord watch --json` prints them: the same flags, parsed\n"
+    "as argparse parses them; the same fields, with kind as the directory name (reservations,\n"
+    "intents, ...); snapshots in Muse's order; expired for reservations only (add\n"
+    "--coordd-events for claims). Lines also carry seq, root and, on expired, cause.\n\n"
+    "Differences from Muse, on purpose:\n"
+    "  - A *.json that is not a JSON object (or too large, or not a regular file) is skipped\n"
+    "    with a warning, not shown with data {}; a record that turns invalid keeps its last\n"
+    "    good data, so a script never sees a corrupt record as one without addresses.\n"
+    "  - modified means the content changed; expiry honours heartbeats and releases.\n"
+    "  - Events come from coordd when it watches the repository, else from the same engine\n"
+    "    in-process. If coordd restarts the watch reconnects and goes on without repeating or\n"
+    "    missing an event; if it stays away 5 s the watch goes on in-process (said on stderr).\n\n"
+    "Repository: --root, else $MUSE_REPO_ROOT, else the nearest ancestor of the working\n"
+    "directory holding .muse/ (coordd's own default root also falls back to the working\n"
+    "directory; coordctl does not).\n\n"
+    "Exit status: 0 on --once, --timeout, --max-events, SIGINT or SIGTERM; 1 on a value Muse\n"
+    "refuses (e.g. --timeout -1), or when the repository cannot be watched; 2 on a usage error\n"
+    "(unknown or ambiguous option, missing or malformed value) or outside a repository.\n\n"
     "Examples:\n"
     "  coordctl watch                    # stream all events until Ctrl-C\n"
     "  coordctl watch --once --json      # current state as NDJSON snapshots, then exit\n"
-    "  coordctl watch --kind reservation --run-id agent-42 --timeout 60\n"
+    "  coordctl watch --kind reservations --run-id agent-42 --timeout 60\n"
     "  coordctl watch --json | jq -c 'select(.event_type == \"expired\")'";
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const std::string& part : parts) out += (out.empty() ? "" : std::string(separator)) + part;
+  return out;
+}
 
 // Muse's two error channels: a JSON line on stdout, or "❌ msg" on stderr.
 void report_bad_args(const std::string& message, bool json_mode) {
@@ -63,51 +82,91 @@ WatchPlan plan_of(const WatchOptions& options, const std::string& root) {
 
 }  // namespace
 
-CLI::App* add_watch_command(CLI::App& app, WatchArgs& args) {
-  CLI::App* sub = app.add_subcommand("watch", kDescription);
-  sub->footer(kDetails);
-  sub->add_flag("--once", args.once, "Emit current state as snapshot events, then exit.");
-  sub->add_option_function<std::string>(
-         "--timeout", [&args](const std::string& v) { args.timeout = v; },
-         "Stop watching SECONDS after the snapshot (>= 0; 0 is --once).")
-      ->type_name("SECONDS");
-  sub->add_option_function<std::string>(
-         "--max-events", [&args](const std::string& v) { args.max_events = v; },
-         "Exit after emitting N events, snapshot and change events alike (>= 1).")
-      ->type_name("N");
-  sub->add_option("--poll-interval", args.poll_interval,
-                  "Seconds between scans when the polling backend is used (standalone mode, "
-                  "where inotify cannot watch the repository); default 1.0, range [0.01, 3600].")
-      ->type_name("SECS");
-  sub->add_option_function<std::string>(
-         "--run-id", [&args](const std::string& v) { args.run_id = v; },
-         "Only events whose data.run_id is RUNID (at most 256 characters).")
-      ->type_name("RUNID");
-  sub->add_option_function<std::string>(
-         "-b,--branch", [&args](const std::string& v) { args.branch = v; },
-         "Only events whose data.branch is BRANCH.")
-      ->type_name("BRANCH");
-  sub->add_option_function<std::string>(
-         "--kind", [&args](const std::string& v) { args.kind = v; },
-         "Only events of this kind: " + valid_kind_names() + " (plural names accepted).")
-      ->type_name("KIND");
-  sub->add_flag("-j,--json", args.json,
-                "NDJSON output: one event per line (same as --format json).");
-  sub->add_option("-f,--format", args.format, "Output format: text (default) or json.")
-      ->type_name("text|json");
-  sub->add_flag("--coordd-events", args.coordd_events,
-                "Also print the events coordd adds to Muse's: `expired` for claims carrying "
-                "expires_at (Muse reports expiry for reservations only).");
-  sub->add_flag(
-      "--require-daemon", args.require_daemon,
-      "Fail (exit 1) instead of watching standalone when no coordd serves the repository.");
-  sub->add_option_function<std::string>(
-         "--root", [&args](const std::string& v) { args.root = v; },
-         "Repository to watch. Default: the nearest ancestor of the working directory holding "
-         ".muse/, else the working directory.")
-      ->type_name("DIR");
-  add_socket_option(sub, args.socket);
-  return sub;
+ArgparseParser watch_parser() {
+  ArgparseParser parser("coordctl watch", kWatchDescription, kDetails);
+  // Muse's own options, in Muse's order: abbreviations resolve among these first.
+  parser.add_flag({"--once"}, "once", "Emit current state as snapshot events, then exit.", true);
+  parser.add_value({"--timeout"}, "timeout", "SECONDS",
+                   "Stop watching SECONDS seconds after the snapshot (>= 0). 0 is equivalent "
+                   "to --once.",
+                   python_float_check(), true);
+  parser.add_value({"--max-events"}, "max_events", "N",
+                   "Exit after emitting N events (>= 1), snapshot and change events alike.",
+                   python_int_check(), true);
+  parser.add_value({"--poll-interval"}, "poll_interval", "SECS",
+                   "Seconds between scans of the polling fallback, used only standalone where "
+                   "inotify cannot watch the repository (default: 1.0; range: [0.01, 3600.0]).",
+                   python_float_check(), true);
+  parser.add_value({"--run-id"}, "run_id", "RUNID",
+                   "Only emit events where data.run_id matches. Maximum 256 characters.", {}, true);
+  parser.add_value({"--branch", "-b"}, "branch", "BRANCH",
+                   "Only emit events where data.branch matches.", {}, true);
+  std::vector<std::string> plural, singular;
+  for (Kind kind : kAllKinds) {
+    plural.emplace_back(kind_dir(kind));
+    singular.emplace_back(kind_name(kind));
+  }
+  std::sort(plural.begin(), plural.end());
+  parser.add_value(
+      {"--kind"}, "kind", "KIND",
+      "Only emit events for this kind (" + join(plural, " | ") + "; the singular is accepted too).",
+      choices_check(plural, singular), true);
+  parser.add_flag({"--json", "-j"}, "json", "Emit machine-readable JSON events on stdout.", true);
+  // coordctl's additions.
+  parser.add_value({"--format", "-f"}, "format", "FORMAT",
+                   "Output format: text (default) or json (same as --json).",
+                   choices_check({"text", "json"}), false);
+  parser.add_flag({"--coordd-events"}, "coordd_events",
+                  "Also emit the events coordd adds to Muse's: expired for claims carrying "
+                  "expires_at (Muse reports expiry for reservations only).",
+                  false);
+  parser.add_flag({"--require-daemon"}, "require_daemon",
+                  "Fail (exit 1) instead of watching in-process when no coordd serves the "
+                  "repository, or when it goes away for more than 5 s.",
+                  false);
+  parser.add_value({"--root"}, "root", "DIR",
+                   "Repository to watch. Default: $MUSE_REPO_ROOT, else the nearest ancestor of "
+                   "the working directory holding .muse/ (as Muse finds it; outside one: exit 2).",
+                   {}, false);
+  parser.add_value({"--socket"}, "socket", "PATH",
+                   "coordd's socket. Default: $COORDD_SOCKET, else "
+                   "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.",
+                   {}, false);
+  return parser;
+}
+
+int run_watch_command(const std::vector<std::string>& argv) {
+  ArgparseParser parser = watch_parser();
+  ParseResult parsed = parser.parse(argv);
+  if (parsed.help_requested) {
+    std::fputs(parser.help_text().c_str(), stdout);
+    return 0;
+  }
+  if (parsed.error) {
+    std::fputs(parser.error_text(*parsed.error).c_str(), stderr);
+    return kArgparseErrorStatus;
+  }
+  WatchArgs args;
+  auto value = [&parsed](std::string_view dest) -> std::optional<std::string> {
+    auto found = parsed.values.find(dest);
+    if (found == parsed.values.end()) return std::nullopt;
+    return found->second.value_or("");
+  };
+  auto flag = [&parsed](std::string_view dest) { return parsed.flags.contains(dest); };
+  args.once = flag("once");
+  args.timeout = value("timeout");
+  args.max_events = value("max_events");
+  args.poll_interval = value("poll_interval").value_or(args.poll_interval);
+  args.run_id = value("run_id");
+  args.branch = value("branch");
+  args.kind = value("kind");
+  args.json = flag("json");
+  args.format = value("format").value_or(args.format);
+  args.coordd_events = flag("coordd_events");
+  args.require_daemon = flag("require_daemon");
+  args.root = value("root");
+  args.socket = value("socket").value_or("");
+  return run_watch(args);
 }
 
 std::string filter_summary(const WatchOptions& options) {

@@ -61,12 +61,37 @@ TEST_CASE("in text mode each bad argument is a ❌ line on stderr and exit 1") {
   }
 }
 
-TEST_CASE("an unknown --kind is refused with the list of valid kinds and exit 1") {
-  RunResult run = run_to_end(watch_with({"--kind", "lease"}, ""));
-  CHECK(run.status.code == 1);
-  CHECK(run.err.find("claim, dependency, heartbeat, intent, release, reservation, task") !=
-        std::string::npos);
-  CHECK(run.err.find("'lease'") != std::string::npos);
+TEST_CASE("usage errors exit 2 with argparse's usage and message on stderr, even in JSON mode") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--run-id", "--once"}, "argument --run-id: expected one argument"},
+      {{"--kind", "lease"},
+       "argument --kind: invalid choice: 'lease' (choose from 'claims', 'dependencies', "
+       "'heartbeats', 'intents', 'releases', 'reservations', 'tasks')"},
+      {{"--timeout", "soon"}, "argument --timeout: invalid float value: 'soon'"},
+      {{"--max-events", "1.5"}, "argument --max-events: invalid int value: '1.5'"},
+      {{"--ro", "x", "--r"}, "argument --run-id: expected one argument"},
+      {{"--once", "--bogus", "x"}, "unrecognized arguments: --bogus x"},
+  };
+  for (const auto& [flags, message] : cases) {
+    CAPTURE(message);
+    RunResult run = run_to_end(watch_with(flags, "--json"));
+    CHECK(run.status.code == 2);
+    CHECK(run.out.empty());
+    CHECK(run.err.starts_with("usage: coordctl watch [-h] [--once]"));
+    CHECK(run.err.ends_with("coordctl watch: error: " + message + "\n"));
+  }
+}
+
+TEST_CASE("the last of a repeated option wins and an unambiguous prefix is the option") {
+  TempRepo repo;
+  repo.write("reservations", "r-1", reservation("r-1", "agent-1", "main", {"a.py::f"}));
+  repo.write("reservations", "r-2", reservation("r-2", "agent-2", "main", {"b.py::g"}));
+  RunResult run =
+      run_to_end(coordctl({"watch", "--js", "--on", "--run", "agent-1", "--run-id", "agent-2",
+                           "--ro", repo.root(), "--so", repo.no_daemon_socket()}));
+  CHECK(run.status.code == 0);
+  REQUIRE(run.lines.size() == 1);
+  CHECK(parse_line(run.lines[0]).at("id") == "r-2");
 }
 
 TEST_CASE("--require-daemon without a daemon exits 1 and says how to start coordd") {
