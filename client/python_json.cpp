@@ -139,40 +139,6 @@ void append_value(std::string& out, const boost::json::value& value) {
   }
 }
 
-// The code point at text[i], advancing i past it, as Python 3.11 decodes argv
-// (UTF-8 with surrogateescape): a byte that does not begin a well-formed
-// sequence is one code point of its own, U+DC00 + the byte.
-char32_t next_code_point(std::string_view text, std::size_t& i) {
-  auto at = [&](std::size_t k) -> unsigned {
-    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0;
-  };
-  unsigned lead = at(i);
-  auto cont = [&](std::size_t k, unsigned lo, unsigned hi) {
-    unsigned b = at(i + k);
-    return b >= lo && b <= hi;
-  };
-  std::size_t length = 0;
-  if (lead < 0x80) {
-    length = 1;
-  } else if (lead >= 0xC2 && lead <= 0xDF) {
-    length = cont(1, 0x80, 0xBF) ? 2 : 0;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    unsigned lo = lead == 0xE0 ? 0xA0 : 0x80, hi = lead == 0xED ? 0x9F : 0xBF;
-    length = cont(1, lo, hi) && cont(2, 0x80, 0xBF) ? 3 : 0;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    unsigned lo = lead == 0xF0 ? 0x90 : 0x80, hi = lead == 0xF4 ? 0x8F : 0xBF;
-    length = cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
-  }
-  if (length == 0) {
-    ++i;
-    return char32_t(0xDC00 + lead);
-  }
-  char32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) code_point = (code_point << 6) | (at(i + k) & 0x3F);
-  i += length;
-  return code_point;
-}
-
 // The non-ASCII code points Python 3.11 (Unicode 14.0) does not count as
 // printable: categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs. Generated with
 //   [c for c in range(0x80, 0x110000) if not chr(c).isprintable()]
@@ -380,6 +346,37 @@ void append_utf8(std::string& out, char32_t c) {
 }
 
 }  // namespace
+
+char32_t next_code_point(std::string_view text, std::size_t& i) {
+  auto at = [&](std::size_t k) -> unsigned {
+    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0;
+  };
+  unsigned lead = at(i);
+  auto cont = [&](std::size_t k, unsigned lo, unsigned hi) {
+    unsigned b = at(i + k);
+    return b >= lo && b <= hi;
+  };
+  std::size_t length = 0;
+  if (lead < 0x80) {
+    length = 1;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    length = cont(1, 0x80, 0xBF) ? 2 : 0;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    unsigned lo = lead == 0xE0 ? 0xA0 : 0x80, hi = lead == 0xED ? 0x9F : 0xBF;
+    length = cont(1, lo, hi) && cont(2, 0x80, 0xBF) ? 3 : 0;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    unsigned lo = lead == 0xF0 ? 0x90 : 0x80, hi = lead == 0xF4 ? 0x8F : 0xBF;
+    length = cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  if (length == 0) {
+    ++i;
+    return char32_t(0xDC00 + lead);
+  }
+  char32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
+  for (std::size_t k = 1; k < length; ++k) code_point = (code_point << 6) | (at(i + k) & 0x3F);
+  i += length;
+  return code_point;
+}
 
 std::string python_float_repr(double value) {
   if (std::isnan(value)) return "nan";

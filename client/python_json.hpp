@@ -10,6 +10,11 @@
 
 namespace coordd {
 
+// The code point at text[i], advancing i past it, as Python 3.11 decodes argv
+// (UTF-8 with surrogateescape): a byte that does not begin a well-formed
+// sequence is one code point of its own, U+DC00 + the byte.
+char32_t next_code_point(std::string_view text, std::size_t& i);
+
 // Python's repr(float): "0.0", "-1.0", "0.01", "3600.0", "1e-05", "1e+16",
 // "inf", "nan" (the shortest text that reads back as the same double).
 std::string python_float_repr(double value);
