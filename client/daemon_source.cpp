@@ -1,6 +1,7 @@
 #include "client/daemon_source.hpp"
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <thread>
 
 #include "client/stop_signals.hpp"
@@ -21,6 +22,11 @@ std::uint64_t seq_of(const json::object& line) {
   if (!value) return 0;
   if (value->is_uint64()) return value->get_uint64();
   return value->is_int64() && value->get_int64() > 0 ? std::uint64_t(value->get_int64()) : 0;
+}
+
+std::string number_text(const json::object& line, std::string_view key) {
+  auto* value = line.if_contains(key);
+  return value && value->is_number() ? json::serialize(*value) : std::string("?");
 }
 
 bool is_sub(const json::object& line, const json::value& sub) {
@@ -178,6 +184,10 @@ DaemonSource::End DaemonSource::run(WatchView& view, WatchDeadline& deadline) {
       if (!view.live(obj)) return done("");
     } else if (type == "lagged" && is_sub(obj, sub_)) {
       // Events were dropped for this watch: catch up from the current state.
+      std::fprintf(stderr,
+                   "coordctl: this watch fell behind and coordd dropped events %s to %s; "
+                   "catching up from its current records\n",
+                   number_text(obj, "from_seq").c_str(), number_text(obj, "to_seq").c_str());
       bool stop = false;
       if (!rebase(view, stop).empty()) return StopSignals::requested() ? done("") : End::kLost;
       if (stop) return done("");

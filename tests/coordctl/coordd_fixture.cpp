@@ -72,13 +72,16 @@ void TempRepo::remove(const std::string& kind_dir, const std::string& id) const 
   fs::remove(path_of(kind_dir, id));
 }
 
-RunningCoordd::RunningCoordd(const TempRepo& repo) : repo_(repo) { start(); }
+RunningCoordd::RunningCoordd(const TempRepo& repo, std::vector<std::string> flags)
+    : repo_(repo), flags_(std::move(flags)) {
+  start();
+}
 
 void RunningCoordd::start() {
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{coordd_binary(), "--root", repo_.root(), "--socket", repo_.socket(),
-                               "--log-level", "info"},
-      captured());
+  std::vector<std::string> argv{coordd_binary(), "--root",      repo_.root(), "--socket",
+                                repo_.socket(),  "--log-level", "info"};
+  argv.insert(argv.end(), flags_.begin(), flags_.end());
+  process_ = std::make_unique<ChildProcess>(std::move(argv), captured());
   // coordd logs "serving" once its socket accepts connections.
   bool ready = process_->read_stderr_until(" serving ", 10s);
   REQUIRE_MESSAGE(ready, "coordd did not start; its stderr: " << process_->stderr_text());

@@ -73,7 +73,8 @@ class TempRepo {
 // SIGTERM on destruction.
 class RunningCoordd {
  public:
-  explicit RunningCoordd(const TempRepo& repo);
+  // `flags` are added to coordd's command line (limits, grace periods).
+  explicit RunningCoordd(const TempRepo& repo, std::vector<std::string> flags = {});
   ~RunningCoordd();
   RunningCoordd(const RunningCoordd&) = delete;
   RunningCoordd& operator=(const RunningCoordd&) = delete;
@@ -84,8 +85,14 @@ class RunningCoordd {
   // it accepts connections.
   void start();
 
+  // Whether coordd logs `text` within `within` (reading its stderr meanwhile).
+  bool logs(std::string_view text, std::chrono::milliseconds within) {
+    return process_->read_stderr_until(text, within);
+  }
+
  private:
   const TempRepo& repo_;
+  std::vector<std::string> flags_;
   std::unique_ptr<ChildProcess> process_;
 };
 
