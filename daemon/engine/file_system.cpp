@@ -3,10 +3,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/openat2.h>
+#endif
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace coordd {
 namespace {
@@ -30,21 +36,117 @@ class FdCloser {
   int fd_;
 };
 
+// Roots are canonical when added, so a symlink found anywhere on the way was
+// put there since, possibly swapped in between an event and this read.
+}  // namespace
+
+namespace {
+
+int open_no_symlinks_raw(const std::string& path, int flags, mode_t mode, PathWalk walk);
+
+}  // namespace
+
+int open_no_symlinks(const std::string& path, int flags, mode_t mode, PathWalk walk) {
+  int fd = open_no_symlinks_raw(path, flags, mode, walk);
+  if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY) != 0) {
+    // A directory was asked for and a symlink found (O_PATH|O_NOFOLLOW would
+    // have opened the link itself, O_DIRECTORY refused it): say symlink.
+    struct stat st {};
+    if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      errno = ELOOP;
+    } else {
+      errno = ENOTDIR;
+    }
+  }
+  return fd;
+}
+
+namespace {
+
+int open_no_symlinks_raw(const std::string& path, int flags, mode_t mode, PathWalk walk) {
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+#if defined(__linux__) && defined(SYS_openat2)
+  static std::atomic<bool> have_openat2{true};
+  if (walk == PathWalk::kKernel && have_openat2.load(std::memory_order_relaxed)) {
+    struct open_how how {};
+    how.flags = std::uint64_t(flags);
+    how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    int fd = int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
+    if (errno == ENOSYS) have_openat2.store(false, std::memory_order_relaxed);
+  }
+#endif
+#ifdef O_PATH
+  constexpr int kWalk = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#else
+  constexpr int kWalk = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#endif
+  if (path.empty() || path.front() != '/') {
+    errno = EINVAL;
+    return -1;
+  }
+  int dir = ::open("/", kWalk);
+  std::size_t begin = 1;
+  while (dir >= 0) {
+    std::size_t end = path.find('/', begin);
+    std::string name = path.substr(begin, end == std::string::npos ? end : end - begin);
+    bool last = end == std::string::npos || path.find_first_not_of('/', end) == std::string::npos;
+    int next = name.empty() ? ::dup(dir)
+               : last       ? ::openat(dir, name.c_str(), flags, mode)
+                            : ::openat(dir, name.c_str(), kWalk);
+    int err = errno;
+    if (next < 0 && err == ENOTDIR && !last) {
+      // O_DIRECTORY saw a symlink (or a file) where a directory belongs.
+      struct stat st {};
+      if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        err = ELOOP;
+      }
+    }
+    ::close(dir);
+    errno = err;
+    if (next < 0 || last) return next;
+    dir = next;
+    begin = path.find_first_not_of('/', end);
+  }
+  return -1;
+}
+
+// The directory holding `path` (opened as open_no_symlinks does) and the
+// final component, for the *at calls; fd -1 with errno set on failure.
+std::pair<int, std::string> open_parent(const std::string& path) {
+  std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash + 1 == path.size()) {
+    errno = EINVAL;
+    return {-1, ""};
+  }
+  std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+#ifdef O_PATH
+  int fd = parent == "/" ? ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                         : open_no_symlinks(parent, O_PATH | O_DIRECTORY, 0);
+#else
+  int fd = parent == "/" ? ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                         : open_no_symlinks(parent, O_RDONLY | O_DIRECTORY, 0);
+#endif
+  return {fd, path.substr(slash + 1)};
+}
+
 }  // namespace
 
 ReadResult DiskFileSystem::read_file(const std::string& path, std::size_t max_bytes) {
-  return read_at(AT_FDCWD, path.c_str(), max_bytes);
+  return read_opened(open_no_symlinks(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0), max_bytes);
 }
 
 ReadResult DiskFileSystem::read_listed(const DirListing& listing, std::string_view name,
                                        std::size_t max_bytes) {
   if (!listing.dir_fd) return FileSystem::read_listed(listing, name, max_bytes);
-  return read_at(*listing.dir_fd, std::string(name).c_str(), max_bytes);
+  int fd = ::openat(*listing.dir_fd, std::string(name).c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  return read_opened(fd, max_bytes);
 }
 
-ReadResult DiskFileSystem::read_at(int dir_fd, const char* name, std::size_t max_bytes) {
+ReadResult DiskFileSystem::read_opened(int fd, std::size_t max_bytes) {
   ReadResult result;
-  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int err = errno;
     result.status = err == ENOENT || err == ENOTDIR ? ReadStatus::kMissing
@@ -106,8 +208,15 @@ ReadResult DiskFileSystem::read_at(int dir_fd, const char* name, std::size_t max
 }
 
 DirStatus DiskFileSystem::probe_dir(const std::string& path) {
+  auto [parent, name] = open_parent(path);
+  if (parent < 0) {
+    return errno == ENOENT || errno == ENOTDIR ? DirStatus::kMissing
+           : errno == ELOOP                    ? DirStatus::kSymlink
+                                               : DirStatus::kError;
+  }
+  FdCloser closer(parent);
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
+  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return errno == ENOENT || errno == ENOTDIR ? DirStatus::kMissing : DirStatus::kError;
   }
   if (S_ISLNK(st.st_mode)) return DirStatus::kSymlink;
@@ -117,7 +226,7 @@ DirStatus DiskFileSystem::probe_dir(const std::string& path) {
 
 DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
   DirListing listing;
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open_no_symlinks(path, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0) {
     int err = errno;
     listing.error = std::strerror(err);
@@ -161,12 +270,17 @@ DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {
 }
 
 Status DiskFileSystem::create_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = open_no_symlinks(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return Status::error("io", "cannot create " + path + ": " + std::strerror(errno));
   ::close(fd);
   return Status();
 }
 
-void DiskFileSystem::remove_file(const std::string& path) { ::unlink(path.c_str()); }
+void DiskFileSystem::remove_file(const std::string& path) {
+  auto [parent, name] = open_parent(path);
+  if (parent < 0) return;
+  ::unlinkat(parent, name.c_str(), 0);
+  ::close(parent);
+}
 
 }  // namespace coordd

@@ -3,6 +3,8 @@
 // thread is the only caller.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,8 +63,8 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // Reads a regular file without following a final symlink and without
-  // blocking on FIFOs (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), at most max_bytes.
+  // Reads a regular file without following a symlink anywhere on its path
+  // and without blocking on FIFOs, at most max_bytes.
   virtual ReadResult read_file(const std::string& path, std::size_t max_bytes) = 0;
 
   // Reads the entry `name` of a directory listed by list_dir(), as
@@ -90,7 +92,22 @@ class FileSystem {
   virtual void remove_file(const std::string& path) = 0;
 };
 
-// The real thing, over POSIX calls.
+// How open_no_symlinks resolves a path: one openat2(RESOLVE_NO_SYMLINKS)
+// call where the kernel has it (Linux 5.6+), else a walk from "/" with each
+// directory opened O_NOFOLLOW|O_DIRECTORY relative to the one before; tests
+// ask for the walk to check it too.
+enum class PathWalk { kKernel, kComponents };
+
+// open(2) of an absolute path that refuses a symlink in any component, the
+// last one included (errno ELOOP), so nothing behind a symlink is opened.
+// O_NOFOLLOW and O_CLOEXEC are added to `flags`.
+int open_no_symlinks(const std::string& path, int flags, mode_t mode,
+                     PathWalk walk = PathWalk::kKernel);
+
+// The real thing, over POSIX calls. Every path is opened without following
+// a symlink in any of its components (roots are canonical, so one found on
+// the way was swapped in): a record, a listing, a cookie is never read or
+// written outside the repository.
 class DiskFileSystem final : public FileSystem {
  public:
   ReadResult read_file(const std::string& path, std::size_t max_bytes) override;
@@ -102,8 +119,8 @@ class DiskFileSystem final : public FileSystem {
   void remove_file(const std::string& path) override;
 
  private:
-  // `name` relative to `dir_fd` (AT_FDCWD: a path).
-  static ReadResult read_at(int dir_fd, const char* name, std::size_t max_bytes);
+  // Reads an opened file (fd < 0: reports the open's errno).
+  static ReadResult read_opened(int fd, std::size_t max_bytes);
 };
 
 }  // namespace coordd
