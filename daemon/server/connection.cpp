@@ -119,7 +119,8 @@ void Connection::handle_frames() {
                                 " bytes (--max-frame-bytes); closing the connection"));
       return;
     }
-    if (frame.empty()) continue;
+    // Blank lines (empty or only JSON whitespace) are ignored, as PROTOCOL.md says.
+    if (frame.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
     context_.handler.handle(*this, frame);
   }
 }

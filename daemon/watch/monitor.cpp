@@ -136,6 +136,10 @@ WatchResult Monitor::watch(RootId root, const std::string& root_path) {
 void Monitor::start(const std::vector<std::string>& roots) {
   // Watches before the scan, so nothing written during the scan is missed.
   for (const std::string& root : roots) {
+    if (engine_.find_root(root)) continue;  // named twice (e.g. through a link): watched once
+    if (Status layout = check_layout(root); !layout.ok()) {
+      throw std::runtime_error(layout.message());
+    }
     RootId id = engine_.add_root(root);
     WatchResult result = watch(id, root);
     if (!result.ok()) throw std::runtime_error(result.message);
@@ -150,8 +154,22 @@ void Monitor::start(const std::vector<std::string>& roots) {
   expiry_timer_.arm(engine_.next_deadline());
 }
 
+Status Monitor::check_layout(const std::string& root_path) {
+  // As Muse refuses a symlinked coordination directory: a root is watched
+  // whole or not at all, never half through a link.
+  for (const char* below : {"/.muse", "/.muse/coordination"}) {
+    if (fs_.probe_dir(root_path + below) == DirStatus::kSymlink) {
+      return Status::error("bad_root", root_path + below +
+                                           " is a symlink; refusing to watch the repository "
+                                           "(coordd never follows links below a root)");
+    }
+  }
+  return Status();
+}
+
 Status Monitor::add_root(const std::string& root_path) {
   if (engine_.find_root(root_path)) return Status();  // already watched
+  if (Status layout = check_layout(root_path); !layout.ok()) return layout;
   RootId id = engine_.add_root(root_path);
   WatchResult result = watch(id, root_path);
   if (!result.ok()) {

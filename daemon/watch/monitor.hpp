@@ -67,6 +67,8 @@ class Monitor {
  private:
   WatchResult watch(RootId root, const std::string& root_path);
   PollWatcher& poll_watcher();
+  // bad_root when the root's .muse or coordination directory is a symlink.
+  Status check_layout(const std::string& root_path);
 
   boost::asio::io_context& io_;
   MonitorOptions options_;

@@ -115,3 +115,20 @@ TEST_CASE("unsubscribe stops the events of that subscription only") {
 
 }  // namespace
 }  // namespace coordd::integration
+
+namespace coordd::integration {
+
+TEST_CASE("blank request lines, empty or of spaces and tabs, are ignored: no reply, no error") {
+  Workspace ws;
+  DaemonProcess daemon(ws);
+  EventReader reader = daemon.connect();
+  reader.send_line("");
+  reader.send_line("   ");
+  reader.send_line(" \t \r");
+  reader.send_line(R"({"op":"ping"})");
+  // The first line read is the pong: nothing was answered to the blank lines.
+  std::vector<json::object> lines = reader.read_until(line_of_type("pong"));
+  CHECK(lines.size() == 1);
+}
+
+}  // namespace coordd::integration

@@ -57,3 +57,49 @@ TEST_CASE(
 }
 
 }  // namespace coordd::integration
+
+namespace coordd::integration {
+
+TEST_CASE("coordd refuses to start on a repository whose .muse is a symlink, and says why") {
+  Workspace ws;
+  fs::rename(ws.repo() / ".muse", ws.scratch("elsewhere"));
+  fs::create_directory_symlink(ws.scratch("elsewhere"), ws.repo() / ".muse");
+  DaemonExit exit = DaemonProcess::run_expecting_exit(ws);
+  CHECK(exit.code != 0);
+  CHECK(exit.log.find(".muse is a symlink; refusing to watch") != std::string::npos);
+}
+
+TEST_CASE("watch_root refuses a repository whose coordination directory is a symlink") {
+  Workspace ws;
+  DaemonProcess daemon(ws);
+  EventReader reader = daemon.connect();
+  fs::path other = ws.scratch("other");
+  fs::create_directories(other / ".muse");
+  fs::create_directories(ws.scratch("coordination-elsewhere"));
+  fs::create_directory_symlink(ws.scratch("coordination-elsewhere"), other / ".muse/coordination");
+  json::object reply = reader.call({{"op", "watch_root"}, {"path", other.string()}});
+  CHECK(reply.at("type") == "error");
+  CHECK(reply.at("code") == "bad_root");
+  CHECK(std::string(reply.at("message").as_string()).find("coordination is a symlink") !=
+        std::string::npos);
+  CHECK(reader.call({{"op", "status"}}).at("roots").as_array().size() == 1);
+}
+
+TEST_CASE("a root named twice, once through a symlink, is watched once") {
+  Workspace ws;
+  fs::create_directory_symlink(ws.repo(), ws.scratch("link-to-repo"));
+  DaemonProcess daemon(ws, {"--root", ws.scratch("link-to-repo").string()});
+  EventReader reader = daemon.connect();
+  CHECK(reader.call({{"op", "status"}}).at("roots").as_array().size() == 1);
+  reader.subscribe();
+  write_record_atomic(ws.kind_dir("tasks"), "t-1", {{"task_id", "t-1"}});
+  std::vector<json::object> lines = reader.read_until(event_for("added", "t-1"));
+  json::object synced = reader.call({{"op", "sync"}});
+  CHECK(synced.at("type") == "synced");
+  // One added event, not one per name of the root.
+  std::size_t added = 0;
+  for (const json::object& line : lines) added += line.contains("event_type") ? 1 : 0;
+  CHECK(added == 1);
+}
+
+}  // namespace coordd::integration
