@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
+
+#include "client/server_trust.hpp"
 
 namespace coordd {
 
@@ -60,11 +63,22 @@ bool CoordClient::connect(const std::string& socket_path) {
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  std::vector<uid_t> trusted = trusted_server_uids();
+  if (std::string untrusted = check_socket_directory(socket_path, trusted); !untrusted.empty()) {
+    ::close(fd);
+    error_ = untrusted;
+    return false;
+  }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     ::close(fd);
     no_daemon_ = err == ENOENT || err == ECONNREFUSED;
     error_ = "cannot connect to " + socket_path + ": " + std::strerror(err);
+    return false;
+  }
+  if (std::string untrusted = check_server_peer(fd, trusted); !untrusted.empty()) {
+    ::close(fd);
+    error_ = untrusted;
     return false;
   }
   fd_ = fd;

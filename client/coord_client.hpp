@@ -37,9 +37,11 @@ class CoordClient {
   CoordClient(const CoordClient&) = delete;
   CoordClient& operator=(const CoordClient&) = delete;
 
-  // Connects to `socket_path`. On failure returns false and sets error();
-  // no_daemon() then tells whether nothing is listening there (ENOENT,
-  // ECONNREFUSED) as opposed to another problem (EACCES, ...).
+  // Connects to `socket_path`, refusing a socket in a directory or served
+  // by a process it cannot trust (see server_trust.hpp). On failure returns
+  // false and sets error(); no_daemon() then tells whether nothing is
+  // listening there (ENOENT, ECONNREFUSED) as opposed to another problem
+  // (EACCES, an untrusted server, ...).
   bool connect(const std::string& socket_path);
   bool connected() const { return fd_ >= 0; }
   bool no_daemon() const { return no_daemon_; }
