@@ -1,8 +1,6 @@
 // DiskFileSystem on a real directory tree: no symlink anywhere below the
 // root is followed, whichever way the path is resolved, so a directory
 // swapped for a symlink to somewhere else yields nothing from there.
-#include "daemon/engine/file_system.hpp"
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "daemon/engine/file_system.hpp"
 #include "tests/support/workspace.hpp"
 
 namespace fs = std::filesystem;
