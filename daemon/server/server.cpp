@@ -1,6 +1,8 @@
 #include "daemon/server/server.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -91,6 +93,22 @@ void Server::listen(const std::string& path) {
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
   secure_directory(dir.empty() ? "." : dir);
+  // Two daemons starting at once on one stale socket would both replace it,
+  // and one would end up listening on a name that is gone: whoever holds the
+  // lock beside the socket probes, replaces and binds; the other gives up.
+  std::string lock_path = path + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) fail("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      fail("another coordd is already serving (or starting) on " + path + " (it holds " +
+           lock_path + "); stop it first, or start this one with a different --socket");
+    }
+    fail("cannot lock " + lock_path + ": " + std::strerror(err));
+  }
   switch (probe(path)) {
     case Existing::kLiveDaemon:
       fail("another coordd is already serving " + path +
@@ -183,6 +201,9 @@ void Server::stop() {
       ::unlink(created_path_.c_str());
     }
   }
+  // After the socket is gone, so the next daemon finds nothing to replace.
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
 }
 
 }  // namespace coordd

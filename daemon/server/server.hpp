@@ -1,7 +1,9 @@
 // Server: the listening Unix socket. It secures the socket's directory
 // (owned by us, no group/other write), refuses to start when a live daemon
 // already answers there, replaces a stale socket, binds with mode 0600 before
-// accepting anything, and hands each client to a Connection. On stop it
+// accepting anything, and hands each client to a Connection. All of that
+// under an exclusive lock on <socket>.lock, held until stop, so of two
+// daemons started at once on one path exactly one serves. On stop it
 // unlinks only the socket file it created. Reactor thread only.
 #pragma once
 
@@ -49,6 +51,7 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> acceptors_;
   std::string created_path_;
   std::uint64_t created_inode_ = 0;
+  int lock_fd_ = -1;  // flock'd <socket>.lock, held while listening on created_path_
   bool stopped_ = false;
 };
 

@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "tests/integration/daemon_fixture.hpp"
+#include "tests/support/poll_until.hpp"
+#include "tests/support/program_paths.hpp"
 
 namespace coordd::integration {
 namespace {
@@ -79,4 +81,40 @@ TEST_CASE("a socket directory writable by others is refused, with exit code 1") 
 }
 
 }  // namespace
+}  // namespace coordd::integration
+
+namespace coordd::integration {
+
+TEST_CASE(
+    "two coordd started at once on one stale socket: exactly one serves, the other says why") {
+  for (int round = 0; round < 5; ++round) {
+    CAPTURE(round);
+    Workspace ws;
+    fs::create_directory(ws.socket_dir());
+    fs::permissions(ws.socket_dir(), fs::perms::owner_all);
+    leave_stale_socket(ws.socket());
+    std::vector<std::string> argv = {support::coordd_binary(), "--root", ws.repo().string(),
+                                     "--socket", ws.socket().string()};
+    support::ChildOptions options;
+    options.stderr_to = support::Output::kCollect;
+    options.stop_grace = 5s;
+    support::ChildProcess a(argv, options);
+    support::ChildProcess b(argv, options);
+    bool one_exited = support::poll_until(support::PollClock::now() + 10s, [&] {
+      // (A collecting wait needs a moment to read the pipes to their end.)
+      return a.wait(20ms).has_value() || b.wait(20ms).has_value();
+    });
+    REQUIRE_MESSAGE(one_exited, "both daemons still run on one socket; their logs:\n"
+                                    << a.stderr_text() << "\n"
+                                    << b.stderr_text());
+    support::ChildProcess& loser = a.exit_status() ? a : b;
+    support::ChildProcess& winner = a.exit_status() ? b : a;
+    CHECK(loser.exit_status()->code == 1);
+    CHECK(mentions(loser.stderr_text(), "another coordd is already serving"));
+    EventReader reader(ws.socket(), ws.scratch("none.log"));
+    CHECK(reader.call({{"op", "ping"}}).at("type") == "pong");
+    CHECK_FALSE(winner.wait(20ms).has_value());
+  }
+}
+
 }  // namespace coordd::integration
