@@ -1,6 +1,7 @@
 #include "client/daemon_connection.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 
 #include "proto/display.hpp"
@@ -9,6 +10,21 @@
 namespace coordd {
 namespace json = boost::json;
 
+namespace {
+
+// 10000 ms as "10", 300 ms as "0.3".
+std::string python_seconds(std::chrono::milliseconds timeout) {
+  std::string text = std::to_string(timeout.count() / 1000);
+  if (long long rest = timeout.count() % 1000; rest != 0) {
+    std::string fraction = std::to_string(1000 + rest).substr(1);
+    while (fraction.back() == '0') fraction.pop_back();
+    text += "." + fraction;
+  }
+  return text;
+}
+
+}  // namespace
+
 bool DaemonConnection::watches_root(std::string_view root) const {
   for (const std::string& watched : hello.roots) {
     if (watched == root) return true;
@@ -16,7 +32,7 @@ bool DaemonConnection::watches_root(std::string_view root) const {
   return false;
 }
 
-DaemonConnection connect_daemon(const std::string& socket_path) {
+DaemonConnection connect_daemon(const std::string& socket_path, std::chrono::milliseconds timeout) {
   DaemonConnection out;
   if (!out.client.connect(socket_path)) {
     out.no_daemon = out.client.no_daemon();
@@ -28,7 +44,7 @@ DaemonConnection connect_daemon(const std::string& socket_path) {
   request["proto"] = 1;
   request["client"] = std::string("coordctl/") + COORDD_VERSION;
   json::object reply;
-  out.error = call_daemon(out.client, std::move(request), reply);
+  out.error = call_daemon(out.client, std::move(request), reply, timeout);
   if (!out.ok()) {
     out.error = "coordd at " + socket_path + " did not greet us: " + out.error;
     return out;
@@ -47,12 +63,14 @@ DaemonConnection connect_daemon(const std::string& socket_path) {
   return out;
 }
 
-std::string call_daemon(CoordClient& client, json::object request, json::object& reply) {
-  switch (client.call(std::move(request), reply, deadline_in(kReplyTimeout))) {
+std::string call_daemon(CoordClient& client, json::object request, json::object& reply,
+                        std::chrono::milliseconds timeout) {
+  switch (client.call(std::move(request), reply, deadline_in(timeout))) {
     case CoordClient::Status::kOk:
       break;
     case CoordClient::Status::kTimeout:
-      return "no reply within " + std::to_string(kReplyTimeout.count() / 1000) + " s";
+      return "no reply within " + python_seconds(timeout) +
+             " s (is coordd stopped or overloaded? --timeout waits longer)";
     case CoordClient::Status::kClosed:
       return "coordd closed the connection";
     case CoordClient::Status::kInterrupted:
@@ -93,8 +111,9 @@ std::string start_daemon_hint(const std::string& root, const std::string& socket
          " &` (or `systemctl --user start coordd` where its user unit is installed)";
 }
 
-std::optional<DaemonConnection> connect_daemon_or_explain(const std::string& socket_path) {
-  DaemonConnection daemon = connect_daemon(socket_path);
+std::optional<DaemonConnection> connect_daemon_or_explain(const std::string& socket_path,
+                                                          std::chrono::milliseconds timeout) {
+  DaemonConnection daemon = connect_daemon(socket_path, timeout);
   if (daemon.ok()) return daemon;
   std::fprintf(stderr, "❌ no coordd answers at %s (%s); %s\n", strip_control(socket_path).c_str(),
                strip_control(daemon.error).c_str(), start_daemon_hint("DIR", socket_path).c_str());
@@ -107,6 +126,19 @@ void add_socket_option(CLI::App* command, std::string& socket) {
                    "coordd's socket. Default: $COORDD_SOCKET, else "
                    "$XDG_RUNTIME_DIR/coordd/coordd.sock, else /tmp/coordd-<uid>/coordd.sock.")
       ->type_name("PATH");
+}
+
+void add_timeout_option(CLI::App* command, double& seconds) {
+  command
+      ->add_option("--timeout", seconds,
+                   "Seconds to wait for each reply before giving up with exit 1 (default 10), "
+                   "so a stopped or overloaded coordd gives an error, not a hang.")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.001, 86400.0));
+}
+
+std::chrono::milliseconds reply_timeout(double seconds) {
+  return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
 }  // namespace coordd

@@ -15,7 +15,8 @@
 
 namespace coordd {
 
-// How long a command waits for one reply (a list of every record included).
+// How long a command waits for one reply (a list of every record included)
+// unless its --timeout says otherwise.
 inline constexpr std::chrono::milliseconds kReplyTimeout{10'000};
 
 struct DaemonHello {
@@ -34,23 +35,30 @@ struct DaemonConnection {
   bool watches_root(std::string_view root) const;
 };
 
-// Connects to `socket_path` and exchanges hello.
-DaemonConnection connect_daemon(const std::string& socket_path);
+// Connects to `socket_path` and exchanges hello (waiting at most `timeout`).
+DaemonConnection connect_daemon(const std::string& socket_path,
+                                std::chrono::milliseconds timeout = kReplyTimeout);
 
 // Sends `request` and waits for its reply. Returns "" or what went wrong: a
 // timeout, a closed connection, a signal ("interrupted") or the daemon's error
 // reply (its code and message).
 std::string call_daemon(CoordClient& client, boost::json::object request,
-                        boost::json::object& reply);
+                        boost::json::object& reply,
+                        std::chrono::milliseconds timeout = kReplyTimeout);
 
 // How to start a daemon for `root` on `socket_path`, for error messages.
 std::string start_daemon_hint(const std::string& root, const std::string& socket_path);
 
 // Connects like connect_daemon; on failure prints "❌ no coordd answers at
 // ..." with how to start one on stderr and returns nullopt.
-std::optional<DaemonConnection> connect_daemon_or_explain(const std::string& socket_path);
+std::optional<DaemonConnection> connect_daemon_or_explain(
+    const std::string& socket_path, std::chrono::milliseconds timeout = kReplyTimeout);
 
 // The --socket flag every command takes, with the default path explained.
 void add_socket_option(CLI::App* command, std::string& socket);
+// The --timeout flag of list, status and ping: seconds to wait for each reply.
+void add_timeout_option(CLI::App* command, double& seconds);
+// --timeout's seconds as a duration.
+std::chrono::milliseconds reply_timeout(double seconds);
 
 }  // namespace coordd

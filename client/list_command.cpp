@@ -54,6 +54,7 @@ CLI::App* add_list_command(CLI::App& app, ListArgs& args) {
          "the working directory.")
       ->type_name("DIR");
   add_socket_option(sub, args.socket);
+  add_timeout_option(sub, args.timeout);
   return sub;
 }
 
@@ -74,7 +75,7 @@ int run_list(const ListArgs& args) {
   if (!root.error.empty()) return fail(root.error);
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
 
-  DaemonConnection daemon = connect_daemon(socket);
+  DaemonConnection daemon = connect_daemon(socket, reply_timeout(args.timeout));
   if (!daemon.ok()) {
     return fail("no coordd answers at " + socket + " (" + daemon.error + "); " +
                 start_daemon_hint(root.path, socket));
@@ -92,7 +93,9 @@ int run_list(const ListArgs& args) {
   request["root"] = root.path;
   request["active_only"] = args.active;
   json::object reply;
-  if (std::string error = call_daemon(daemon.client, std::move(request), reply); !error.empty()) {
+  if (std::string error =
+          call_daemon(daemon.client, std::move(request), reply, reply_timeout(args.timeout));
+      !error.empty()) {
     return fail("list failed: " + error);
   }
   auto* records = reply.if_contains("records");

@@ -17,6 +17,7 @@ struct ListArgs {
   bool json = false;
   std::optional<std::string> root;
   std::string socket;
+  double timeout = 10.0;  // seconds per reply (--timeout)
 };
 
 CLI::App* add_list_command(CLI::App& app, ListArgs& args);

@@ -20,19 +20,22 @@ CLI::App* add_ping_command(CLI::App& app, PingArgs& args) {
       "  coordctl ping --socket /tmp/demo/coordd.sock || coordd --root . --socket "
       "/tmp/demo/coordd.sock &");
   add_socket_option(sub, args.socket);
+  add_timeout_option(sub, args.timeout);
   return sub;
 }
 
 int run_ping(const PingArgs& args) {
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
-  std::optional<DaemonConnection> connected = connect_daemon_or_explain(socket);
+  std::optional<DaemonConnection> connected =
+      connect_daemon_or_explain(socket, reply_timeout(args.timeout));
   if (!connected) return 1;
   DaemonConnection& daemon = *connected;
   json::object request;
   request["op"] = "ping";
   json::object reply;
   auto sent = std::chrono::steady_clock::now();
-  std::string error = call_daemon(daemon.client, std::move(request), reply);
+  std::string error =
+      call_daemon(daemon.client, std::move(request), reply, reply_timeout(args.timeout));
   auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent);
   auto* type = reply.if_contains("type");
   if (error.empty() && !(type && type->is_string() && type->get_string() == "pong")) {

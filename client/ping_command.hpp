@@ -9,6 +9,7 @@ namespace coordd {
 
 struct PingArgs {
   std::string socket;
+  double timeout = 10.0;  // seconds per reply (--timeout)
 };
 
 CLI::App* add_ping_command(CLI::App& app, PingArgs& args);

@@ -71,6 +71,7 @@ CLI::App* add_status_command(CLI::App& app, StatusArgs& args) {
       "  coordctl status --json | jq .active_leases");
   sub->add_flag("-j,--json", args.json, "Print the daemon's status reply as JSON.");
   add_socket_option(sub, args.socket);
+  add_timeout_option(sub, args.timeout);
   return sub;
 }
 
@@ -103,13 +104,16 @@ std::string format_status(const json::object& s, const std::string& socket) {
 
 int run_status(const StatusArgs& args) {
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
-  std::optional<DaemonConnection> connected = connect_daemon_or_explain(socket);
+  std::optional<DaemonConnection> connected =
+      connect_daemon_or_explain(socket, reply_timeout(args.timeout));
   if (!connected) return 1;
   DaemonConnection& daemon = *connected;
   json::object request;
   request["op"] = "status";
   json::object reply;
-  if (std::string error = call_daemon(daemon.client, std::move(request), reply); !error.empty()) {
+  if (std::string error =
+          call_daemon(daemon.client, std::move(request), reply, reply_timeout(args.timeout));
+      !error.empty()) {
     std::fprintf(stderr, "❌ status failed: %s\n", strip_control(error).c_str());
     return 1;
   }

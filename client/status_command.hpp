@@ -12,6 +12,7 @@ namespace coordd {
 struct StatusArgs {
   bool json = false;
   std::string socket;
+  double timeout = 10.0;  // seconds per reply (--timeout)
 };
 
 CLI::App* add_status_command(CLI::App& app, StatusArgs& args);

@@ -18,23 +18,29 @@ namespace {
 
 constexpr uid_t kNobody = 65534;
 
+enum class Answers { kClose, kNever };
+
 // A Unix socket server at `path` that listens as uid `uid` (root drops to it
-// before listen(), which is when SO_PEERCRED is taken) and closes each
-// connection at once.
-std::unique_ptr<ChildProcess> impostor(const std::string& path, uid_t uid) {
+// before listen(), which is when SO_PEERCRED is taken) and either closes
+// each connection at once or keeps it open and never answers.
+std::unique_ptr<ChildProcess> impostor(const std::string& path, uid_t uid,
+                                       Answers answers = Answers::kClose) {
   std::string script =
       "import os, socket, sys\n"
       "s = socket.socket(socket.AF_UNIX)\n"
       "s.bind(sys.argv[1])\n"
-      "os.setuid(int(sys.argv[2]))\n"
+      "if os.getuid() != int(sys.argv[2]): os.setuid(int(sys.argv[2]))\n"
       "s.listen()\n"
       "print('listening', flush=True)\n"
+      "held = []\n"
       "while True:\n"
       "    c, _ = s.accept()\n"
-      "    c.close()\n";
+      "    held.append(c) if sys.argv[3] == 'never' else c.close()\n";
   coordd::support::ChildOptions options = captured();
   auto child = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"python3", "-c", script, path, std::to_string(uid)}, options);
+      std::vector<std::string>{"python3", "-c", script, path, std::to_string(uid),
+                               answers == Answers::kNever ? "never" : "close"},
+      options);
   REQUIRE_MESSAGE(child->read_lines(1, 10s),
                   "the impostor did not start: " << child->stderr_text());
   return child;
@@ -92,4 +98,21 @@ TEST_CASE("a server running as another user is refused, by ping and by watch ali
   CHECK(watch.status.code == 1);
   CHECK(watch.out.empty());
   CHECK(watch.err.find("refusing the server") != std::string::npos);
+}
+
+TEST_CASE("ping, status and list give up on a daemon that never answers, after --timeout") {
+  TempRepo repo;
+  fs::path dir = fs::path(repo.no_daemon_socket()).parent_path();
+  fs::create_directories(dir);
+  std::unique_ptr<ChildProcess> server =
+      impostor(repo.no_daemon_socket(), ::getuid(), Answers::kNever);
+  for (std::string command : {"ping", "status", "list"}) {
+    CAPTURE(command);
+    std::vector<std::string> args = {command, "--timeout", "0.3", "--socket",
+                                     repo.no_daemon_socket()};
+    if (command == "list") args.insert(args.end(), {"--root", repo.root()});
+    RunResult run = run_to_end(coordctl(args), {}, 5s);
+    CHECK(run.status.code == 1);
+    CHECK(run.err.find("no reply within 0.3 s") != std::string::npos);
+  }
 }
