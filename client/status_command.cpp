@@ -83,6 +83,13 @@ std::string format_status(const json::object& s, const std::string& socket) {
          ", protocol " + get(s, "proto") + "\n";
   out += "  backend        " + get(s, "backend") + "\n";
   out += "  roots          " + join_strings(s, "roots") + "\n";
+  if (const json::value* roots = s.if_contains("root_backends"); roots && roots->is_array()) {
+    for (const json::value& root : roots->get_array()) {
+      const json::object* entry = root.if_object();
+      if (!entry || !entry->contains("degraded")) continue;
+      out += "  degraded       " + get(*entry, "path") + ": " + get(*entry, "degraded") + "\n";
+    }
+  }
   out += "  records        " + get(s, "records_total") + records_by_kind(s) + "\n";
   out += "  active leases  " + get(s, "active_leases") +
          (next == "?" ? std::string() : ", next expiry " + next) + "\n";

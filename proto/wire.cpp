@@ -131,9 +131,16 @@ std::string subscribed_line(ReqId req, const SubscribedReply& subscribed) {
   return line_of(out);
 }
 
-std::string synced_line(ReqId req, std::uint64_t seq) {
+std::string synced_line(ReqId req, std::uint64_t seq, const std::vector<DegradedRoot>& degraded) {
   json::object out = reply_object(req, "synced");
   out["seq"] = seq;
+  if (!degraded.empty()) {
+    json::array roots;
+    for (const DegradedRoot& root : degraded) {
+      roots.push_back(json::object{{"root", root.root}, {"reason", root.reason}});
+    }
+    out["degraded"] = std::move(roots);
+  }
   return line_of(out);
 }
 

@@ -85,7 +85,15 @@ struct SubscribedReply {
 };
 std::string subscribed_line(ReqId req, const SubscribedReply& subscribed);
 
-std::string synced_line(ReqId req, std::uint64_t seq);
+// A root sync could not vouch for, and why.
+struct DegradedRoot {
+  std::string root;
+  std::string reason;
+};
+// `{"type":"synced","seq":S}` (+ `"degraded":[{"root":..,"reason":..}]`
+// when some roots cannot be watched right now).
+std::string synced_line(ReqId req, std::uint64_t seq,
+                        const std::vector<DegradedRoot>& degraded = {});
 // `{"type":"sent","seq":N}` (+ `"recipients":R` for a broadcast).
 std::string sent_line(ReqId req, std::uint64_t seq, std::optional<std::size_t> recipients);
 std::string pong_line(ReqId req);

@@ -34,7 +34,9 @@ Engine::Engine(FileSystem& fs, const Clock& clock, EngineOptions options)
     : fs_(fs), clock_(clock), options_(options) {}
 
 RootId Engine::add_root(const std::string& root_path) {
-  RootId id = next_root_++;
+  auto [known, fresh] = ids_by_path_.try_emplace(root_path, next_root_);
+  if (fresh) ++next_root_;
+  RootId id = known->second;
   roots_[id] = Root{root_path, boost::json::serialize(boost::json::string(root_path))};
   return id;
 }

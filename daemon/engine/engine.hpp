@@ -65,11 +65,14 @@ class Engine final : public WatchSink {
   }
 
   // Registers a root (an absolute, normalised path). Scanning it is the
-  // caller's next step: on_rescan(root, RescanCause::kInitial).
+  // caller's next step: on_rescan(root, RescanCause::kInitial). A path
+  // removed and added again gets its old id back, so a subscription
+  // filtered on it keeps matching.
   RootId add_root(const std::string& root_path);
   // Forgets a root, publishing `removed` for each of its records.
   void remove_root(RootId root);
   std::optional<RootId> find_root(std::string_view root_path) const;
+  bool has_root(RootId root) const { return roots_.contains(root); }
   const std::string& root_path(RootId root) const { return roots_.at(root).path; }
   const std::string& root_json(RootId root) const { return roots_.at(root).json; }
   std::vector<RootId> root_ids() const;
@@ -139,6 +142,7 @@ class Engine final : public WatchSink {
 
   std::map<RootId, Root> roots_;
   RootId next_root_ = 1;
+  std::map<std::string, RootId, std::less<>> ids_by_path_;  // every root ever added
   Store store_;
   ActiveLeases leases_;
   std::uint64_t seq_ = 0;

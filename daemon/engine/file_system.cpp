@@ -18,8 +18,14 @@ namespace coordd {
 namespace {
 
 FileStamp stamp_of(const struct stat& st) {
-  return FileStamp{std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-                   std::int64_t(st.st_size), std::uint64_t(st.st_ino)};
+#ifdef __APPLE__
+  const struct timespec &mtime = st.st_mtimespec, &ctime = st.st_ctimespec;
+#else
+  const struct timespec &mtime = st.st_mtim, &ctime = st.st_ctim;
+#endif
+  return FileStamp{std::int64_t(mtime.tv_sec) * 1'000'000'000 + mtime.tv_nsec,
+                   std::int64_t(st.st_size), std::uint64_t(st.st_ino),
+                   std::int64_t(ctime.tv_sec) * 1'000'000'000 + ctime.tv_nsec};
 }
 
 // Closes a descriptor on scope exit.
@@ -222,6 +228,13 @@ DirStatus DiskFileSystem::probe_dir(const std::string& path) {
   if (S_ISLNK(st.st_mode)) return DirStatus::kSymlink;
   if (!S_ISDIR(st.st_mode)) return DirStatus::kNotDirectory;
   return DirStatus::kOk;
+}
+
+bool DiskFileSystem::can_list_dir(const std::string& path) {
+  int fd = open_no_symlinks(path, O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return false;
+  FdCloser closer(fd);
+  return ::faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) == 0;
 }
 
 DirListing DiskFileSystem::list_dir(const std::string& path, bool with_stamps) {

@@ -21,6 +21,9 @@ struct FileStamp {
   std::int64_t mtime_ns = 0;
   std::int64_t size = 0;
   std::uint64_t inode = 0;
+  // Changes with the content and with a chmod/chown too: a file that could
+  // not be read is read again once its permissions change.
+  std::int64_t ctime_ns = 0;
   bool operator==(const FileStamp&) const = default;
 };
 
@@ -117,6 +120,9 @@ class DiskFileSystem final : public FileSystem {
   DirStatus probe_dir(const std::string& path) override;
   Status create_file(const std::string& path) override;
   void remove_file(const std::string& path) override;
+  // Whether this process may list `path` and open what is in it (read and
+  // search permission), without following a symlink.
+  bool can_list_dir(const std::string& path);
 
  private:
   // Reads an opened file (fd < 0: reports the open's errno).

@@ -60,6 +60,9 @@ class Watcher {
   // including ones that do not exist yet.
   virtual WatchResult add_root(RootId root, const std::string& root_path) = 0;
   virtual void remove_root(RootId root) = 0;
+  // Why this backend cannot fully watch a root right now ("" when it can),
+  // beyond what its directories show (see Monitor::degraded_reason).
+  virtual std::string degraded_reason(RootId) const { return {}; }
   // Stops delivering callbacks and releases kernel resources (shutdown).
   virtual void stop() = 0;
 };

@@ -49,6 +49,11 @@ void Connection::stop() {
   slow_timer_->cancel();
   socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
+  if (deferred_) {
+    deferred_ = false;
+    if (auto cancel = std::move(cancel_deferred_)) cancel();
+  }
+  parked_replies_.clear();
   streams_.clear();
   if (agent_) context_.bus.detach(*this, *agent_);
   streams_.set_mailbox(std::nullopt, nullptr);
@@ -68,7 +73,7 @@ void Connection::read() {
                               // subscriber keeps receiving until it hangs up.
                               read_eof_ = true;
                               handle_frames();
-                              if (streams_.empty() && queue_.empty()) {
+                              if (done_after_eof()) {
                                 stop();
                               } else {
                                 watch_for_hang_up();
@@ -109,7 +114,7 @@ void Connection::handle_frames() {
   std::string_view frame;
   // One request at a time, pausing while the replies are not being read, so
   // a client that never reads cannot make us buffer without bound.
-  while (!closing_ && !closed_ && !queue_.over_limit()) {
+  while (!closing_ && !closed_ && !deferred_ && !queue_.over_limit()) {
     NdjsonFramer::Status status = framer_.next(frame);
     if (status == NdjsonFramer::Status::kNeedMore) break;
     if (status == NdjsonFramer::Status::kTooLarge) {
@@ -149,10 +154,20 @@ void Connection::close_with(std::string final_line) {
   write();
 }
 
-void Connection::reply_when_caught_up(std::function<std::string()> make_line) {
-  if (closed_ || closing_) return;
+void Connection::defer_reply(std::function<void()> cancel) {
+  deferred_ = true;
+  cancel_deferred_ = std::move(cancel);
+}
+
+void Connection::finish_deferred_reply(std::function<std::string()> make_line) {
+  if (closed_ || closing_ || !deferred_) return;
   parked_replies_.push_back(std::move(make_line));
+  deferred_parked_ = true;
   pump();
+}
+
+bool Connection::done_after_eof() const {
+  return read_eof_ && !deferred_ && parked_replies_.empty() && streams_.empty() && queue_.empty();
 }
 
 bool Connection::remove_subscription(std::uint64_t id) {
@@ -219,6 +234,15 @@ void Connection::pump() {
   if (!parked_replies_.empty() && streams_.caught_up()) {
     for (auto& make_line : parked_replies_) queue_.push(OutboundLine::owned(make_line()));
     parked_replies_.clear();
+    if (deferred_parked_) {
+      // The held requests come next, after this turn (we may be inside one).
+      deferred_parked_ = deferred_ = false;
+      cancel_deferred_ = nullptr;
+      boost::asio::post(socket_.get_executor(), [this, self = shared_from_this()] {
+        maybe_resume_reading();
+        if (!closed_ && done_after_eof()) stop();
+      });
+    }
   }
   track_lag();
   write();
@@ -274,7 +298,7 @@ void Connection::write() {
     }
     pump();
     maybe_resume_reading();
-    if (read_eof_ && streams_.empty() && queue_.empty()) stop();
+    if (done_after_eof()) stop();
   };
   if (sent >= 0 && std::size_t(sent) == gathered) {
     boost::asio::post(socket_.get_executor(), [written] { written({}); });

@@ -93,10 +93,17 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // Queues a final line, stops reading, and closes once it is written (or
   // after a short timeout if the client does not read).
   void close_with(std::string final_line) override;
+  // Holds the requests after the current one until its reply is queued by
+  // finish_deferred_reply(), so replies keep request order even when one must
+  // wait (sync). `cancel` runs if the connection closes first. At most one
+  // reply is deferred at a time.
+  void defer_reply(std::function<void()> cancel);
   // Queues the line `make_line` returns once every subscription is live with
-  // no lag marker owed; it is called then, so a bookmark (synced{seq}) reads
-  // the seq after every event it vouches for has been queued.
-  void reply_when_caught_up(std::function<std::string()> make_line);
+  // no lag marker owed -- it is called then, so a bookmark (synced{seq})
+  // reads the seq after every event it vouches for has been queued -- and
+  // then resumes reading the held requests.
+  void finish_deferred_reply(std::function<std::string()> make_line);
+  bool reply_deferred() const { return deferred_; }
 
   Subscription& add_subscription(EventFilter filter) { return streams_.add(std::move(filter)); }
   bool remove_subscription(std::uint64_t id);
@@ -131,6 +138,9 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // After EOF: stops the connection once the peer has closed, not merely
   // shut down its write side.
   void watch_for_hang_up();
+  // True once a half-closed client has nothing more coming: every request
+  // answered and every line written.
+  bool done_after_eof() const;
 
   boost::asio::local::stream_protocol::socket socket_;
   ConnectionContext& context_;
@@ -144,6 +154,9 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   std::unique_ptr<Alarm> slow_timer_;  // slow-consumer grace, then the close timeout
   std::optional<SteadyTime> lagging_since_;
   std::vector<std::function<std::string()>> parked_replies_;
+  std::function<void()> cancel_deferred_;  // while a reply is deferred
+  bool deferred_ = false;
+  bool deferred_parked_ = false;  // the deferred reply is among parked_replies_
   std::optional<std::string> agent_;
   bool reading_ = false;
   bool read_eof_ = false;

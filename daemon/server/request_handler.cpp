@@ -223,20 +223,34 @@ void RequestHandler::sync(Connection& connection, Request& request) {
   std::weak_ptr<Connection> weak = connection.weak_from_this();
   std::optional<json::value> req;
   if (request.req()) req = *request.req();
-  sync_.start(std::chrono::milliseconds(timeout_ms), [this, weak, req, timeout_ms](bool in_time) {
+  // The requests behind this one wait for its reply (replies keep request
+  // order); a client that goes away takes its barrier and cookies with it.
+  auto barrier = std::make_shared<std::uint64_t>(0);
+  connection.defer_reply([this, barrier] { sync_.cancel(*barrier); });
+  auto done = [this, weak, req, timeout_ms](SyncOutcome outcome) {
     std::shared_ptr<Connection> conn = weak.lock();
     if (!conn || conn->closed()) return;
-    ReqId id = req ? &*req : nullptr;
-    if (!in_time) {
-      conn->reply(error_line(id, "sync_timeout",
-                             "the watcher did not confirm the sync within " +
-                                 std::to_string(timeout_ms) + " ms; retry, or raise timeout_ms"));
+    if (!outcome.in_time) {
+      std::string late;
+      for (const std::string& root : outcome.late_roots) late += (late.empty() ? "" : ", ") + root;
+      conn->finish_deferred_reply([req, timeout_ms, late] {
+        return error_line(req ? &*req : nullptr, "sync_timeout",
+                          "the watcher did not confirm the sync within " +
+                              std::to_string(timeout_ms) + " ms (no word from: " + late +
+                              "); retry, or raise timeout_ms");
+      });
       return;
     }
+    std::vector<DegradedRoot> degraded;
+    for (auto& [root, reason] : outcome.degraded) degraded.push_back({root, reason});
     // The seq is read when the line is queued, after every event it vouches for.
-    conn->reply_when_caught_up(
-        [this, req] { return synced_line(req ? &*req : nullptr, engine_.last_seq()); });
-  });
+    conn->finish_deferred_reply([this, req, degraded = std::move(degraded)] {
+      return synced_line(req ? &*req : nullptr, engine_.last_seq(), degraded);
+    });
+  };
+  // A read-only client may not create files: its sync rescans instead.
+  *barrier = sync_.start(std::chrono::milliseconds(timeout_ms),
+                         connection.access() == Access::kFull, std::move(done));
 }
 
 void RequestHandler::send(Connection& connection, Request& request) {

@@ -15,6 +15,7 @@ ServerCore::ServerCore(boost::asio::io_context& io, Monitor& monitor, ServerLimi
 
 void ServerCore::start() {
   sync_.set_cookie_ordering([this](RootId root) { return monitor_.orders_cookies(root); });
+  sync_.set_root_health([this](RootId root) { return monitor_.degraded_reason(root); });
   sync_.remove_stray_cookies();
   monitor_.engine().set_cookie_listener(
       [this](RootId root, std::string_view name) { sync_.on_cookie(root, name); });

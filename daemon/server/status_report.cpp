@@ -54,13 +54,20 @@ json::object status_fields(const StatusSources& sources) {
                         .count();
   out["backend"] = sources.info.backend ? sources.info.backend() : "none";
   json::array root_backends;
+  std::size_t degraded_roots = 0;
   for (RootId root : engine.root_ids()) {
     json::object entry;
     entry["path"] = engine.root_path(root);
     entry["backend"] = sources.monitor.backend_of(root);
+    std::string degraded = sources.monitor.degraded_reason(root);
+    if (!degraded.empty()) {
+      entry["degraded"] = std::move(degraded);
+      ++degraded_roots;
+    }
     root_backends.push_back(std::move(entry));
   }
   out["root_backends"] = std::move(root_backends);
+  out["degraded_roots"] = degraded_roots;
   out["seq"] = engine.last_seq();
   json::array roots;
   for (RootId root : engine.root_ids()) roots.emplace_back(engine.root_path(root));

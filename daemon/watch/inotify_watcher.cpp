@@ -4,6 +4,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -19,12 +20,15 @@ constexpr auto kOverflowWindow = std::chrono::seconds(2);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 
 constexpr std::uint32_t kSelfEvents = IN_DELETE_SELF | IN_MOVE_SELF;
+// IN_ATTRIB: a chmod/chown of the directory itself or of a child, after
+// which what could not be read may be readable (coordd's own reads and
+// cookie writes never cause it, so it cannot loop).
 constexpr std::uint32_t kParentMask =
-    IN_CREATE | IN_MOVED_TO | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW;
+    IN_CREATE | IN_MOVED_TO | IN_ATTRIB | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr std::uint32_t kCoordinationMask = kParentMask | IN_CLOSE_WRITE;
 constexpr std::uint32_t kKindMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                                    IN_DELETE | kSelfEvents | IN_ONLYDIR | IN_DONT_FOLLOW |
-                                    IN_EXCL_UNLINK;
+                                    IN_DELETE | IN_ATTRIB | kSelfEvents | IN_ONLYDIR |
+                                    IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 
 int open_inotify() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -48,9 +52,9 @@ bool created_complete(const std::string& path) {
   return !S_ISREG(st.st_mode) || st.st_nlink > 1;
 }
 
-bool is_symlink(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+std::string parent_of(const std::string& path) {
+  std::size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -76,75 +80,132 @@ void InotifyWatcher::stop() {
 
 WatchResult InotifyWatcher::add_root(RootId root, const std::string& root_path) {
   roots_[root] = root_path;
-  WatchResult result = arm(root);
+  WatchResult result = arm(root, true);
   if (!result.ok()) remove_root(root);
   return result;
 }
 
 void InotifyWatcher::remove_root(RootId root) {
+  drop_unarmed(root, {});
+  roots_.erase(root);
+  pending_.erase(root);
+  problems_.erase(root);
+}
+
+std::string InotifyWatcher::degraded_reason(RootId root) const {
+  auto it = problems_.find(root);
+  return it == problems_.end() ? std::string() : it->second;
+}
+
+void InotifyWatcher::set_problem(RootId root, std::string problem) {
+  std::string& known = problems_[root];
+  if (known == problem) return;  // said already: a rescan loop must not repeat it
+  if (!problem.empty()) spdlog::warn("{}", escape_control(problem));
+  known = std::move(problem);
+  if (known.empty()) problems_.erase(root);
+}
+
+int InotifyWatcher::add_watch(const WatchTarget& target, const std::string& path,
+                              std::set<int>& armed) {
+  std::uint32_t mask = target.level == Level::kKind           ? kKindMask
+                       : target.level == Level::kCoordination ? kCoordinationMask
+                                                              : kParentMask;
+  // An ancestor may be another root's directory: add to its mask, never narrow it.
+  if (target.level == Level::kAncestor) mask |= IN_MASK_ADD;
+  int wd = ::inotify_add_watch(fd_.native_handle(), path.c_str(), mask);
+  if (wd < 0) return errno;
+  std::vector<WatchTarget>& targets = watches_[wd];
+  if (std::find(targets.begin(), targets.end(), target) == targets.end()) {
+    targets.push_back(target);
+  }
+  armed.insert(wd);
+  return 0;
+}
+
+void InotifyWatcher::watch_ancestor(RootId root, const std::string& path, std::set<int>& armed) {
+  std::string child = path;
+  while (child != "/") {
+    std::string parent = parent_of(child);
+    WatchTarget target{root, Level::kAncestor, Kind::kReservation,
+                       child.substr(child.rfind('/') + 1)};
+    int err = add_watch(target, parent, armed);
+    if (err == 0) return;
+    if (err == ENOSPC) break;
+    child = parent;
+  }
+  set_problem(root, "cannot watch " + path +
+                        " or any directory above it (out of inotify watches?); it is not "
+                        "watched until a rescan");
+}
+
+void InotifyWatcher::drop_unarmed(RootId root, const std::set<int>& armed) {
   for (auto it = watches_.begin(); it != watches_.end();) {
-    if (it->second.root == root) {
+    if (!armed.contains(it->first)) {
+      std::erase_if(it->second, [root](const WatchTarget& t) { return t.root == root; });
+    }
+    if (it->second.empty()) {
       ::inotify_rm_watch(fd_.native_handle(), it->first);
       it = watches_.erase(it);
     } else {
       ++it;
     }
   }
-  roots_.erase(root);
-  pending_.erase(root);
 }
 
-bool InotifyWatcher::add_watch(RootId root, const std::string& path, Level level, Kind kind) {
-  out_of_watches_ = false;
-  std::uint32_t mask = level == Level::kKind           ? kKindMask
-                       : level == Level::kCoordination ? kCoordinationMask
-                                                       : kParentMask;
-  int wd = ::inotify_add_watch(fd_.native_handle(), path.c_str(), mask);
-  if (wd < 0) {
-    if (errno == ENOSPC) {
-      out_of_watches_ = true;
-      spdlog::error("cannot watch {}: out of inotify watches; raise fs.inotify.max_user_watches",
-                    escape_control(path));
-    } else if (errno != ENOENT && errno != ENOTDIR) {
-      spdlog::warn("cannot watch {}: {}", escape_control(path), std::strerror(errno));
-    }
-    return false;
-  }
-  watches_[wd] = WatchTarget{root, level, kind};
-  return true;
-}
-
-WatchResult InotifyWatcher::arm(RootId root) {
+WatchResult InotifyWatcher::arm(RootId root, bool initial) {
   const std::string& repo = roots_.at(root);
   std::string muse = repo + "/.muse";
   std::string coordination = muse + "/coordination";
-  auto exhausted = [&] {
-    return WatchResult{WatchResult::Code::kUnavailable,
-                       "out of inotify watches; raise fs.inotify.max_user_watches "
-                       "(sysctl -w fs.inotify.max_user_watches=524288)"};
-  };
-  if (!add_watch(root, repo, Level::kRepo, Kind::kReservation)) {
-    if (out_of_watches_) return exhausted();
-    return {WatchResult::Code::kRefused, "cannot watch " + repo + ": " + std::strerror(errno)};
-  }
-  if (!add_watch(root, muse, Level::kMuse, Kind::kReservation)) {
-    return out_of_watches_ ? exhausted() : WatchResult{};
-  }
-  if (is_symlink(coordination)) {
-    return {WatchResult::Code::kRefused,
-            coordination + " is a symlink; refusing to watch it (replace it with a directory)"};
-  }
-  if (!add_watch(root, coordination, Level::kCoordination, Kind::kReservation)) {
-    return out_of_watches_ ? exhausted() : WatchResult{};
-  }
-  for (Kind kind : kAllKinds) {
-    std::string dir = coordination + "/" + std::string(kind_dir(kind));
-    if (is_symlink(dir)) {
-      return {WatchResult::Code::kRefused,
-              dir + " is a symlink; refusing to watch it (replace it with a directory)"};
+  std::set<int> armed;
+  std::string problem;
+  // Sweep whatever this pass did not re-arm, whichever way it ends.
+  struct Sweep {
+    InotifyWatcher& self;
+    RootId root;
+    std::set<int>& armed;
+    ~Sweep() { self.drop_unarmed(root, armed); }
+  } sweep{*this, root, armed};
+  const WatchResult exhausted{WatchResult::Code::kUnavailable,
+                              "out of inotify watches; raise fs.inotify.max_user_watches "
+                              "(sysctl -w fs.inotify.max_user_watches=524288)"};
+  // ENOENT/ENOTDIR (absent, or a symlink: IN_DONT_FOLLOW|IN_ONLYDIR refuses
+  // it) are states the parent's watch reports the end of; anything else
+  // (EACCES) makes the root degraded until a permission change re-arms it.
+  auto note = [&](const std::string& path, int err) {
+    if (err != 0 && err != ENOENT && err != ENOTDIR && problem.empty()) {
+      problem = "cannot watch " + path + ": " + std::strerror(err);
     }
-    if (!add_watch(root, dir, Level::kKind, kind) && out_of_watches_) return exhausted();
+  };
+
+  int err = add_watch({root, Level::kRepo, Kind::kReservation, {}}, repo, armed);
+  if (err == ENOSPC) return exhausted;
+  if (err != 0) {
+    if (initial) {
+      return {WatchResult::Code::kRefused, "cannot watch " + repo + ": " + std::strerror(err)};
+    }
+    note(repo, err);
+    watch_ancestor(root, repo, armed);
+    set_problem(root, problem);
+    return {};
   }
+  if (err = add_watch({root, Level::kMuse, Kind::kReservation, {}}, muse, armed); err == 0) {
+    err = add_watch({root, Level::kCoordination, Kind::kReservation, {}}, coordination, armed);
+    if (err == 0) {
+      // One kind directory that cannot be watched never stops the others.
+      for (Kind kind : kAllKinds) {
+        std::string dir = coordination + "/" + std::string(kind_dir(kind));
+        int kind_err = add_watch({root, Level::kKind, kind, {}}, dir, armed);
+        if (kind_err == ENOSPC) return exhausted;
+        note(dir, kind_err);
+      }
+    } else {
+      note(coordination, err);
+    }
+  } else {
+    note(muse, err);
+  }
+  if (err == ENOSPC) return exhausted;
+  set_problem(root, problem);
   return {};
 }
 
@@ -193,19 +254,38 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
   }
   auto it = watches_.find(event.wd);
   if (it == watches_.end()) return;  // a watch we already dropped
-  WatchTarget target = it->second;
   std::string_view name = event.len > 0 ? std::string_view(event.name) : std::string_view();
 
   if (event.mask & (IN_IGNORED | kSelfEvents | IN_UNMOUNT)) {
     // The directory itself went away or moved: stop following it (a moved
     // directory would otherwise keep reporting under its old meaning).
     if (!(event.mask & IN_IGNORED)) ::inotify_rm_watch(fd_.native_handle(), event.wd);
+    std::vector<WatchTarget> targets = std::move(it->second);
     watches_.erase(it);
-    request_rescan(target.root, RescanCause::kDirectoryChanged);
+    for (const WatchTarget& target : targets) {
+      request_rescan(target.root, RescanCause::kDirectoryChanged);
+    }
     return;
   }
-  bool is_dir = (event.mask & IN_ISDIR) != 0;
+  if (name.empty()) {
+    // IN_ATTRIB on the directory itself: it may have become readable.
+    for (const WatchTarget& target : it->second) {
+      request_rescan(target.root, RescanCause::kDirectoryChanged);
+    }
+    return;
+  }
+  // Copy: a callback may add or drop watches.
+  std::vector<WatchTarget> targets = it->second;
+  for (const WatchTarget& target : targets) handle_for(target, event.mask, name);
+}
+
+void InotifyWatcher::handle_for(const WatchTarget& target, std::uint32_t mask,
+                                std::string_view name) {
+  bool is_dir = (mask & IN_ISDIR) != 0;
   switch (target.level) {
+    case Level::kAncestor:
+      if (name == target.child) request_rescan(target.root, RescanCause::kDirectoryChanged);
+      return;
     case Level::kRepo:
     case Level::kMuse:
       if (is_dir && name == (target.level == Level::kRepo ? ".muse" : "coordination")) {
@@ -228,17 +308,17 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
       // Temp files of atomic writers and other ignored names: nothing to do
       // but expect the rename.
       if (classify_name(name).cls == NameClass::kIgnored) {
-        if (event.mask & IN_CREATE) saw_temp_create_ = true;
+        if (mask & IN_CREATE) saw_temp_create_ = true;
         return;
       }
       saw_record_ = true;
-      if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+      if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB)) {
         sink_.on_file_changed(target.root, target.kind, name);
-      } else if (event.mask & IN_CREATE) {
+      } else if (mask & IN_CREATE) {
         std::string path = roots_.at(target.root) + "/.muse/coordination/" +
                            std::string(kind_dir(target.kind)) + "/" + std::string(name);
         if (created_complete(path)) sink_.on_file_changed(target.root, target.kind, name);
-      } else if (event.mask & (IN_DELETE | IN_MOVED_FROM)) {
+      } else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
         sink_.on_file_gone(target.root, target.kind, name);
       }
       return;
@@ -278,8 +358,8 @@ void InotifyWatcher::run_pending_rescans() {
   pending.swap(pending_);
   for (const auto& [root, cause] : pending) {
     if (!roots_.contains(root)) continue;
-    WatchResult result = arm(root);
-    if (!result.ok()) spdlog::error("{}", escape_control(result.message));
+    WatchResult result = arm(root, false);
+    if (!result.ok()) set_problem(root, result.message);
     sink_.on_rescan(root, cause);
   }
   std::vector<std::pair<RootId, std::string>> cookies;

@@ -50,19 +50,36 @@ class InotifyWatcher final : public Watcher {
   WatchResult add_root(RootId root, const std::string& root_path) override;
   void remove_root(RootId root) override;
   void stop() override;
+  std::string degraded_reason(RootId root) const override;
 
  private:
-  enum class Level { kRepo, kMuse, kCoordination, kKind };
+  // kAncestor: the nearest existing ancestor of a repository directory that
+  // is missing or cannot be watched, watched only for `child` to (re)appear
+  // or change permissions.
+  enum class Level { kAncestor, kRepo, kMuse, kCoordination, kKind };
   struct WatchTarget {
     RootId root;
     Level level;
-    Kind kind;  // for kKind
+    Kind kind;          // for kKind
+    std::string child;  // for kAncestor
+    bool operator==(const WatchTarget&) const = default;
   };
 
   // (Re)adds the watches of a root: each level is watched before its child is
-  // looked at, so a child created in between is still seen.
-  WatchResult arm(RootId root);
-  bool add_watch(RootId root, const std::string& path, Level level, Kind kind);
+  // looked at, so a child created in between is still seen. Then drops the
+  // root's watches that no longer name its paths (a directory moved away,
+  // replaced, or an ancestor no longer needed), so nothing reports under an
+  // old meaning. With `initial`, a repository that cannot be watched at all
+  // is refused; later it is waited for.
+  WatchResult arm(RootId root, bool initial);
+  // inotify_add_watch for one level; returns 0 or the errno, and records the
+  // descriptor in `armed`.
+  int add_watch(const WatchTarget& target, const std::string& path, std::set<int>& armed);
+  // Watches the nearest existing ancestor of `path` for its next component.
+  void watch_ancestor(RootId root, const std::string& path, std::set<int>& armed);
+  void drop_unarmed(RootId root, const std::set<int>& armed);
+  // Remembers why a root is not fully watched; logs when the reason changes.
+  void set_problem(RootId root, std::string problem);
   void start_read();
   // Handles the events in buffer_[0, n).
   void dispatch(std::size_t n);
@@ -70,6 +87,7 @@ class InotifyWatcher final : public Watcher {
   // reads on, without sleeping, until a record event or temp_spin_ passes.
   void spin_for_rename();
   void handle(const struct inotify_event& event);
+  void handle_for(const WatchTarget& target, std::uint32_t mask, std::string_view name);
   void request_rescan(RootId root, RescanCause cause);
   void run_pending_rescans();
 
@@ -79,15 +97,15 @@ class InotifyWatcher final : public Watcher {
   boost::asio::posix::stream_descriptor fd_;
   boost::asio::steady_timer backoff_timer_;
   alignas(8) char buffer_[64 * 1024];
-  std::map<int, WatchTarget> watches_;
+  std::map<int, std::vector<WatchTarget>> watches_;  // one directory may serve several roots
   std::map<RootId, std::string> roots_;
+  std::map<RootId, std::string> problems_;  // why a root is not fully watched
   std::map<RootId, RescanCause> pending_;
   std::vector<std::pair<RootId, std::string>> deferred_cookies_;  // held while a rescan waits
   bool rescan_scheduled_ = false;
   bool saw_temp_create_ = false;  // in this batch: a dot-temp file appeared in a kind dir
   bool saw_record_ = false;       // in this batch: a record event was handled
   bool stopped_ = false;
-  bool out_of_watches_ = false;  // the last add_watch failed with ENOSPC
   // Overflow back-off: each overflow within kOverflowWindow of the last one
   // doubles the delay before rescanning, up to kMaxBackoff.
   SteadyTime last_overflow_{};

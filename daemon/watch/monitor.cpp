@@ -214,6 +214,44 @@ bool Monitor::orders_cookies(RootId root) const {
   return it != watcher_of_.end() && it->second->orders_cookies();
 }
 
+std::string Monitor::degraded_reason(RootId root) const {
+  if (!engine_.has_root(root)) return "";
+  const std::string& repo = engine_.root_path(root);
+  // The first broken level explains everything below it.
+  auto problem = [&](const std::string& path, bool missing_is_fine) -> std::string {
+    switch (fs_.probe_dir(path)) {
+      case DirStatus::kOk:
+        return fs_.can_list_dir(path) ? "" : path + " cannot be read (permission denied)";
+      case DirStatus::kMissing:
+        return missing_is_fine ? "" : path + " does not exist; waiting for it to reappear";
+      case DirStatus::kSymlink:
+        return path + " is a symlink (never followed)";
+      case DirStatus::kNotDirectory:
+        return path + " is not a directory";
+      case DirStatus::kError:
+        return path + " cannot be inspected";
+    }
+    return "";
+  };
+  std::string found = problem(repo, false);
+  std::string coordination = repo + "/.muse/coordination";
+  if (found.empty()) found = problem(repo + "/.muse", true);
+  if (found.empty()) found = problem(coordination, true);
+  if (found.empty()) {
+    for (Kind kind : kAllKinds) {
+      std::string below = problem(coordination + "/" + std::string(kind_dir(kind)), true);
+      if (!below.empty()) found += (found.empty() ? "" : "; ") + below;
+    }
+  }
+  if (auto it = watcher_of_.find(root); it != watcher_of_.end()) {
+    std::string backend = it->second->degraded_reason(root);
+    if (!backend.empty() && found.find(backend) == std::string::npos) {
+      found += (found.empty() ? "" : "; ") + backend;
+    }
+  }
+  return found;
+}
+
 void Monitor::stop() {
   if (inotify_) inotify_->stop();
   if (poll_) poll_->stop();

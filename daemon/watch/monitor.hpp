@@ -63,6 +63,11 @@ class Monitor {
   std::string backend_of(RootId root) const;
   // Whether sync can wait for a cookie in this root (see Watcher).
   bool orders_cookies(RootId root) const;
+  // Why a root cannot be watched whole right now ("" when it can): its
+  // directory is missing, a directory below it is a symlink, not a directory
+  // or unreadable, or the backend could not arm a watch. Such a root is
+  // picked up again on its own once the cause goes away.
+  std::string degraded_reason(RootId root) const;
 
  private:
   WatchResult watch(RootId root, const std::string& root_path);
@@ -72,7 +77,7 @@ class Monitor {
 
   boost::asio::io_context& io_;
   MonitorOptions options_;
-  DiskFileSystem fs_;
+  mutable DiskFileSystem fs_;  // probing a directory changes nothing of ours
   const Clock& clock_;
   Engine engine_;
   std::unique_ptr<Watcher> inotify_;

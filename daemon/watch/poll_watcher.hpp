@@ -1,7 +1,8 @@
 // PollWatcher: the fallback Watcher for filesystems the kernel cannot watch
 // (NFS, CIFS, FUSE) or machines out of inotify resources. Every interval it
 // asks the engine to rescan each root; the engine stats every entry and
-// re-reads a file only when its (mtime_ns, size, inode) changed. It cannot
+// re-reads a file only when its (mtime, size, inode, ctime) changed
+// (ctime: a chmod makes an unreadable file worth reading again). It cannot
 // order sync cookies, so sync falls back to a rescan. Reactor thread only;
 // must outlive the io_context's run.
 #pragma once

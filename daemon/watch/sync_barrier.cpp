@@ -13,30 +13,39 @@ namespace coordd {
 SyncBarrier::SyncBarrier(boost::asio::io_context& io, Engine& engine, FileSystem& fs)
     : io_(io), engine_(engine), fs_(fs) {}
 
-void SyncBarrier::start(std::chrono::milliseconds timeout, Done done) {
+std::uint64_t SyncBarrier::start(std::chrono::milliseconds timeout, bool may_write_cookies,
+                                 Done done) {
   std::uint64_t id = next_id_++;
   Barrier& barrier = barriers_[id];
   barrier.done = std::move(done);
   for (RootId root : engine_.root_ids()) {
+    std::string degraded = degraded_reason_ ? degraded_reason_(root) : std::string();
+    if (!degraded.empty()) {
+      // Its watch is not (fully) armed: a cookie might never be reported.
+      barrier.degraded.emplace_back(engine_.root_path(root), std::move(degraded));
+      engine_.on_rescan(root, RescanCause::kRequested);
+      continue;
+    }
     std::string path = engine_.coordination_dir(root) + "/" + std::string(kCookiePrefix) +
                        std::to_string(::getpid()) + "-" + std::to_string(id) + "-" +
                        std::to_string(root);
-    bool ordered = cookies_ordered_ && cookies_ordered_(root);
+    bool ordered = may_write_cookies && cookies_ordered_ && cookies_ordered_(root);
     if (ordered && fs_.create_file(path).ok()) {
-      barrier.waiting.insert(path);
+      barrier.waiting.emplace(path, root);
       cookie_owner_[path] = id;
     } else {
-      // No directory to put a cookie in, or a backend that cannot order it:
-      // read the disk now instead.
+      // No directory to put a cookie in, a backend that cannot order it, or
+      // a client that may not create files: read the disk now instead.
       engine_.on_rescan(root, RescanCause::kRequested);
     }
   }
   if (barrier.waiting.empty()) {
     finish(id, true);
-    return;
+    return id;
   }
   barrier.timer = engine_.clock().make_alarm(io_.get_executor());
   barrier.timer->arm(timeout, [this, id] { finish(id, false); });
+  return id;
 }
 
 void SyncBarrier::on_cookie(RootId root, std::string_view name) {
@@ -53,27 +62,40 @@ void SyncBarrier::on_cookie(RootId root, std::string_view name) {
   if (it->second.waiting.empty()) finish(id, true);
 }
 
+void SyncBarrier::drop_cookies(const Barrier& barrier) {
+  for (const auto& [path, root] : barrier.waiting) {
+    cookie_owner_.erase(path);
+    fs_.remove_file(path);
+  }
+  if (barrier.timer) barrier.timer->cancel();
+}
+
 void SyncBarrier::finish(std::uint64_t id, bool in_time) {
   auto it = barriers_.find(id);
   if (it == barriers_.end()) return;
   Barrier barrier = std::move(it->second);
   barriers_.erase(it);
-  for (const std::string& path : barrier.waiting) {
-    cookie_owner_.erase(path);
-    fs_.remove_file(path);
+  drop_cookies(barrier);
+  SyncOutcome outcome;
+  outcome.in_time = in_time;
+  outcome.degraded = std::move(barrier.degraded);
+  if (!in_time) {
+    for (const auto& [path, root] : barrier.waiting) {
+      if (engine_.has_root(root)) outcome.late_roots.push_back(engine_.root_path(root));
+    }
   }
-  if (barrier.timer) barrier.timer->cancel();
-  barrier.done(in_time);
+  barrier.done(std::move(outcome));
+}
+
+void SyncBarrier::cancel(std::uint64_t id) {
+  auto it = barriers_.find(id);
+  if (it == barriers_.end()) return;
+  drop_cookies(it->second);
+  barriers_.erase(it);
 }
 
 void SyncBarrier::cancel_all() {
-  while (!barriers_.empty()) {
-    auto it = barriers_.begin();
-    for (const std::string& path : it->second.waiting) fs_.remove_file(path);
-    if (it->second.timer) it->second.timer->cancel();
-    barriers_.erase(it);
-  }
-  cookie_owner_.clear();
+  while (!barriers_.empty()) cancel(barriers_.begin()->first);
 }
 
 void SyncBarrier::remove_stray_cookies() {

@@ -1,7 +1,12 @@
 // The request side of protocol v1 over a real socket: hello, ping,
 // unsubscribe, error replies to bad requests, and the frame size limit.
 #include <doctest/doctest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <regex>
 
 #include "tests/integration/daemon_fixture.hpp"
@@ -129,6 +134,70 @@ TEST_CASE("blank request lines, empty or of spaces and tabs, are ignored: no rep
   // The first line read is the pong: nothing was answered to the blank lines.
   std::vector<json::object> lines = reader.read_until(line_of_type("pong"));
   CHECK(lines.size() == 1);
+}
+
+}  // namespace coordd::integration
+
+namespace coordd::integration {
+namespace {
+
+// Sends `bytes` on a new connection, shuts down the write side and returns
+// every line coordd writes before it closes (fails the test after 10 s).
+std::vector<json::object> send_then_half_close(const fs::path& socket, std::string_view bytes) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket.c_str());
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+  REQUIRE(::shutdown(fd, SHUT_WR) == 0);
+  std::string received;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&pfd, 1, int(left.count())) != 1) {
+      ::close(fd);
+      FAIL("coordd did not close the half-closed connection; it wrote: " << received);
+    }
+    char buffer[4096];
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    received.append(buffer, std::size_t(n));
+  }
+  ::close(fd);
+  std::vector<json::object> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = received.find('\n', start)) != std::string::npos; start = end + 1) {
+    lines.push_back(json::parse(received.substr(start, end - start)).as_object());
+  }
+  return lines;
+}
+
+std::vector<std::string> types_of(const std::vector<json::object>& lines) {
+  std::vector<std::string> types;
+  for (const json::object& line : lines) types.emplace_back(line.at("type").as_string());
+  return types;
+}
+
+}  // namespace
+
+TEST_CASE("replies come in request order: a ping sent behind a waiting sync is answered after it") {
+  Workspace ws;
+  DaemonProcess daemon(ws);
+  std::vector<json::object> lines = send_then_half_close(
+      ws.socket(), "{\"op\":\"sync\",\"req\":1}\n{\"op\":\"ping\",\"req\":2}\n");
+  CHECK(types_of(lines) == std::vector<std::string>{"synced", "pong"});
+}
+
+TEST_CASE("a client that half-closes right after sync still receives synced, then EOF") {
+  Workspace ws;
+  write_record_atomic(ws.kind_dir("tasks"), "t-1", kTask);
+  DaemonProcess daemon(ws);
+  std::vector<json::object> lines = send_then_half_close(ws.socket(), "{\"op\":\"sync\"}\n");
+  CHECK(types_of(lines) == std::vector<std::string>{"synced"});
 }
 
 }  // namespace coordd::integration

@@ -4,6 +4,7 @@
 // line and a closed connection, with the uid in coordd's log. The clients
 // here really run as uid 65534 (nobody), so the suite needs root.
 #include <doctest/doctest.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,4 +189,38 @@ TEST_CASE("with --allow-write an allowed uid, named by user name, may send to an
 }
 
 }  // namespace
+}  // namespace coordd::integration
+
+namespace coordd::integration {
+
+TEST_CASE("a read-only client's sync completes without coordd creating any file") {
+  if (!running_as_root()) {
+    MESSAGE("skipped: running a client as uid 65534 needs root");
+    return;
+  }
+  Workspace ws;
+  write_record_atomic(ws.kind_dir("tasks"), "t-1", {{"task_id", "t-1"}});
+  let_others_reach_the_socket_dir(ws);
+  DaemonProcess daemon(ws, {"--allow-uid", "65534"});
+  let_others_connect(ws);
+  // Every file created in the coordination directory, seen from here.
+  int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(watch >= 0);
+  REQUIRE(::inotify_add_watch(watch, ws.coordination().c_str(), IN_CREATE) >= 0);
+
+  ForeignConversation talk = converse_as(ForeignUser{}, ws.socket(), {{{"op", "sync"}}});
+
+  INFO(talk.describe());
+  REQUIRE(talk.failure.empty());
+  CHECK(talk.reply_to(0).at("type") == "synced");
+  // A cookie would have been created before synced was sent.
+  alignas(8) char events[4096];
+  CHECK(::read(watch, events, sizeof events) < 0);
+  // The owner's sync does use a cookie (so the check above can see one).
+  EventReader owner = daemon.connect();
+  REQUIRE(owner.call({{"op", "sync"}}).at("type") == "synced");
+  CHECK(::read(watch, events, sizeof events) > 0);
+  ::close(watch);
+}
+
 }  // namespace coordd::integration

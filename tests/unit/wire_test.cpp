@@ -160,7 +160,15 @@ std::string encode(const json::object& o) {
   if (type == "snapshot_end") {
     return snapshot_end_line(number(o, "sub"), number(o, "seq"), o.contains("resync"));
   }
-  if (type == "synced") return synced_line(req_of(o), number(o, "seq"));
+  if (type == "synced") {
+    std::vector<DegradedRoot> degraded;
+    if (const json::value* roots = o.if_contains("degraded")) {
+      for (const json::value& root : roots->as_array()) {
+        degraded.push_back({text(root.as_object(), "root"), text(root.as_object(), "reason")});
+      }
+    }
+    return synced_line(req_of(o), number(o, "seq"), degraded);
+  }
   if (type == "sent") {
     std::optional<std::size_t> recipients;
     if (o.contains("recipients")) recipients = number(o, "recipients");
