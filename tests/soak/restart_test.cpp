@@ -42,8 +42,9 @@ TEST_CASE(
   REQUIRE_MESSAGE(subscriber.connect(), subscriber.error());
   REQUIRE(is_subscribed(subscriber.subscribe()));
   const std::string first_epoch = subscriber.epoch();
-  SoakWriter writer(ws.coordination(),
-                    {.id_prefix = "k", .seed = soak_seed(), .operations_per_second = 500});
+  SoakWriter writer(
+      ws.coordination(),
+      {.id_prefix = "k", .seed = soak_seed(), .operations_per_second = 500, .leave_alone = {}});
   std::string writer_error;
   std::jthread writing = load_thread(
       writer_error, [&](std::stop_token stop) { return writer.run(stop) ? "" : writer.error(); });

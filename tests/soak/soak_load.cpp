@@ -72,8 +72,10 @@ SoakLoad::SoakLoad(const Workspace& ws, std::uint32_t seed) {
     writers_.emplace_back(ws.coordination(),
                           SoakWriterOptions{.id_prefix = "w" + std::to_string(i),
                                             .seed = seed + 100 + std::uint32_t(i),
-                                            .operations_per_second = kWritesPerSecond});
+                                            .operations_per_second = kWritesPerSecond,
+                                            .leave_alone = kChurnedKindDir});
   }
+  churner_.emplace(ws.coordination(), seed + 200);
   for (RoamingPlan& plan : roaming_plans(seed)) {
     subscribers_.push_back(std::make_unique<RoamingSubscriber>(ws.socket(), std::move(plan)));
   }
@@ -111,6 +113,8 @@ bool SoakLoad::start() {
       return writers_[i].run(stop) ? std::string() : writers_[i].error();
     }));
   }
+  writer_threads_.push_back(
+      load_thread(churner_error_, [this](std::stop_token stop) { return churner_->run(stop); }));
   return true;
 }
 
@@ -132,6 +136,7 @@ std::vector<std::string> SoakLoad::errors() const {
       if (!error.empty()) errors.push_back(error);
     }
   }
+  if (!churner_error_.empty()) errors.push_back(churner_error_);
   return errors;
 }
 
@@ -158,6 +163,8 @@ SoakLoad::Totals SoakLoad::totals() const {
     totals.messages += subscriber->counts().messages;
   }
   for (const auto& agent : agents_) totals.messages += agent->counts().received;
+  totals.directory_replacements = churner_->counts().replacements;
+  totals.permission_flips = churner_->counts().permission_flips;
   return totals;
 }
 
@@ -168,7 +175,9 @@ std::string SoakLoad::figures() const {
   out << written.total() << " writes (" << written.added << " added, " << written.modified_in_place
       << " modified in place, " << written.modified_by_rename << " modified by rename, "
       << written.removed << " removed; " << written.leases_written << " leases, "
-      << written.heartbeats_written << " heartbeats, " << written.releases_written << " releases)";
+      << written.heartbeats_written << " heartbeats, " << written.releases_written << " releases); "
+      << churner_->counts().replacements << " replacements and "
+      << churner_->counts().permission_flips << " permission flips of " << kChurnedKindDir << "/";
   for (const auto& subscriber : subscribers_) {
     const lossless::StreamChecker& checker = subscriber->checker();
     const RoamingCounts& counts = subscriber->counts();

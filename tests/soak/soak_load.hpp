@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/soak/directory_churner.hpp"
 #include "tests/soak/messaging_agent.hpp"
 #include "tests/soak/roaming_subscriber.hpp"
 #include "tests/soak/soak_fixture.hpp"
@@ -49,6 +51,8 @@ class SoakLoad {
     std::uint64_t resumes = 0;
     std::uint64_t cut_off = 0;
     std::uint64_t messages = 0;  // received by agents and taps
+    std::uint64_t directory_replacements = 0;
+    std::uint64_t permission_flips = 0;
   };
   Totals totals() const;
   // A paragraph of figures: writes, and per subscriber and agent what it saw.
@@ -57,6 +61,8 @@ class SoakLoad {
 
  private:
   std::vector<SoakWriter> writers_;
+  std::optional<DirectoryChurner> churner_;
+  std::string churner_error_;
   std::vector<std::unique_ptr<RoamingSubscriber>> subscribers_;
   std::vector<std::unique_ptr<MessagingAgent>> agents_;
   std::vector<std::string> writer_errors_, subscriber_errors_, agent_errors_;

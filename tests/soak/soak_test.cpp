@@ -56,6 +56,8 @@ TEST_CASE(
   CHECK(exercised.lag_markers > 0);
   CHECK(exercised.resumes > 0);
   CHECK(exercised.messages > 0);
+  CHECK(exercised.directory_replacements > 0);
+  CHECK(exercised.permission_flips > 0);
   CHECK_FALSE(rss.process_gone);
   CHECK_MESSAGE(flat_after_warm_up(rss), "coordd's RSS grew after warm-up: " << rss.describe());
 

@@ -95,11 +95,14 @@ std::string SoakWriter::record_json(std::string_view kind_dir, std::size_t index
 }
 
 bool SoakWriter::step() {
+  auto weight = [this](const KindShare& kind) {
+    return kind.dir == options_.leave_alone ? 0u : kind.weight;
+  };
   unsigned total_weight = 0;
-  for (const KindShare& kind : kKinds) total_weight += kind.weight;
+  for (const KindShare& kind : kKinds) total_weight += weight(kind);
   unsigned pick = unsigned(random_() % total_weight);
   std::size_t k = 0;
-  while (pick >= kKinds[k].weight) pick -= kKinds[k++].weight;
+  while (pick >= weight(kKinds[k])) pick -= weight(kKinds[k++]);
   std::size_t index = random_() % options_.ids_per_kind;
   std::string_view dir = kKinds[k].dir;
   fs::path path = coordination_ / dir / (id_of(dir, index) + ".json");

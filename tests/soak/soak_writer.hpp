@@ -23,6 +23,7 @@ struct SoakWriterOptions {
   std::uint32_t seed = 1;
   std::size_t ids_per_kind = 60;  // bounds the records on disk, so memory can settle
   double operations_per_second = 250;
+  std::string_view leave_alone;  // a kind directory someone else owns (DirectoryChurner)
 };
 
 struct SoakWriteCounts {
