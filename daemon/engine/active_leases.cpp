@@ -1,5 +1,7 @@
 #include "daemon/engine/active_leases.hpp"
 
+#include <algorithm>
+
 namespace coordd {
 namespace {
 
@@ -34,25 +36,51 @@ std::size_t ActiveLeases::LeaseKeyHash::operator()(const LeaseKey& key) const no
   return h ^ (std::size_t(key.root) * 0x9e3779b97f4a7c15ULL + (key.claim ? 1 : 0));
 }
 
-bool ActiveLeases::is_owner(const LeaseKey& key, const Lease& lease, const RecordRef& record) {
-  const std::string& owner = lease.other_record_id ? *lease.other_record_id : key.id;
-  return owner == record.id && key.root == record.root &&
-         key.claim == (record.kind == Kind::kClaim);
-}
-
-ActiveLeases::Leases::const_iterator ActiveLeases::owned_by(const RecordRef& record) const {
+ActiveLeases::Leases::const_iterator ActiveLeases::defined_by(const RecordRef& record) const {
   if (record.kind != Kind::kReservation && record.kind != Kind::kClaim) return leases_.end();
-  auto foreign = foreign_owners_.find(record);
-  auto it = foreign != foreign_owners_.end()
-                ? leases_.find(foreign->second)
-                : leases_.find(LeaseKey{record.root, record.kind == Kind::kClaim, record.id});
-  return it != leases_.end() && is_owner(it->first, it->second, record) ? it : leases_.end();
+  if (auto foreign = foreign_owners_.find(record); foreign != foreign_owners_.end()) {
+    return leases_.find(foreign->second);
+  }
+  auto it = leases_.find(LeaseKey{record.root, record.kind == Kind::kClaim, record.id});
+  return it != leases_.end() && it->second.own_defines ? it : leases_.end();
 }
 
-ActiveLeases::Leases::iterator ActiveLeases::owned_by(const RecordRef& record) {
-  auto it = static_cast<const ActiveLeases*>(this)->owned_by(record);
+ActiveLeases::Leases::iterator ActiveLeases::defined_by(const RecordRef& record) {
+  auto it = static_cast<const ActiveLeases*>(this)->defined_by(record);
   return it == leases_.cend() ? leases_.end()
                               : leases_.erase(it, it);  // const_iterator -> iterator
+}
+
+void ActiveLeases::define(const LeaseKey& key, Lease& lease, const std::string& file_id,
+                          std::optional<WallTime> expires_at) {
+  if (file_id == key.id) {
+    lease.own_defines = true;
+    lease.own_has_expiry = expires_at.has_value();
+    lease.own_expires_at = expires_at.value_or(WallTime{});
+    return;
+  }
+  undefine(key, lease, file_id);  // drops the file's previous expiry, if any
+  if (!lease.others) lease.others = std::make_unique<OtherFiles>();
+  lease.others->expires_at.emplace(file_id, expires_at);
+  if (expires_at) lease.others->expiries.insert(*expires_at);
+}
+
+void ActiveLeases::undefine(const LeaseKey& key, Lease& lease, const std::string& file_id) {
+  if (file_id == key.id) {
+    lease.own_defines = false;
+    lease.own_has_expiry = false;
+    return;
+  }
+  if (!lease.others) return;
+  auto it = lease.others->expires_at.find(file_id);
+  if (it == lease.others->expires_at.end()) return;
+  if (it->second) lease.others->expiries.erase(lease.others->expiries.find(*it->second));
+  lease.others->expires_at.erase(it);
+  if (lease.others->expires_at.empty()) lease.others.reset();
+}
+
+const std::string& ActiveLeases::reported_file(const LeaseKey& key, const Lease& lease) {
+  return lease.own_defines ? key.id : lease.others->expires_at.begin()->first;
 }
 
 void ActiveLeases::disarm(Leases::iterator it) {
@@ -60,10 +88,17 @@ void ActiveLeases::disarm(Leases::iterator it) {
   it->second.armed = false;
 }
 
-void ActiveLeases::forget_owned(const RecordRef& record) {
-  auto it = owned_by(record);
+void ActiveLeases::leave(const RecordRef& record, bool report, WallTime now,
+                         std::vector<Expiry>& expired) {
+  auto it = defined_by(record);
   foreign_owners_.erase(record);
   if (it == leases_.end()) return;
+  undefine(it->first, it->second, record.id);
+  if (it->second.defined()) {
+    reevaluate(it, now, expired);
+    return;
+  }
+  if (report && it->second.armed) expired.push_back(Expiry{record, ExpiryCause::kTtl});
   disarm(it);
   leases_.erase(it);
 }
@@ -74,26 +109,16 @@ void ActiveLeases::put(const RecordRef& record, const ParsedRecord& parsed, Wall
     case Kind::kReservation:
     case Kind::kClaim: {
       std::optional<LeaseKey> key = lease_key_of(record, parsed);
-      bool foreign = key && key->id != record.id;
-      // Usually the record is <lease id>.json and named no other lease
-      // before: then the one lookup below is all it takes.
-      if (!key || foreign || foreign_owners_.contains(record)) {
-        auto previous = owned_by(record);
-        if (previous != leases_.end() && (!key || previous->first != *key)) {
-          // The record no longer names the same lease: forget the old one quietly.
-          forget_owned(record);
-        }
-        foreign_owners_.erase(record);
-        if (!key) return;
-        if (foreign) foreign_owners_.emplace(record, *key);
+      auto previous = defined_by(record);
+      if (previous != leases_.end() && (!key || previous->first != *key)) {
+        // The file no longer names that lease: the lease ends here unless
+        // another file still defines it.
+        leave(record, true, now, expired);
       }
-      // A lease another record defined is taken over.
+      if (!key) return;
+      if (key->id != record.id) foreign_owners_.insert_or_assign(record, *key);
       auto it = leases_.try_emplace(std::move(*key)).first;
-      Lease& lease = it->second;
-      lease.other_record_id = foreign ? std::make_unique<const std::string>(record.id) : nullptr;
-      std::optional<WallTime> expires_at = parse_optional(parsed.expires_at);
-      lease.has_expiry = expires_at.has_value();
-      lease.expires_at = expires_at.value_or(WallTime{});
+      define(it->first, it->second, record.id, parse_optional(parsed.expires_at));
       reevaluate(it, now, expired);
       return;
     }
@@ -120,10 +145,27 @@ void ActiveLeases::put(const RecordRef& record, const ParsedRecord& parsed, Wall
 
 void ActiveLeases::erase(const RecordRef& record, WallTime now, std::vector<Expiry>& expired) {
   if (record.kind == Kind::kReservation || record.kind == Kind::kClaim) {
-    forget_owned(record);
+    leave(record, false, now, expired);
     return;
   }
   drop_pointer(record, now, expired);
+}
+
+void ActiveLeases::forget_root(RootId root) {
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->first.root != root) {
+      ++it;
+      continue;
+    }
+    disarm(it);
+    it = leases_.erase(it);
+  }
+  auto of_root = [root](const auto& entry) { return entry.first.root == root; };
+  std::erase_if(foreign_owners_, of_root);
+  std::erase_if(heartbeats_, of_root);
+  std::erase_if(releases_, of_root);
+  std::erase_if(extensions_, of_root);
+  std::erase_if(release_count_, of_root);
 }
 
 void ActiveLeases::drop_pointer(const RecordRef& record, WallTime now,
@@ -148,10 +190,15 @@ void ActiveLeases::drop_pointer(const RecordRef& record, WallTime now,
 
 std::optional<WallTime> ActiveLeases::effective_expiry(const LeaseKey& key,
                                                        const Lease& lease) const {
-  if (!lease.has_expiry) return std::nullopt;
-  WallTime expiry = lease.expires_at;
+  std::optional<WallTime> expiry;
+  if (lease.own_defines && lease.own_has_expiry) expiry = lease.own_expires_at;
+  if (lease.others && !lease.others->expiries.empty()) {
+    expiry = std::max(expiry.value_or(WallTime::min()), *lease.others->expiries.rbegin());
+  }
+  // A heartbeat extends a lease; it cannot make one with no expiry active.
+  if (!expiry) return std::nullopt;
   if (auto ext = extensions_.find(key); ext != extensions_.end() && !ext->second.empty()) {
-    expiry = std::max(expiry, *ext->second.rbegin());
+    expiry = std::max(*expiry, *ext->second.rbegin());
   }
   return expiry;
 }
@@ -174,10 +221,10 @@ void ActiveLeases::reevaluate(Leases::iterator it, WallTime now, std::vector<Exp
     lease.armed_at = *expiry;
     deadlines_.insert(Deadline{*expiry, &it->first});
   } else if (was_active) {
-    const std::string& record_id = lease.other_record_id ? *lease.other_record_id : it->first.id;
-    expired.push_back(Expiry{
-        RecordRef{it->first.root, it->first.claim ? Kind::kClaim : Kind::kReservation, record_id},
-        released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
+    expired.push_back(
+        Expiry{RecordRef{it->first.root, it->first.claim ? Kind::kClaim : Kind::kReservation,
+                         reported_file(it->first, lease)},
+               released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
   }
 }
 
@@ -194,7 +241,7 @@ std::optional<WallTime> ActiveLeases::next_deadline() const {
 }
 
 std::optional<LeaseState> ActiveLeases::state_of(const RecordRef& record) const {
-  auto it = owned_by(record);
+  auto it = defined_by(record);
   if (it == leases_.end()) return std::nullopt;
   return LeaseState{it->second.armed, effective_expiry(it->first, it->second)};
 }

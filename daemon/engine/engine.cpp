@@ -43,6 +43,9 @@ RootId Engine::add_root(const std::string& root_path) {
 
 void Engine::remove_root(RootId root) {
   auto before = next_deadline();
+  // Its leases go with it: removing its files one by one must not expire a
+  // lease that outlives one of its files or heartbeats for a moment.
+  leases_.forget_root(root);
   for (Kind kind : kAllKinds) {
     std::vector<std::string> ids;
     for (const auto& [id, record] : store_.records(root, kind)) ids.push_back(id);

@@ -199,19 +199,161 @@ TEST_CASE_FIXTURE(LeaseFixture,
 }
 
 TEST_CASE_FIXTURE(LeaseFixture,
-                  "a record rewritten to name another lease drops the old one quietly") {
+                  "a reservation whose reservation_id changes while active expires the old lease "
+                  "on that file, once, and the new lease runs on") {
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
 
   put(Kind::kReservation, "file-1",
       R"({"reservation_id":"r2","expires_at":"2026-03-30T15:20:00+00:00"})");
   release("rel1", "r1");
-  advance_to("2026-03-30T15:30:00Z");
-
   REQUIRE(expired.size() == 1);
   CHECK(expired[0].record == ref(Kind::kReservation, "file-1"));
   CHECK(expired[0].cause == ExpiryCause::kTtl);
+
+  advance_to("2026-03-30T15:30:00Z");
+  REQUIRE(expired.size() == 2);
+  CHECK(expired[1].record == ref(Kind::kReservation, "file-1"));
   CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a claim rewritten without expires_at while active fires exactly one expiry, "
+                  "cause ttl") {
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","task":"t7"})");
+  advance_to("2026-03-30T15:30:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kClaim, "c1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+  CHECK_FALSE(leases.state_of(ref(Kind::kClaim, "c1")).has_value());
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a claim that stops being a lease after it expired fires nothing more") {
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  advance_to("2026-03-30T15:20:00Z");
+
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1"})");
+
+  CHECK(expired.size() == 1);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a lease two reservation files name is active until the later of their "
+                  "expires_at, in either order, and expires once, on <id>.json") {
+  reserve("r1", "2026-03-30T15:20:00+00:00");
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  for (const char* file : {"r1", "file-b"}) {
+    auto state = leases.state_of(ref(Kind::kReservation, file));
+    REQUIRE(state);
+    CHECK(state->active);
+    CHECK(state->effective_expiry == at("2026-03-30T15:20:00Z"));
+  }
+  advance_to("2026-03-30T15:10:00Z");
+  CHECK(expired.empty());
+  advance_to("2026-03-30T15:20:00Z");
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(leases.active_count() == 0);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a lease only other files define is reported on the one with the smallest id") {
+  for (const char* file : {"file-c", "file-a", "file-b"}) {
+    put(Kind::kReservation, file,
+        R"({"reservation_id":"r1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  }
+
+  advance_to("2026-03-30T15:10:00Z");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "file-a"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "removing the file that last wrote a shared lease keeps it defined by the other "
+                  "file, which then expires it") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:20:00+00:00"})");
+
+  erase(Kind::kReservation, "file-b");
+  CHECK(expired.empty());
+  CHECK(active("r1"));
+  CHECK(leases.next_deadline() == at("2026-03-30T15:10:00Z"));
+
+  advance_to("2026-03-30T15:10:00Z");
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "removing the file with the later expiry after the other's has passed expires "
+                  "the lease on the file that remains") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:20:00+00:00"})");
+  advance_to("2026-03-30T15:15:00Z");
+
+  erase(Kind::kReservation, "file-b");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kTtl);
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a file that stops naming a lease another file still defines fires nothing") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:20:00+00:00"})");
+
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r2","expires_at":"2026-03-30T15:30:00+00:00"})");
+
+  CHECK(expired.empty());
+  CHECK(active("r1"));
+  CHECK(leases.next_deadline() == at("2026-03-30T15:10:00Z"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a release naming a shared lease ends it for every file defining it, with one "
+                  "expiry") {
+  reserve("r1", "2026-03-30T15:10:00+00:00");
+  put(Kind::kReservation, "file-b",
+      R"({"reservation_id":"r1","expires_at":"2026-03-30T15:20:00+00:00"})");
+
+  release("rel1", "r1");
+
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "r1"));
+  CHECK(expired[0].cause == ExpiryCause::kReleased);
+  for (const char* file : {"r1", "file-b"}) {
+    auto state = leases.state_of(ref(Kind::kReservation, file));
+    REQUIRE(state);
+    CHECK_FALSE(state->active);
+  }
+}
+
+TEST_CASE_FIXTURE(LeaseFixture, "forget_root drops a root's leases without expiring any") {
+  put(Kind::kClaim, "c1", R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  put(Kind::kHeartbeat, "hb1",
+      R"({"claim_id":"c1","extended_expires_at":"2026-03-30T15:30:00+00:00"})");
+  advance_to("2026-03-30T15:15:00Z");
+
+  leases.forget_root(kRoot);
+  erase(Kind::kHeartbeat, "hb1");
+  erase(Kind::kClaim, "c1");
+
+  CHECK(expired.empty());
+  CHECK(leases.active_count() == 0);
+  CHECK_FALSE(leases.next_deadline().has_value());
 }
 
 TEST_CASE_FIXTURE(

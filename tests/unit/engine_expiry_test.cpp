@@ -94,3 +94,54 @@ TEST_CASE_FIXTURE(EngineFixture,
   engine.advance_clock();
   CHECK(calls == 2);
 }
+
+TEST_CASE_FIXTURE(EngineFixture,
+                  "a claim rewritten without expires_at publishes modified, then one expired "
+                  "with cause ttl") {
+  start();
+  write_and_notify(Kind::kClaim, "c1.json",
+                   R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+
+  write_and_notify(Kind::kClaim, "c1.json", R"({"claim_id":"c1","task":"t7"})");
+  clock.advance(1h);
+  engine.advance_clock();
+
+  CHECK(sink.summary() ==
+        std::vector<std::string>{"added claim/c1", "modified claim/c1", "expired claim/c1"});
+  CHECK(text(sink.body(2), "cause") == "ttl");
+  CHECK(sink.body(2).at("data") == boost::json::parse(R"({"claim_id":"c1","task":"t7"})"));
+}
+
+TEST_CASE_FIXTURE(EngineFixture,
+                  "removing one of two reservation files naming a lease publishes removed only, "
+                  "and the other file's expiry still fires") {
+  start();
+  write_and_notify(Kind::kReservation, "r1.json", kReservationR1);
+  write_and_notify(Kind::kReservation, "copy.json",
+                   R"({"reservation_id":"r1","expires_at":"2026-03-30T15:20:00+00:00"})");
+
+  delete_and_notify(Kind::kReservation, "copy.json");
+  clock.advance(10min);
+  engine.advance_clock();
+
+  CHECK(sink.summary() == std::vector<std::string>{"added reservation/r1", "added reservation/copy",
+                                                   "removed reservation/copy",
+                                                   "expired reservation/r1"});
+  CHECK(text(sink.body(3), "cause") == "ttl");
+}
+
+TEST_CASE_FIXTURE(EngineFixture,
+                  "unwatching a root publishes removed for each record and expires nothing") {
+  start();
+  write_and_notify(Kind::kClaim, "c1.json",
+                   R"({"claim_id":"c1","expires_at":"2026-03-30T15:10:00+00:00"})");
+  write_and_notify(Kind::kHeartbeat, "hb1.json",
+                   R"({"claim_id":"c1","extended_expires_at":"2026-03-30T15:30:00+00:00"})");
+  clock.advance(15min);
+  engine.advance_clock();
+
+  engine.remove_root(root);
+
+  CHECK(sorted(sink.summary()) == sorted({"added claim/c1", "added heartbeat/hb1",
+                                          "removed claim/c1", "removed heartbeat/hb1"}));
+}
