@@ -4,14 +4,37 @@
 
 namespace coordd {
 
-void Mailbox::push(EventPtr message) {
-  bytes_ += message->body->size();
-  messages_.push_back(std::move(message));
+Mailbox::~Mailbox() {
+  if (budget_) budget_->bytes -= bytes_;
+}
+
+void Mailbox::push(EventPtr message, std::uint64_t store_id, WallTime expires) {
+  std::size_t size = message->body->size();
+  bytes_ += size;
+  if (budget_) budget_->bytes += size;
+  messages_.push_back(Entry{std::move(message), store_id, expires});
 }
 
 void Mailbox::pop() {
-  bytes_ -= messages_.front()->body->size();
+  Entry& entry = messages_.front();
+  std::size_t size = entry.message->body->size();
+  bytes_ -= size;
+  if (budget_) budget_->bytes -= size;
+  if (store_ && entry.store_id != 0) store_->settle(entry.store_id);
   messages_.pop_front();
+}
+
+std::size_t Mailbox::drop_expired(WallTime now) {
+  std::size_t dropped = 0;
+  while (!messages_.empty() && messages_.front().expires <= now) {
+    pop();
+    ++dropped;
+  }
+  return dropped;
+}
+
+void Mailbox::drop_all() {
+  while (!messages_.empty()) pop();
 }
 
 void Mailbox::note_dropped(std::uint64_t seq) {

@@ -1,33 +1,66 @@
 // Mailbox: one agent's messages not yet handed to its connection, bounded by
-// count and bytes. A targeted send that does not fit is refused
+// count and bytes, and with every other mailbox of the bus by a shared total
+// (MailboxBudget). A targeted send that does not fit is refused
 // (mailbox_full, back-pressure to the sender); a broadcast that does not fit
-// is dropped for this agent and owed as a `lagged` marker. Owned by the
-// MessageBus; reactor thread only.
+// is dropped for this agent and owed as a `lagged` marker. A message the
+// MessageStore recorded is settled in it when popped (handed to the
+// connection) or dropped. Owned by the MessageBus; reactor thread only.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 
+#include "daemon/bus/message_store.hpp"
 #include "daemon/engine/event.hpp"
 
 namespace coordd {
 
 inline constexpr std::size_t kDefaultMailboxMessages = 1024;
 inline constexpr std::size_t kDefaultMailboxBytes = 4u << 20;
+// 64 agents' full mailboxes at the default 4 MiB: more than an orchestrator
+// and its workers hold, while thousands of retained mailboxes cannot take
+// the machine's memory.
+inline constexpr std::size_t kDefaultMailboxTotalBytes = 256u << 20;
+
+// The bytes held by all the mailboxes of one bus, and their bound.
+struct MailboxBudget {
+  std::size_t bytes = 0;
+  std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
+  bool has_room(std::size_t more) const { return bytes + more <= max_bytes; }
+};
 
 class Mailbox {
  public:
-  Mailbox(std::size_t max_messages, std::size_t max_bytes)
-      : max_messages_(max_messages), max_bytes_(max_bytes) {}
+  // `budget` and `store` (either may be null) must outlive the mailbox.
+  Mailbox(std::size_t max_messages, std::size_t max_bytes, MailboxBudget* budget = nullptr,
+          MessageStore* store = nullptr)
+      : max_messages_(max_messages), max_bytes_(max_bytes), budget_(budget), store_(store) {}
+  // Gives its bytes back to the budget; settles nothing (a daemon stopping
+  // keeps its recorded messages for the next run).
+  ~Mailbox();
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
 
   // While a lagged marker is owed, anything newer would overtake it: the
   // mailbox takes nothing more until it has drained and handed the marker over.
   bool has_room(std::size_t bytes) const {
-    return !lag_pending() && messages_.size() < max_messages_ && bytes_ + bytes <= max_bytes_;
+    return !lag_pending() && messages_.size() < max_messages_ && bytes_ + bytes <= max_bytes_ &&
+           (!budget_ || budget_->has_room(bytes));
   }
-  void push(EventPtr message);
-  const EventPtr& front() const { return messages_.front(); }
+  // False when this mailbox alone has room but the bus-wide total does not.
+  bool over_total(std::size_t bytes) const { return budget_ && !budget_->has_room(bytes); }
+  // `store_id` (0: none) is settled in the store when the message leaves;
+  // `expires` is when a recovered message stops being deliverable.
+  void push(EventPtr message, std::uint64_t store_id = 0, WallTime expires = WallTime::max());
+  const EventPtr& front() const { return messages_.front().message; }
+  // The front message was handed to the connection.
   void pop();
+  // Drops the messages at the front whose `expires` is not after `now`;
+  // returns how many.
+  std::size_t drop_expired(WallTime now);
+  // Drops every message (the mailbox expired).
+  void drop_all();
   bool empty() const { return messages_.empty(); }
   std::size_t size() const { return messages_.size(); }
   std::size_t bytes() const { return bytes_; }
@@ -39,9 +72,17 @@ class Mailbox {
   std::string take_lag_line(std::string_view agent);
 
  private:
+  struct Entry {
+    EventPtr message;
+    std::uint64_t store_id;
+    WallTime expires;
+  };
+
   std::size_t max_messages_;
   std::size_t max_bytes_;
-  std::deque<EventPtr> messages_;
+  MailboxBudget* budget_;
+  MessageStore* store_;
+  std::deque<Entry> messages_;
   std::size_t bytes_ = 0;
   std::uint64_t lag_from_ = 0;
   std::uint64_t lag_to_ = 0;

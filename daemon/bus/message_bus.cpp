@@ -12,15 +12,59 @@ namespace coordd {
 
 MessageBus::MessageBus(boost::asio::io_context& io, Engine& engine, MessageFanout& fanout,
                        MessageLimits limits)
-    : io_(io), engine_(engine), fanout_(fanout), limits_(limits) {}
+    : io_(io), engine_(engine), fanout_(fanout), limits_(limits) {
+  budget_.max_bytes = limits_.mailbox_total_bytes;
+}
+
+MessageBus::Agent& MessageBus::agent_entry(const std::string& agent) {
+  return agents_
+      .try_emplace(agent, limits_.mailbox_messages, limits_.mailbox_bytes, &budget_, store_)
+      .first->second;
+}
+
+void MessageBus::recover(MessageStore& store) {
+  store_ = &store;
+  WallTime now = engine_.clock().now();
+  std::map<std::string, WallTime> last_deadline;
+  std::size_t restored = 0, expired = 0, no_room = 0;
+  for (StoredMessage& stored : store.take_recovered()) {
+    WallTime deadline =
+        stored.sent_at + std::chrono::duration_cast<std::chrono::microseconds>(limits_.mailbox_ttl);
+    if (deadline <= now) {
+      store.settle(stored.id);
+      ++expired;
+      continue;
+    }
+    Agent& entry = agent_entry(stored.to);
+    EventPtr event = make_message(stored.from, stored.to, stored.message, stored.sent_at);
+    if (!entry.mailbox.has_room(event->body->size())) {
+      store.settle(stored.id);  // the bounds were lowered since it was sent
+      ++no_room;
+      continue;
+    }
+    entry.mailbox.push(event, stored.id, deadline);
+    last_deadline[stored.to] = deadline;
+    ++restored;
+  }
+  for (const auto& [agent, deadline] : last_deadline) retain(agent, deadline - now);
+  if (restored || expired || no_room) {
+    spdlog::info("message log: {} message(s) for {} agent(s) wait for their next hello", restored,
+                 last_deadline.size());
+  }
+  if (expired) {
+    spdlog::warn(
+        "message log: dropped {} message(s) whose mailbox TTL passed while coordd was down",
+        expired);
+  }
+  if (no_room) {
+    spdlog::warn("message log: dropped {} message(s) that no longer fit their mailbox bounds",
+                 no_room);
+  }
+}
 
 Status MessageBus::attach(const std::shared_ptr<AgentSession>& session, const std::string& agent,
                           bool takeover, std::size_t& waiting) {
-  auto it = agents_.find(agent);
-  if (it == agents_.end()) {
-    it = agents_.try_emplace(agent, limits_.mailbox_messages, limits_.mailbox_bytes).first;
-  }
-  Agent& entry = it->second;
+  Agent& entry = agent_entry(agent);
   std::shared_ptr<AgentSession> old = entry.session.lock();
   if (old && old != session) {
     if (!takeover) {
@@ -40,6 +84,12 @@ Status MessageBus::attach(const std::shared_ptr<AgentSession>& session, const st
     entry.expiry.reset();
   }
   entry.session = session;
+  if (std::size_t late = entry.mailbox.drop_expired(engine_.clock().now())) {
+    spdlog::warn(
+        "agent {} came back after the TTL of {} message(s) kept over a restart; "
+        "dropped them",
+        agent, late);
+  }
   waiting = entry.mailbox.size();
   session->set_agent(agent, &entry.mailbox);
   return Status();
@@ -53,29 +103,34 @@ void MessageBus::detach(const AgentSession& session, const std::string& agent) {
   std::shared_ptr<AgentSession> live = entry.session.lock();
   if (live && live.get() != &session) return;
   entry.session.reset();
+  retain(agent, limits_.mailbox_ttl);
+}
+
+void MessageBus::retain(const std::string& agent, SteadyDuration ttl) {
+  Agent& entry = agents_.at(agent);
   entry.expiry = engine_.clock().make_alarm(io_.get_executor());
-  entry.expiry->arm(limits_.mailbox_ttl, [this, agent] {
+  entry.expiry->arm(ttl, [this, agent] {
     auto found = agents_.find(agent);
     if (found == agents_.end() || !found->second.session.expired()) return;
     if (!found->second.mailbox.empty()) {
       spdlog::warn("agent {} did not come back within the mailbox TTL; dropping {} message(s)",
                    agent, found->second.mailbox.size());
     }
+    found->second.mailbox.drop_all();  // settled: they must not come back after a restart
     agents_.erase(found);
   });
 }
 
 EventPtr MessageBus::make_message(const std::optional<std::string>& from, std::string_view to,
-                                  const boost::json::object& message) {
+                                  const boost::json::object& message, WallTime sent_at) {
   auto event = std::make_shared<Event>();
   event->seq = engine_.allocate_seq();
   event->is_message = true;
   event->from = from.value_or("");
   event->to = std::string(to);
   std::string from_json = from ? "\"" + *from + "\"" : std::string("null");  // ids are JSON-safe
-  event->body = std::make_shared<const std::string>(
-      message_body(event->seq, from_json, to, format_timestamp(engine_.clock().now()),
-                   boost::json::serialize(message)));
+  event->body = std::make_shared<const std::string>(message_body(
+      event->seq, from_json, to, format_timestamp(sent_at), boost::json::serialize(message)));
   return event;
 }
 
@@ -92,6 +147,14 @@ SendOutcome MessageBus::send(const std::optional<std::string>& from, const std::
   }
   Mailbox& mailbox = it->second.mailbox;
   std::size_t estimate = boost::json::serialize(message).size() + 256;
+  if (mailbox.over_total(estimate) && !mailbox.lag_pending()) {
+    outcome.status = Status::error(
+        "mailbox_full",
+        "the mailboxes of all agents together hold " + std::to_string(budget_.bytes) +
+            " bytes, the most " + "--mailbox-total-max-bytes allows (" +
+            std::to_string(budget_.max_bytes) + "); retry once agents have read their messages");
+    return outcome;
+  }
   if (!mailbox.has_room(estimate)) {
     outcome.status = Status::error(
         "mailbox_full", "agent " + to + "'s mailbox is full (" + std::to_string(mailbox.size()) +
@@ -100,8 +163,18 @@ SendOutcome MessageBus::send(const std::optional<std::string>& from, const std::
                             "messages");
     return outcome;
   }
-  EventPtr event = make_message(from, to, message);
-  mailbox.push(event);
+  WallTime now = engine_.clock().now();
+  std::uint64_t store_id = 0;
+  if (store_) {
+    Result<std::uint64_t> recorded = store_->record(StoredMessage{0, to, from, now, message});
+    if (!recorded.ok()) {
+      outcome.status = recorded.status();
+      return outcome;
+    }
+    store_id = *recorded;
+  }
+  EventPtr event = make_message(from, to, message, now);
+  mailbox.push(event, store_id);
   fanout_.publish_message(event, nullptr);  // journal and taps
   if (auto session = it->second.session.lock()) session->mailbox_ready();
   outcome.seq = event->seq;
@@ -110,7 +183,7 @@ SendOutcome MessageBus::send(const std::optional<std::string>& from, const std::
 
 SendOutcome MessageBus::broadcast(const std::optional<std::string>& from,
                                   boost::json::object message) {
-  EventPtr event = make_message(from, "*", message);
+  EventPtr event = make_message(from, "*", message, engine_.clock().now());
   std::set<const AgentSession*> recipients;
   std::vector<std::shared_ptr<AgentSession>> live;
   for (auto& [agent, entry] : agents_) {

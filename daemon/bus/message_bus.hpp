@@ -3,9 +3,12 @@
 // broadcast) without its silent losses. An agent's connection registers with
 // hello; its Mailbox outlives a disconnect for the mailbox TTL. Messages take
 // the global seq and are journaled, so taps (subscriptions with "messages")
-// see them in order and get `lagged` markers rather than gaps. Messages live
-// in memory only. Subscribers are reached only through AgentSession and
-// MessageFanout (agent_session.hpp). Reactor thread only.
+// see them in order and get `lagged` markers rather than gaps. All mailboxes
+// together hold at most mailbox_total_bytes. With a MessageStore, every
+// targeted send is recorded before `sent` and the messages of the last run
+// come back at start (recover()); broadcasts stay in memory. Subscribers are
+// reached only through AgentSession and MessageFanout (agent_session.hpp).
+// Reactor thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +21,7 @@
 
 #include "daemon/bus/agent_session.hpp"
 #include "daemon/bus/mailbox.hpp"
+#include "daemon/bus/message_store.hpp"
 #include "daemon/engine/clock.hpp"
 #include "proto/status.hpp"
 
@@ -28,6 +32,7 @@ class Engine;
 struct MessageLimits {
   std::size_t mailbox_messages = kDefaultMailboxMessages;
   std::size_t mailbox_bytes = kDefaultMailboxBytes;
+  std::size_t mailbox_total_bytes = kDefaultMailboxTotalBytes;  // every mailbox together
   std::chrono::milliseconds mailbox_ttl{300'000};
 };
 
@@ -45,6 +50,13 @@ class MessageBus {
              MessageLimits limits);
   MessageBus(const MessageBus&) = delete;
   MessageBus& operator=(const MessageBus&) = delete;
+
+  // Records targeted sends in `store` from now on (it must outlive the bus)
+  // and puts back what it recovered: each message in a retained mailbox of
+  // its agent, with a new seq and its original timestamp, unless its TTL,
+  // counted on wall time from its send, has passed. Call once, before any
+  // client connects.
+  void recover(MessageStore& store);
 
   // Makes `session` the live session of `agent`. Fails with agent_taken
   // when another live session holds the agent and takeover is false (with
@@ -65,22 +77,30 @@ class MessageBus {
   std::size_t agents_connected() const;
   std::size_t mailboxes() const { return agents_.size(); }
   std::size_t messages_waiting() const;
+  std::size_t mailbox_bytes() const { return budget_.bytes; }
+  const MessageStore* store() const { return store_; }
   const MessageLimits& limits() const { return limits_; }
 
  private:
   struct Agent {
-    Agent(std::size_t messages, std::size_t bytes) : mailbox(messages, bytes) {}
+    Agent(std::size_t messages, std::size_t bytes, MailboxBudget* budget, MessageStore* store)
+        : mailbox(messages, bytes, budget, store) {}
     Mailbox mailbox;
     std::weak_ptr<AgentSession> session;  // expired while retained
     std::unique_ptr<Alarm> expiry;        // armed while retained
   };
   EventPtr make_message(const std::optional<std::string>& from, std::string_view to,
-                        const boost::json::object& message);
+                        const boost::json::object& message, WallTime sent_at);
+  Agent& agent_entry(const std::string& agent);
+  // Keeps `agent`'s mailbox, with nobody connected, for `ttl`.
+  void retain(const std::string& agent, SteadyDuration ttl);
 
   boost::asio::io_context& io_;
   Engine& engine_;
   MessageFanout& fanout_;
   MessageLimits limits_;
+  MessageStore* store_ = nullptr;
+  MailboxBudget budget_;  // before agents_: their mailboxes give bytes back to it
   std::map<std::string, Agent> agents_;
 };
 

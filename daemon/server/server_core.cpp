@@ -13,12 +13,13 @@ ServerCore::ServerCore(boost::asio::io_context& io, Monitor& monitor, ServerLimi
       handler_(monitor_, journal_, manager_, sync_, bus_, limits_.connection, std::move(info)),
       context_{monitor_.engine(), journal_, handler_, manager_, bus_, limits_.connection} {}
 
-void ServerCore::start() {
+void ServerCore::start(MessageStore* store) {
   sync_.set_cookie_ordering([this](RootId root) { return monitor_.orders_cookies(root); });
   sync_.set_root_health([this](RootId root) { return monitor_.degraded_reason(root); });
   sync_.remove_stray_cookies();
   monitor_.engine().set_cookie_listener(
       [this](RootId root, std::string_view name) { sync_.on_cookie(root, name); });
+  if (store) bus_.recover(*store);
   journal_.start_after(monitor_.engine().last_seq());
   monitor_.set_sink(&manager_);
 }

@@ -35,8 +35,10 @@ class ServerCore {
   ServerCore& operator=(const ServerCore&) = delete;
 
   // Once the monitor has scanned every root: sync cookies are routed, the
-  // journal starts after the scan's last seq and changes reach clients.
-  void start();
+  // messages `store` kept from the last run are put back in their mailboxes
+  // (with a null store messages live in memory only), the journal starts
+  // after the last seq and changes reach clients. `store` must outlive the core.
+  void start(MessageStore* store = nullptr);
   // Closes every connection and abandons pending syncs.
   void stop();
 

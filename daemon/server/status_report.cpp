@@ -34,6 +34,7 @@ json::object limits_object(const StatusSources& sources) {
   limits["slow_consumer_grace_ms"] = sources.limits.slow_consumer_grace.count();
   limits["mailbox_max_messages"] = sources.bus.limits().mailbox_messages;
   limits["mailbox_max_bytes"] = sources.bus.limits().mailbox_bytes;
+  limits["mailbox_total_max_bytes"] = sources.bus.limits().mailbox_total_bytes;
   limits["mailbox_ttl_ms"] = sources.bus.limits().mailbox_ttl.count();
   return limits;
 }
@@ -91,7 +92,10 @@ json::object status_fields(const StatusSources& sources) {
   agents["connected"] = sources.bus.agents_connected();
   agents["mailboxes"] = sources.bus.mailboxes();
   agents["messages_waiting"] = sources.bus.messages_waiting();
+  agents["mailbox_bytes"] = sources.bus.mailbox_bytes();
   out["agents"] = std::move(agents);
+  out["message_log"] =
+      sources.bus.store() ? json::value(sources.bus.store()->describe()) : json::value(nullptr);
   out["last_rescan_cause"] = counters.last_rescan_cause
                                  ? json::value(rescan_cause_name(*counters.last_rescan_cause))
                                  : json::value(nullptr);

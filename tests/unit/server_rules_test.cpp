@@ -211,3 +211,95 @@ TEST_CASE("a change made while a snapshot streams comes once, after snapshot_end
 
 }  // namespace
 }  // namespace coordd::testing
+
+namespace coordd::testing {
+namespace {
+
+ServerLimits with_total(std::size_t total_bytes) {
+  ServerLimits limits = ServerFixture::small_limits();
+  limits.messages.mailbox_total_bytes = total_bytes;
+  return limits;
+}
+
+// Sends 1000-byte messages to `to` until one is refused; returns how many
+// were taken, and the refusal in `refused`.
+std::size_t send_until_refused(ServerFixture& server, FixtureClient& from, std::string_view to,
+                               json::object& refused) {
+  for (std::size_t taken = 0;; ++taken) {
+    from.send({{"op", "send"},
+               {"to", to},
+               {"message", context_message(std::to_string(taken) + std::string(1000, 'x'))}});
+    server.run();
+    json::object reply = from.take();
+    if (type_of(reply) != "sent") {
+      refused = reply;
+      return taken;
+    }
+  }
+}
+
+TEST_CASE(
+    "all mailboxes together hold at most --mailbox-total-max-bytes: a send beyond it gets "
+    "mailbox_full, even to an empty mailbox, and nothing taken is lost") {
+  ServerFixture server(with_total(4096));
+  FixtureClient& orch = agent(server, "orch");
+  orch.take_until("hello");
+  agent(server, "w1").socket().close();
+  agent(server, "w2").socket().close();
+  server.run();
+
+  json::object refused;
+  std::size_t taken = send_until_refused(server, orch, "w1", refused);
+  REQUIRE(taken >= 2);
+  CHECK(taken < server.limits.messages.mailbox_messages);  // not w1's own bound
+  CHECK(refused.at("code") == "mailbox_full");
+  json::object other;
+  CHECK(send_until_refused(server, orch, "w2", other) == 0);
+  CHECK(other.at("code") == "mailbox_full");
+  CHECK(std::string(other.at("message").as_string()).find("--mailbox-total-max-bytes") !=
+        std::string::npos);
+
+  orch.send({{"op", "status"}});
+  server.run();
+  json::object status = orch.take();
+  CHECK(status.at("limits").at("mailbox_total_max_bytes") == 4096);
+  CHECK(status.at("agents").at("mailbox_bytes").to_number<std::size_t>() > 3000);
+  CHECK(status.at("agents").at("mailbox_bytes").to_number<std::size_t>() <= 4096);
+
+  FixtureClient& back = agent(server, "w1");
+  CHECK(back.take().at("waiting") == taken);
+  for (std::size_t i = 0; i < taken; ++i) {
+    std::string content(back.take().at("message").at("content").as_string());
+    CHECK(content.starts_with(std::to_string(i) + "x"));
+  }
+  orch.send({{"op", "send"}, {"to", "w2"}, {"message", context_message("room again")}});
+  server.run();
+  CHECK(type_of(orch.take()) == "sent");
+}
+
+TEST_CASE(
+    "a broadcast that does not fit under --mailbox-total-max-bytes is owed to a connected agent "
+    "as a lagged marker") {
+  ServerFixture server(with_total(4096));
+  FixtureClient& orch = agent(server, "orch");
+  orch.take_until("hello");
+  agent(server, "away").socket().close();
+  FixtureClient& w2 = agent(server, "w2");
+  server.run();
+  w2.take_until("hello");
+  json::object refused;
+  send_until_refused(server, orch, "away", refused);
+
+  orch.send({{"op", "broadcast"}, {"message", context_message(std::string(1000, 'b'))}});
+  server.run();
+  json::object sent = orch.take_until("sent");
+
+  json::object marker = w2.take();
+  CHECK(type_of(marker) == "lagged");
+  CHECK(marker.at("mailbox") == "w2");
+  CHECK(marker.at("from_seq") == sent.at("seq"));
+  CHECK(marker.at("dropped") == 1);
+}
+
+}  // namespace
+}  // namespace coordd::testing
