@@ -63,6 +63,21 @@ Daemon::Daemon(DaemonOptions options)
     }
   }
 
+  // Before the scan, too: a state directory another coordd holds is a
+  // reason not to start.
+  if (!options_.state_dir.empty()) {
+    Result<std::unique_ptr<DiskLogDirectory>> dir = DiskLogDirectory::open(options_.state_dir);
+    if (!dir.ok()) throw std::runtime_error(dir.status().message());
+    MessageLogOptions log_options;
+    log_options.fsync = options_.message_fsync;
+    log_options.max_bytes = 2 * options_.messages.mailbox_total_bytes + 8 * kMessageLogSegmentBytes;
+    message_log_ = std::make_unique<MessageLog>(std::move(*dir), log_options);
+    spdlog::info("targeted messages are logged in {} ({})", options_.state_dir,
+                 options_.message_fsync ? "fdatasync before each sent" : "no fsync");
+  } else {
+    spdlog::info("messages live in memory only (--state-dir none)");
+  }
+
   std::vector<std::string> roots = options_.roots;
   if (!options_.roots_file.empty()) {
     Result<RootsFile> file = read_roots_file(options_.roots_file);
@@ -76,7 +91,7 @@ Daemon::Daemon(DaemonOptions options)
   if (roots.empty())
     throw std::runtime_error("no repository to watch: give --root or --roots-file");
   monitor_.start(roots);
-  core_.start();
+  core_.start(message_log_.get());
 }
 
 Daemon::~Daemon() = default;

@@ -1,5 +1,5 @@
 // Daemon: one coordd run. Wires the Monitor (engine, watch backends, expiry
-// timer), the journal, the message bus, the sync barrier, the server and the
+// timer), the journal, the message bus and its log, the sync barrier, the server and the
 // service manager (socket activation, readiness, watchdog) into one
 // io_context run by one thread. Construction does everything that can fail at
 // start-up and throws std::runtime_error saying what to do; run() serves
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bus/message_log.hpp"
 #include "daemon/server/peer_policy.hpp"
 #include "daemon/server/server.hpp"
 #include "daemon/server/server_core.hpp"
@@ -29,6 +30,8 @@ struct DaemonOptions {
   std::size_t journal_events = kDefaultJournalEvents;
   std::size_t journal_bytes = kDefaultJournalBytes;
   MessageLimits messages;
+  std::string state_dir;      // the message log's directory; empty: memory only
+  bool message_fsync = true;  // fdatasync each targeted message before `sent`
   PeerPolicy peers;
   bool test_hooks = false;
 };
@@ -54,6 +57,7 @@ class Daemon {
   boost::asio::io_context io_;
   ServiceNotifier notifier_;
   Monitor monitor_;
+  std::unique_ptr<MessageLog> message_log_;  // outlives the core, whose bus records in it
   ServerCore core_;
   Server server_;
   boost::asio::signal_set stop_signals_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -39,6 +40,18 @@ unsigned resolve_id(const std::string& text, bool group) {
   }
   if (const struct passwd* p = ::getpwnam(text.c_str())) return p->pw_uid;
   throw std::runtime_error("--allow-uid " + text + ": no such user");
+}
+
+// $XDG_STATE_HOME/coordd, else ~/.local/state/coordd; "none" when neither
+// can be told.
+std::string default_state_dir() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && state[0] == '/') {
+    return (fs::path(state) / "coordd").string();
+  }
+  if (const char* home = std::getenv("HOME"); home && home[0] == '/') {
+    return (fs::path(home) / ".local" / "state" / "coordd").string();
+  }
+  return "none";
 }
 
 std::string canonical_root(const std::string& root) {
@@ -136,10 +149,28 @@ int main(int argc, char** argv) {
                  "Bytes an agent's mailbox holds.")
       ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 34))
       ->capture_default_str();
+  app.add_option("--mailbox-total-max-bytes", options.messages.mailbox_total_bytes,
+                 "Bytes all mailboxes together hold; a send beyond it gets mailbox_full, a "
+                 "broadcast that does not fit is owed as a lagged marker.")
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 40))
+      ->capture_default_str();
   app.add_option("--mailbox-ttl", mailbox_ttl_s,
                  "Seconds a disconnected agent's mailbox keeps accepting messages; after that "
-                 "senders get not_subscribed. Messages live in memory only.")
+                 "senders get not_subscribed. After a restart a logged message waits this long "
+                 "from its send, on wall time.")
       ->check(CLI::Range(0.0, 86400.0 * 7))
+      ->capture_default_str();
+  std::string state_dir = default_state_dir();
+  app.add_option("--state-dir", state_dir,
+                 "Directory (0700, yours alone, one coordd at a time) of the message log: every "
+                 "targeted message answered with sent is written there first and, after a crash "
+                 "or restart, delivered to its agent after its next hello, once, in order. "
+                 "Broadcasts are not logged. 'none': messages live in memory only. Default: "
+                 "$XDG_STATE_HOME/coordd, else ~/.local/state/coordd.")
+      ->capture_default_str();
+  app.add_flag("--message-fsync,!--no-message-fsync", options.message_fsync,
+               "fdatasync the message log before each sent, so a message survives power loss "
+               "and not only a killed coordd (costs a disk flush per send; see bench/README).")
       ->capture_default_str();
 
   std::string log_file;
@@ -186,6 +217,11 @@ int main(int argc, char** argv) {
       options.roots.push_back(default_root());
     for (std::string& root : options.roots) root = canonical_root(root);
     if (options.socket_path.empty()) options.socket_path = coordd::default_socket_path();
+    if (state_dir != "none") {
+      if (state_dir.empty() || state_dir[0] != '/')
+        throw std::runtime_error("--state-dir " + state_dir + " must be an absolute path, or none");
+      options.state_dir = state_dir;
+    }
     // "inotify" and "kqueue" both name the kernel backend of the platform.
     bool kernel = backend == "inotify" || backend == "kqueue";
     options.monitor.backend = backend == "poll" ? coordd::BackendChoice::kPoll
