@@ -297,7 +297,7 @@ class Run:
     def start_coordd(self):
         root = self.subst(self.case.get("daemon_root", "{repo}"))
         argv = [self.programs["coordd"], "--root", root, "--socket", self.paths["sock"],
-                "--log-level", "info"]
+                "--log-level", "info", "--state-dir", "none"]
         self.coordd = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE)
         self.coordd_err = TextCollector(self.coordd.stderr)

@@ -78,8 +78,9 @@ RunningCoordd::RunningCoordd(const TempRepo& repo, std::vector<std::string> flag
 }
 
 void RunningCoordd::start() {
-  std::vector<std::string> argv{coordd_binary(), "--root",      repo_.root(), "--socket",
-                                repo_.socket(),  "--log-level", "info"};
+  std::vector<std::string> argv{coordd_binary(), "--root",       repo_.root(),
+                                "--socket",      repo_.socket(), "--log-level",
+                                "info",          "--state-dir",  "none"};
   argv.insert(argv.end(), flags_.begin(), flags_.end());
   process_ = std::make_unique<ChildProcess>(std::move(argv), captured());
   // coordd logs "serving" once its socket accepts connections.

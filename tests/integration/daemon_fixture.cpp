@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -46,13 +47,17 @@ std::string tail_lines(const std::string& text, std::size_t count) {
   return text.substr(start);
 }
 
-// coordd on ws, every path a flag; COORDD_TEST_BACKEND runs the whole suite
-// against one watch backend. Makes the socket directory 0700 unless it exists.
+// coordd on ws, every path a flag (the state directory too, unless the test
+// gives its own); COORDD_TEST_BACKEND runs the whole suite against one watch
+// backend. Makes the socket directory 0700 unless it exists.
 std::vector<std::string> daemon_command(const Workspace& ws, std::vector<std::string> extra_flags) {
   std::vector<std::string> args = {support::coordd_binary(), "--root", ws.repo().string(),
                                    "--socket", ws.socket().string()};
   if (const char* backend = std::getenv("COORDD_TEST_BACKEND"); backend && *backend) {
     args.insert(args.end(), {"--backend", backend, "--poll-interval", "0.05"});
+  }
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--state-dir") == extra_flags.end()) {
+    args.insert(args.end(), {"--state-dir", ws.state_dir().string()});
   }
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   ws.make_socket_dir();
@@ -161,6 +166,13 @@ int DaemonProcess::terminate() {
     child_.stop(0ms);
     FAIL("coordd did not exit within 5 s of SIGTERM; its log:\n" << log());
   }
+  return child_.exit_status()->shell_code();
+}
+
+int DaemonProcess::kill() {
+  if (child_.exit_status()) return child_.exit_status()->shell_code();
+  if (!child_.send_signal(SIGKILL)) FAIL("kill: " << errno_text());
+  if (!child_.wait(kStopTimeout)) FAIL("coordd did not die within 5 s of SIGKILL");
   return child_.exit_status()->shell_code();
 }
 

@@ -47,7 +47,8 @@ struct DaemonExit {
   std::string log;  // everything it wrote to stderr
 };
 
-// The real coordd serving ws.socket() and watching ws.repo(), plus
+// The real coordd serving ws.socket() and watching ws.repo(), with
+// ws.state_dir() as --state-dir unless `extra_flags` names one, plus
 // `extra_flags`. The constructor returns once it answers a ping (10 s
 // deadline); the destructor SIGTERMs it and reaps it (SIGKILL after 5 s).
 // Creates the socket directory 0700 unless the test already made it.
@@ -66,6 +67,8 @@ class DaemonProcess {
   EventReader connect() const;
   // SIGTERM, then waits for the exit (5 s) and returns its code.
   int terminate();
+  // SIGKILL, as a crash ends it (no shutdown code runs); waits for the exit.
+  int kill();
   std::string log() const;
 
  private:

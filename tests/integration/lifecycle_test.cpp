@@ -93,8 +93,9 @@ TEST_CASE(
     fs::create_directory(ws.socket_dir());
     fs::permissions(ws.socket_dir(), fs::perms::owner_all);
     leave_stale_socket(ws.socket());
-    std::vector<std::string> argv = {support::coordd_binary(), "--root", ws.repo().string(),
-                                     "--socket", ws.socket().string()};
+    std::vector<std::string> argv = {
+        support::coordd_binary(), "--root",      ws.repo().string(),     "--socket",
+        ws.socket().string(),     "--state-dir", ws.state_dir().string()};
     support::ChildOptions options;
     options.stderr_to = support::Output::kCollect;
     options.stop_grace = 5s;

@@ -35,8 +35,8 @@ std::vector<std::string> activation_command(const std::string& activate,
   fs::create_directory(ws.socket_dir());
   std::vector<std::string> argv = {activate};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  argv.insert(argv.end(),
-              {coordd_binary(), "--root", ws.repo().string(), "--socket", own_socket.string()});
+  argv.insert(argv.end(), {coordd_binary(), "--root", ws.repo().string(), "--socket",
+                           own_socket.string(), "--state-dir", ws.state_dir().string()});
   return argv;
 }
 

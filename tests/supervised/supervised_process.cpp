@@ -64,6 +64,7 @@ std::vector<std::string> coordd_command(const Workspace& ws, std::vector<std::st
   ws.make_socket_dir();
   std::vector<std::string> args = {bin, "--socket", ws.socket().string()};
   if (root == WorkspaceRoot::kWatched) args.insert(args.end(), {"--root", ws.repo().string()});
+  args.insert(args.end(), {"--state-dir", ws.state_dir().string()});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return args;
 }

@@ -44,7 +44,8 @@ using support::coordd_binary;
 // Whether coordd_command gives ws.repo() with --root.
 enum class WorkspaceRoot { kWatched, kNotGiven };
 
-// COORDD_BIN with --root ws.repo() (unless kNotGiven) --socket ws.socket(),
+// COORDD_BIN with --root ws.repo() (unless kNotGiven) --socket ws.socket()
+// --state-dir ws.state_dir(),
 // then `extra_flags`. Creates the socket directory 0700 unless the test made
 // it already.
 std::vector<std::string> coordd_command(const Workspace& ws,

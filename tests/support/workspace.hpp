@@ -41,7 +41,8 @@ struct WorkspaceOptions {
   bool make_socket_dir = false;  // make sock/ (0700) now, not when a daemon starts
 };
 
-// <dir>/repo is the watched root and <dir>/sock/coordd.sock the socket.
+// <dir>/repo is the watched root, <dir>/sock/coordd.sock the socket and
+// <dir>/state the state directory.
 class Workspace {
  public:
   // kFullTree makes every kind directory; kEmptyRepo none (repo/ alone).
@@ -57,6 +58,9 @@ class Workspace {
   fs::path kind_dir(std::string_view plural) const { return coordination() / plural; }
   fs::path socket_dir() const { return dir() / "sock"; }
   fs::path socket() const { return socket_dir() / "coordd.sock"; }
+  // coordd's --state-dir (its message log), made by coordd: never the real
+  // ~/.local/state.
+  fs::path state_dir() const { return dir() / "state"; }
   // A path for the run's own files (logs, staging, notify sockets), outside the repo.
   fs::path scratch(std::string_view name) const { return dir() / name; }
 
