@@ -1,7 +1,8 @@
 // The five benchmarks of coordd, each measured side by side with its peer in
 // the same call: latency (inotifywait, seed_watch.py), idle cost
 // (seed_watch.py), fan-out (redis-server), ingest (inotifywait) and scale
-// (raw bytes on disk, seed_watch.py's start-up). Each returns every raw
+// (raw bytes on disk, seed_watch.py's start-up), plus the cost of the
+// message log (send round trips with it, against memory only). Each returns every raw
 // figure as JSON plus its rows of the summary table, and throws
 // std::runtime_error when it cannot run at all. A missing peer is reported
 // as "not measured", not as an error. Main thread only (they fork children).
@@ -41,6 +42,7 @@ BenchResult run_idle(const BenchConfig& config);
 BenchResult run_fanout(const BenchConfig& config);
 BenchResult run_ingest(const BenchConfig& config);
 BenchResult run_scale(const BenchConfig& config);
+BenchResult run_send(const BenchConfig& config);
 
 // The Workspace of one run, <config.scratch>/<label>-XXXXXX: every kind
 // directory and sock/ (0700) made up front.

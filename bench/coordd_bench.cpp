@@ -32,7 +32,7 @@ Runs coordd's benchmarks side by side with their peers and prints
 benchmark | coordd | peer | ratio | target | met?.
 
   --quick             small counts and one run each: proves the harness works
-  --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale
+  --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale,send
   --coordd PATH       coordd binary (default: the one built with this tool)
   --seed-watch PATH   seed_watch.py (default: bench/peers/seed_watch.py in the source tree)
   --out PATH          JSON results (default: bench/results/latest.json in the source tree)
@@ -158,11 +158,9 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<std::pair<std::string, std::function<BenchResult(const BenchConfig&)>>>
-      benchmarks = {{"latency", coordd::bench::run_latency},
-                    {"idle", coordd::bench::run_idle},
-                    {"fanout", coordd::bench::run_fanout},
-                    {"ingest", coordd::bench::run_ingest},
-                    {"scale", coordd::bench::run_scale}};
+      benchmarks = {{"latency", coordd::bench::run_latency}, {"idle", coordd::bench::run_idle},
+                    {"fanout", coordd::bench::run_fanout},   {"ingest", coordd::bench::run_ingest},
+                    {"scale", coordd::bench::run_scale},     {"send", coordd::bench::run_send}};
   for (const std::string& name : flags.only) {
     bool known = false;
     for (const auto& [bench_name, run] : benchmarks) known = known || bench_name == name;

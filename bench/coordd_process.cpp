@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -45,6 +46,9 @@ CoorddProcess::CoorddProcess(const std::string& binary, const Workspace& workspa
   notify_fd_ = bind_notify_socket(notify_path);
   std::vector<std::string> argv = {binary, "--root", workspace.repo().string(), "--socket",
                                    socket_};
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--state-dir") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--state-dir", workspace.scratch("state").string()});
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   child_ = std::make_unique<ChildProcess>(
       std::move(argv), child_options(log_path_, false, {"NOTIFY_SOCKET=" + notify_path}));

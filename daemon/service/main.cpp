@@ -169,9 +169,10 @@ int main(int argc, char** argv) {
                  "$XDG_STATE_HOME/coordd, else ~/.local/state/coordd.")
       ->capture_default_str();
   app.add_flag("--message-fsync,!--no-message-fsync", options.message_fsync,
-               "fdatasync the message log before each sent, so a message survives power loss "
-               "and not only a killed coordd (costs a disk flush per send; see bench/README).")
-      ->capture_default_str();
+               "On by default: fdatasync the message log before each sent, so a message survives "
+               "power loss and not only a killed coordd. That flush is most of a send's cost "
+               "(bench: coordd_bench --only send); --no-message-fsync keeps messages across a "
+               "killed or restarted coordd, not across power loss.");
 
   std::string log_file;
   std::vector<std::string> allow_uids, allow_gids;
