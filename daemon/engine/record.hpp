@@ -2,6 +2,7 @@
 // bytes must hold. Pure functions; safe from any thread.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,10 +28,20 @@ struct ClassifiedName {
 ClassifiedName classify_name(std::string_view file_name);
 bool is_valid_record_id(std::string_view id);
 
+// How deep a record may nest (the top-level object is level 1): as deep as
+// Python 3.11's json.loads reads at the top of a program under the default
+// recursion limit of 1000 (measured: 995; each caller frame costs one).
+inline constexpr std::size_t kMaxRecordDepth = 995;
+// Python 3.11's int() refuses longer decimal integers (sys.int_info.default_max_str_digits).
+inline constexpr std::size_t kMaxRecordIntegerDigits = 4300;
+
 // The fields of a record the engine acts on, extracted once at ingest.
 struct ParsedRecord {
-  std::string data_json;  // the object re-serialized compactly: what events carry
-  std::string run_id;     // "" when absent or not a string
+  // The object written back compactly, each number exactly as the file
+  // spells it (123456789012345678901234567890 stays that, 1.0 stays 1.0):
+  // what events carry.
+  std::string data_json;
+  std::string run_id;  // "" when absent or not a string
   std::string branch;
   // Lease bookkeeping (absent or non-string fields are nullopt).
   std::optional<std::string> reservation_id;
@@ -41,7 +52,9 @@ struct ParsedRecord {
 
 // Parses a record file's bytes; a JSON object is required. A failure is a
 // bad_record Status whose message is a short reason ("invalid JSON: ...",
-// "not a JSON object").
+// "not a JSON object", "nested deeper than ..."). Where a top-level key
+// repeats, the last one wins (as in Python's json). Never recurses beyond
+// kMaxRecordDepth, whatever the input.
 Result<ParsedRecord> parse_record(std::string_view bytes);
 
 }  // namespace coordd

@@ -82,7 +82,8 @@ TEST_CASE("parse_record rejects an array, a number and a string with 'not a JSON
 }
 
 TEST_CASE("parse_record rejects invalid JSON with an error that says so") {
-  for (const char* bytes : {"{\"a\":", "{\"a\":1} trailing", "", "{'a':1}"}) {
+  for (const char* bytes : {"{\"a\":", "{\"a\":1} trailing", "", "{'a':1}", "{\"a\":1}}",
+                            "{\"a\":NaN}", "{\"a\":[1,]}", "[1,2"}) {
     CAPTURE(bytes);
     auto record = parse_record(bytes);
     CHECK_FALSE(record.ok());
@@ -90,10 +91,73 @@ TEST_CASE("parse_record rejects invalid JSON with an error that says so") {
   }
 }
 
-TEST_CASE("parse_record refuses JSON nested deeper than it is willing to walk") {
-  std::string deep = "{\"a\":" + std::string(200, '[') + std::string(200, ']') + "}";
-  auto record = parse_record(deep);
-  CHECK_FALSE(record.ok());
-  CHECK(record.status().code() == "bad_record");
-  CHECK_FALSE(record.status().message().empty());
+namespace {
+
+// A record whose value under "a" is `depth - 1` nested arrays, so the whole
+// file nests `depth` levels deep (the object is the first).
+std::string nested(std::size_t depth) {
+  return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+
+}  // namespace
+
+TEST_CASE("parse_record keeps integers of any size and floats exactly as the file writes them") {
+  auto record = parse_record(
+      R"({"n": 123456789012345678901234567890, "m": 18446744073709551616, "f": 1.0,)"
+      R"( "neg": -98765432109876543210, "e": 1.5E-7, "z": -0, "small": [1, -2, 3.25]})");
+  REQUIRE(record.ok());
+  CHECK(record->data_json ==
+        R"({"n":123456789012345678901234567890,"m":18446744073709551616,"f":1.0,)"
+        R"("neg":-98765432109876543210,"e":1.5E-7,"z":-0,"small":[1,-2,3.25]})");
+}
+
+TEST_CASE("parse_record reads an integer of 4300 digits but not 4301, as Python's int() does") {
+  auto longest = parse_record("{\"n\":" + std::string(4300, '7') + "}");
+  auto longer = parse_record("{\"n\":-" + std::string(4301, '7') + "}");
+  CHECK(longest.ok());
+  REQUIRE_FALSE(longer.ok());
+  CHECK(longer.status().message().find("4300 digits") != std::string::npos);
+}
+
+TEST_CASE("parse_record writes strings as before: escapes kept minimal, UTF-8 as is") {
+  auto record = parse_record(R"({"s":"caf\u00e9 \"q\" \\ \/ \n\u0001\u007f"})");
+  REQUIRE(record.ok());
+  CHECK(record->data_json == "{\"s\":\"caf\xc3\xa9 \\\"q\\\" \\\\ / \\n\\u0001\x7f\"}");
+}
+
+TEST_CASE("parse_record takes the last of a repeated top-level key, as Python's json does") {
+  auto record = parse_record(
+      R"({"expires_at":"2026-03-30T15:00:00Z","run_id":"a","expires_at":"2026-03-30T16:00:00Z",)"
+      R"("run_id":7,"nested":{"branch":"inner"}})");
+  REQUIRE(record.ok());
+  CHECK(record->expires_at == "2026-03-30T16:00:00Z");
+  CHECK(record->run_id.empty());
+  CHECK(record->branch.empty());
+}
+
+TEST_CASE("parse_record still refuses a float beyond the double range, which Python reads as inf") {
+  auto record = parse_record(R"({"x":1e400})");
+  REQUIRE_FALSE(record.ok());
+  CHECK(record.status().message().find("beyond the range of a double") != std::string::npos);
+}
+
+TEST_CASE("parse_record accepts nesting as deep as Python's json.loads reads, and no deeper") {
+  auto deepest = parse_record(nested(kMaxRecordDepth));
+  auto deeper = parse_record(nested(kMaxRecordDepth + 1));
+  REQUIRE_MESSAGE(deepest.ok(), deepest.status().message());
+  CHECK(deepest->data_json == nested(kMaxRecordDepth));
+  REQUIRE_FALSE(deeper.ok());
+  CHECK(deeper.status().code() == "bad_record");
+  CHECK(deeper.status().message() ==
+        "nested deeper than 995 levels (Python's json reads no deeper)");
+}
+
+TEST_CASE("parse_record refuses a file nested 100000 deep without exhausting the stack") {
+  std::string deep = "{\"a\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  std::string deep_objects;
+  for (int i = 0; i < 100'000; ++i) deep_objects += "{\"a\":";
+  auto arrays = parse_record(deep);
+  auto objects = parse_record(deep_objects);
+  CHECK_FALSE(arrays.ok());
+  CHECK_FALSE(objects.ok());
 }
