@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "client/exact_json.hpp"
 #include "client/server_trust.hpp"
 
 namespace coordd {
@@ -190,7 +191,7 @@ CoordClient::Status CoordClient::call(boost::json::object request, boost::json::
     earlier.swap(pending_);
     if (status != Status::kOk) break;
     boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(line, ec);
+    boost::json::value value = parse_exact_json(line, ec);
     if (!ec && value.is_object()) {
       const boost::json::object& obj = value.get_object();
       auto it = obj.find("req");

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "client/exact_json.hpp"
 #include "client/stop_signals.hpp"
 #include "proto/display.hpp"
 
@@ -173,7 +174,7 @@ DaemonSource::End DaemonSource::run(WatchView& view, WatchDeadline& deadline) {
         return End::kLost;
     }
     boost::system::error_code ec;
-    json::value parsed = json::parse(line, ec);
+    json::value parsed = parse_exact_json(line, ec);
     if (ec || !parsed.is_object()) continue;
     const json::object& obj = parsed.get_object();
     std::string_view type = string_of(obj, "type");

@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "client/exact_json.hpp"
+
 namespace coordd {
 namespace {
 
@@ -124,6 +126,12 @@ void append_value(std::string& out, const boost::json::value& value) {
       break;
     }
     case boost::json::kind::object: {
+      const boost::json::object& object = value.get_object();
+      if (object.size() == 1 && object.begin()->key() == kBigIntegerKey &&
+          object.begin()->value().is_string()) {
+        out += object.begin()->value().get_string();  // an integer beyond 64 bits, as written
+        break;
+      }
       out += '{';
       bool first = true;
       for (const auto& [key, item] : value.get_object()) {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <stdexcept>
 
+#include "client/exact_json.hpp"
 #include "client/stop_signals.hpp"
 
 namespace coordd {
@@ -40,7 +41,7 @@ Baseline StandaloneSource::baseline() const {
   out.seq = engine.last_seq();
   for (const auto& [ref, record] : engine.matching(every_record, false)) {
     boost::system::error_code ec;
-    json::value data = json::parse(record->data_json, ec);
+    json::value data = parse_exact_json(record->data_json, ec);
     if (ec || !data.is_object()) continue;
     BaselineRecord entry;
     entry.kind = ref.kind;
@@ -83,7 +84,7 @@ void StandaloneSource::publish(const EventPtr& event) {
   if (finished_ || !filter_.matches(event->root, event->kind, event->run_id, event->branch)) return;
   // The body is an event object without its opening `{"type":"event","sub":N,`.
   boost::system::error_code ec;
-  json::value parsed = json::parse("{" + *event->body, ec);
+  json::value parsed = parse_exact_json("{" + *event->body, ec);
   if (ec || !parsed.is_object()) return;
   if (!view_->live(parsed.get_object())) finish();
 }

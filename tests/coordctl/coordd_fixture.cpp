@@ -56,10 +56,15 @@ std::string TempRepo::path_of(const std::string& kind_dir, const std::string& id
 
 void TempRepo::write(const std::string& kind_dir, const std::string& id,
                      const json::object& data) const {
+  write_text(kind_dir, id, json::serialize(data));
+}
+
+void TempRepo::write_text(const std::string& kind_dir, const std::string& id,
+                          const std::string& text) const {
   fs::create_directories(root_ + "/.muse/coordination/" + kind_dir);
   std::string target = path_of(kind_dir, id);
   std::string temp = root_ + "/.muse/coordination/" + kind_dir + "/." + id + ".tmp";
-  std::ofstream(temp) << json::serialize(data);
+  std::ofstream(temp) << text;
   fs::rename(temp, target);
 }
 

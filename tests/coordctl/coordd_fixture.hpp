@@ -55,6 +55,9 @@ class TempRepo {
   // to a dot-named temp file renamed into place.
   void write(const std::string& kind_dir, const std::string& id,
              const boost::json::object& data) const;
+  // The same, with the file's text as given (numbers Boost.JSON cannot hold).
+  void write_text(const std::string& kind_dir, const std::string& id,
+                  const std::string& text) const;
   // The same file rewritten in place (open, truncate, write, close).
   void write_in_place(const std::string& kind_dir, const std::string& id,
                       const boost::json::object& data) const;

@@ -130,3 +130,25 @@ TEST_CASE("filters combine: --kind, --run-id and --branch select the same events
   REQUIRE(run.lines.size() == 1);
   CHECK(field(parse_line(run.lines[0]), "id") == "r-1");
 }
+
+TEST_CASE(
+    "watch --json prints a record's integers beyond 64 bits with every digit and its "
+    "floats as Python does, deep records too, through coordd and standalone") {
+  TempRepo repo;
+  std::string deep = std::string(900, '[') + std::string(900, ']');
+  repo.write_text("intents", "big",
+                  R"({"n": 123456789012345678901234567890, "m": 18446744073709551616,)"
+                  R"( "f": 1.0, "deep": )" +
+                      deep + "}");
+  RunningCoordd coordd(repo);
+
+  for (const std::string& socket : {repo.socket(), repo.no_daemon_socket()}) {
+    CAPTURE(socket);
+    RunResult run = run_to_end(
+        coordctl({"watch", "--once", "--json", "--root", repo.root(), "--socket", socket}));
+    REQUIRE(run.lines.size() == 1);
+    CHECK(run.lines[0].find(R"("data": {"n": 123456789012345678901234567890, )"
+                            R"("m": 18446744073709551616, "f": 1.0, "deep": [[[)") !=
+          std::string::npos);
+  }
+}
