@@ -241,16 +241,23 @@ std::string format_timestamp(WallTime time) {
   // An instant up to a day past either end of years 1-9999 (an offset
   // applied to 0001-01-01 or 9999-12-31) is written with the smallest
   // whole-minute offset that keeps its date in range, as Python can hold it.
-  minutes offset{};
-  if (time < kFirstWallTime) offset = ceil<minutes>(kFirstWallTime - time);
-  if (time > kLastWallTime) offset = -ceil<minutes>(time - kLastWallTime);
+  // (When that would be a whole day, the exact distance to the range's end
+  // is used instead: Python's offsets stay strictly within a day.)
+  microseconds offset{};
+  if (time < kFirstWallTime) {
+    offset = ceil<minutes>(kFirstWallTime - time);
+    if (offset >= days{1}) offset = kFirstWallTime - time;
+  } else if (time > kLastWallTime) {
+    offset = -ceil<minutes>(time - kLastWallTime);
+    if (offset <= -days{1}) offset = kLastWallTime - time;
+  }
   WallTime local = time + offset;
   sys_days day_point = floor<days>(local);
   year_month_day date{day_point};
   long long us = (local - day_point).count();
   long long frac = us % 1'000'000LL;
   // Every event carries one: built by hand, since snprintf showed in profiles.
-  char buf[40];
+  char buf[48];
   char* p = put_digits(buf, int(date.year()), 4);
   *p++ = '-';
   p = put_digits(p, unsigned(date.month()), 2);
@@ -266,12 +273,21 @@ std::string format_timestamp(WallTime time) {
     *p++ = '.';
     p = put_digits(p, frac, 6);
   }
-  long long offset_minutes = offset.count();
-  *p++ = offset_minutes < 0 ? '-' : '+';
-  if (offset_minutes < 0) offset_minutes = -offset_minutes;
-  p = put_digits(p, offset_minutes / 60, 2);
+  // The offset as Python writes one: +HH:MM[:SS[.ffffff]].
+  long long off = offset.count();
+  *p++ = off < 0 ? '-' : '+';
+  if (off < 0) off = -off;
+  p = put_digits(p, off / 3'600'000'000LL, 2);
   *p++ = ':';
-  p = put_digits(p, offset_minutes % 60, 2);
+  p = put_digits(p, off / 60'000'000LL % 60, 2);
+  if (off % 60'000'000LL != 0) {
+    *p++ = ':';
+    p = put_digits(p, off / 1'000'000LL % 60, 2);
+    if (off % 1'000'000LL != 0) {
+      *p++ = '.';
+      p = put_digits(p, off % 1'000'000LL, 6);
+    }
+  }
   return std::string(buf, p);
 }
 

@@ -33,7 +33,8 @@ std::optional<WallTime> parse_timestamp(std::string_view text);
 // "2026-03-30T15:00:00.123456+00:00", exactly as Python prints an aware UTC
 // datetime (the fraction is omitted when it is zero). An instant outside
 // years 1-9999 in UTC gets the smallest whole-minute offset that keeps its
-// date inside them (10000-01-01T03:58Z is "9999-12-31T23:59:00-03:59"), so Python reads it back.
+// date inside them (10000-01-01T03:58Z is "9999-12-31T23:59:00-03:59"), or
+// the exact one where that would be a whole day, so Python reads it back.
 std::string format_timestamp(WallTime time);
 
 }  // namespace coordd

@@ -143,4 +143,9 @@ TEST_CASE(
   auto early = parse_timestamp("0001-01-01T00:00:00.5+01:00");
   REQUIRE(early);
   CHECK(format_timestamp(*early) == "0001-01-01T00:00:00.500000+01:00");
+  // A whole-minute offset of a day is not one Python takes: the exact one is used.
+  auto earliest = parse_timestamp("0001-01-01T00:00+23:59:59.999999");
+  REQUIRE(earliest);
+  CHECK(format_timestamp(*earliest) == "0001-01-01T00:00:00+23:59:59.999999");
+  CHECK(parse_timestamp(format_timestamp(*earliest)) == earliest);
 }
