@@ -1,7 +1,8 @@
 // coordctl's entry point: the command line of coordd's client. Parses the
-// subcommand (watch, list, status, ping) and runs it. `watch` parses its own
-// arguments as argparse parses Muse's (usage errors exit 2); the others use
-// CLI11, and their bad flags exit 1.
+// subcommand (watch, list, status, ping, send, broadcast) and runs it. `watch`
+// parses its own arguments as argparse parses Muse's (usage errors exit 2);
+// the others use CLI11: bad flags exit 1, or 2 for send and broadcast (whose
+// 1 means coordd refused the message).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,7 @@
 
 #include "client/list_command.hpp"
 #include "client/ping_command.hpp"
+#include "client/send_command.hpp"
 #include "client/status_command.hpp"
 #include "client/watch_command.hpp"
 
@@ -21,7 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "coordctl — the command line of coordd, the coordination daemon for agents sharing a\n"
       "repository. Streams .muse/coordination/ events (a drop-in for `muse coord watch`), lists\n"
-      "records and reports the daemon's state.",
+      "records, reports the daemon's state and sends agent messages.",
       "coordctl"};
   app.footer(
       "Examples:\n"
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
       "  coordctl list --kind reservation --active\n"
       "  coordctl status\n"
       "  coordctl ping\n"
+      "  coordctl send --to worker-1 --kind additional_context --field content='use v2'\n"
       "Run `coordctl <command> --help` for a command's flags.");
   app.set_version_flag("--version", std::string("coordctl ") + COORDD_VERSION);
   app.require_subcommand(1);
@@ -54,21 +57,28 @@ int main(int argc, char** argv) {
   coordd::ListArgs list_args;
   coordd::StatusArgs status_args;
   coordd::PingArgs ping_args;
+  coordd::SendArgs send_args;
   CLI::App* list = coordd::add_list_command(app, list_args);
   CLI::App* status = coordd::add_status_command(app, status_args);
   CLI::App* ping = coordd::add_ping_command(app, ping_args);
+  CLI::App* send = coordd::add_send_command(app, send_args);
+  CLI::App* broadcast = coordd::add_broadcast_command(app, send_args);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : 1;
+    if (code == 0) return 0;
+    // send and broadcast keep 1 for "coordd refused": a usage error is 2.
+    std::string_view command = argc >= 2 ? std::string_view(argv[1]) : "";
+    return command == "send" || command == "broadcast" ? 2 : 1;
   }
 
   try {
     if (list->parsed()) return coordd::run_list(list_args);
     if (status->parsed()) return coordd::run_status(status_args);
     if (ping->parsed()) return coordd::run_ping(ping_args);
+    if (send->parsed() || broadcast->parsed()) return coordd::run_send(send_args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "❌ %s\n", e.what());
     return 1;

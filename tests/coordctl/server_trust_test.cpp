@@ -100,17 +100,18 @@ TEST_CASE("a server running as another user is refused, by ping and by watch ali
   CHECK(watch.err.find("refusing the server") != std::string::npos);
 }
 
-TEST_CASE("ping, status and list give up on a daemon that never answers, after --timeout") {
+TEST_CASE("ping, status, list and send give up on a daemon that never answers, after --timeout") {
   TempRepo repo;
   fs::path dir = fs::path(repo.no_daemon_socket()).parent_path();
   fs::create_directories(dir);
   std::unique_ptr<ChildProcess> server =
       impostor(repo.no_daemon_socket(), ::getuid(), Answers::kNever);
-  for (std::string command : {"ping", "status", "list"}) {
+  for (std::string command : {"ping", "status", "list", "send"}) {
     CAPTURE(command);
     std::vector<std::string> args = {command, "--timeout", "0.3", "--socket",
                                      repo.no_daemon_socket()};
     if (command == "list") args.insert(args.end(), {"--root", repo.root()});
+    if (command == "send") args.insert(args.end(), {"--to", "w", "--kind", "x-a"});
     RunResult run = run_to_end(coordctl(args), {}, 5s);
     CHECK(run.status.code == 1);
     CHECK(run.err.find("no reply within 0.3 s") != std::string::npos);
