@@ -88,7 +88,7 @@ echo "coordd demo: a temporary repository at $repo"
 echo "  coordd     $coordd --root $repo --socket $socket"
 echo "  coordctl   watch (below) shows each coordination event as agents write records"
 
-"$coordd" --root "$repo" --socket "$socket" --log-level warn 2>"$work/coordd.log" &
+"$coordd" --root "$repo" --socket "$socket" --state-dir "$work/state" --log-level warn 2>"$work/coordd.log" &
 coordd_pid=$!
 wait_for 10 daemon_ready || { echo "demo: coordd did not come up" >&2; cat "$work/coordd.log" >&2; exit 1; }
 

@@ -63,17 +63,29 @@ Daemon::Daemon(DaemonOptions options)
     }
   }
 
-  // Before the scan, too: a state directory another coordd holds is a
-  // reason not to start.
+  // Before the scan, too: a state directory given with --state-dir that
+  // cannot be used (another coordd holds it) is a reason not to start. The
+  // default one is a convenience, not a promise: a HOME this user cannot
+  // write, or a second coordd of the same user on another socket, still
+  // serves, memory only, and says so.
   if (!options_.state_dir.empty()) {
     Result<std::unique_ptr<DiskLogDirectory>> dir = DiskLogDirectory::open(options_.state_dir);
-    if (!dir.ok()) throw std::runtime_error(dir.status().message());
-    MessageLogOptions log_options;
-    log_options.fsync = options_.message_fsync;
-    log_options.max_bytes = 2 * options_.messages.mailbox_total_bytes + 8 * kMessageLogSegmentBytes;
-    message_log_ = std::make_unique<MessageLog>(std::move(*dir), log_options);
-    spdlog::info("targeted messages are logged in {} ({})", options_.state_dir,
-                 options_.message_fsync ? "fdatasync before each sent" : "no fsync");
+    if (dir.ok()) {
+      MessageLogOptions log_options;
+      log_options.fsync = options_.message_fsync;
+      log_options.max_bytes =
+          2 * options_.messages.mailbox_total_bytes + 8 * kMessageLogSegmentBytes;
+      message_log_ = std::make_unique<MessageLog>(std::move(*dir), log_options);
+      spdlog::info("targeted messages are logged in {} ({})", options_.state_dir,
+                   options_.message_fsync ? "fdatasync before each sent" : "no fsync");
+    } else if (options_.state_dir_given) {
+      throw std::runtime_error(dir.status().message());
+    } else {
+      spdlog::warn(
+          "{}; messages live in memory only (pass --state-dir DIR to keep them across "
+          "restarts, or --state-dir none to say you mean it)",
+          dir.status().message());
+    }
   } else {
     spdlog::info("messages live in memory only (--state-dir none)");
   }

@@ -30,8 +30,9 @@ struct DaemonOptions {
   std::size_t journal_events = kDefaultJournalEvents;
   std::size_t journal_bytes = kDefaultJournalBytes;
   MessageLimits messages;
-  std::string state_dir;      // the message log's directory; empty: memory only
-  bool message_fsync = true;  // fdatasync each targeted message before `sent`
+  std::string state_dir;         // the message log's directory; empty: memory only
+  bool state_dir_given = false;  // named by --state-dir (else the default: unusable is not fatal)
+  bool message_fsync = true;     // fdatasync each targeted message before `sent`
   PeerPolicy peers;
   bool test_hooks = false;
 };

@@ -161,13 +161,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0 * 7))
       ->capture_default_str();
   std::string state_dir = default_state_dir();
-  app.add_option("--state-dir", state_dir,
-                 "Directory (0700, yours alone, one coordd at a time) of the message log: every "
-                 "targeted message answered with sent is written there first and, after a crash "
-                 "or restart, delivered to its agent after its next hello, once, in order. "
-                 "Broadcasts are not logged. 'none': messages live in memory only. Default: "
-                 "$XDG_STATE_HOME/coordd, else ~/.local/state/coordd.")
-      ->capture_default_str();
+  CLI::Option* state_dir_option =
+      app.add_option(
+             "--state-dir", state_dir,
+             "Directory (0700, yours alone, one coordd at a time) of the message log: every "
+             "targeted message answered with sent is written there first and, after a crash "
+             "or restart, delivered to its agent after its next hello, once, in order. "
+             "Broadcasts are not logged. 'none': messages live in memory only. Default: "
+             "$XDG_STATE_HOME/coordd, else ~/.local/state/coordd; when the default cannot be "
+             "used (unwritable, or held by another coordd) this one runs memory only and "
+             "warns, while a directory named here that cannot be used stops it.")
+          ->capture_default_str();
   app.add_flag("--message-fsync,!--no-message-fsync", options.message_fsync,
                "On by default: fdatasync the message log before each sent, so a message survives "
                "power loss and not only a killed coordd. That flush is most of a send's cost "
@@ -222,6 +226,7 @@ int main(int argc, char** argv) {
       if (state_dir.empty() || state_dir[0] != '/')
         throw std::runtime_error("--state-dir " + state_dir + " must be an absolute path, or none");
       options.state_dir = state_dir;
+      options.state_dir_given = state_dir_option->count() > 0;
     }
     // "inotify" and "kqueue" both name the kernel backend of the platform.
     bool kernel = backend == "inotify" || backend == "kqueue";

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "tests/integration/daemon_fixture.hpp"
 #include "tests/support/program_paths.hpp"
@@ -214,9 +216,14 @@ class NobodyDaemon {
       : log_(ws.scratch("nobody-coordd.log")), child_(command(ws), options(log_)) {
     std::string why;
     REQUIRE_MESSAGE(wait_for_ping(ws.socket(), child_, 10s, why) == Serving::kYes,
-                    "coordd as nobody did not start: " << why);
+                    "coordd as nobody did not start: " << why << "; its log:\n"
+                                                       << log_text());
   }
   EventReader connect(const Workspace& ws) const { return EventReader(ws.socket(), log_); }
+  std::string log_text() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
  private:
   static std::vector<std::string> command(const Workspace& ws) {
@@ -230,7 +237,9 @@ class NobodyDaemon {
                                      "--root",
                                      ws.repo().string(),
                                      "--socket",
-                                     ws.socket().string()};
+                                     ws.socket().string(),
+                                     "--state-dir",
+                                     "none"};
     if (polling_backend())
       args.insert(args.end(), {"--backend", "poll", "--poll-interval", "0.05"});
     return args;

@@ -120,3 +120,30 @@ TEST_CASE(
 }
 
 }  // namespace coordd::integration
+
+namespace coordd::integration {
+
+TEST_CASE(
+    "a default state directory that cannot be made leaves coordd serving, memory only, saying so; "
+    "one named with --state-dir stops it") {
+  Workspace ws;
+  fs::create_directory(ws.socket_dir());
+  fs::permissions(ws.socket_dir(), fs::perms::owner_all);
+  write_file_in_place(ws.scratch("home-is-a-file"), "not a directory\n");
+  support::ChildOptions options;
+  options.stderr_to = support::Output::kCollect;
+  options.env = {"HOME=" + ws.scratch("home-is-a-file").string(), "XDG_STATE_HOME"};
+  support::ChildProcess daemon(
+      {support::coordd_binary(), "--root", ws.repo().string(), "--socket", ws.socket().string()},
+      options);
+  std::string why;
+  REQUIRE_MESSAGE(wait_for_ping(ws.socket(), daemon, 10s, why) == Serving::kYes, why);
+  CHECK(daemon.read_stderr_until("messages live in memory only", 5s));
+
+  Workspace named;
+  DaemonExit refused = DaemonProcess::run_expecting_exit(
+      named, {"--state-dir", (ws.scratch("home-is-a-file") / "coordd").string()});
+  CHECK(refused.code == 1);
+}
+
+}  // namespace coordd::integration
