@@ -34,8 +34,8 @@ struct StartPoint {
 StartPoint read_since(Request& request, std::string_view epoch_now, std::uint64_t last_seq,
                       const EventJournal& journal);
 
-// Why `path` may not become a root for `peer` (missing, a symlink, not a
-// directory, owned by someone else), or "".
-std::string root_problem(const std::string& path, const PeerCredentials& peer);
+// Why `path` may not become a root (missing, a symlink, not a directory),
+// or "". Who may watch it is root_authority's question.
+std::string root_problem(const std::string& path);
 
 }  // namespace coordd

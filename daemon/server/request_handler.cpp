@@ -15,6 +15,7 @@
 #include "daemon/server/event_journal.hpp"
 #include "daemon/server/request.hpp"
 #include "daemon/server/request_fields.hpp"
+#include "daemon/server/root_authority.hpp"
 #include "daemon/server/status_report.hpp"
 #include "daemon/watch/monitor.hpp"
 #include "daemon/watch/sync_barrier.hpp"
@@ -295,11 +296,15 @@ void RequestHandler::watch_root(Connection& connection, Request& request) {
     request.fail("bad_field", "'path' must be the absolute path of a repository directory");
   }
   if (request.failed()) return;
-  std::string problem = root_problem(*path, connection.peer());
+  std::string problem = root_problem(*path);
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(*path, ec).string();
   if (problem.empty() && ec) problem = "cannot be resolved: " + ec.message();
   if (problem.empty()) {
+    if (Status allowed = check_root_authority(canonical, connection.peer().uid); !allowed.ok()) {
+      request.fail(allowed.code(), allowed.message());
+      return;
+    }
     Status added = monitor_.add_root(canonical);
     if (!added.ok()) problem = added.message().empty() ? "cannot be watched" : added.message();
   }
@@ -317,15 +322,18 @@ void RequestHandler::unwatch_root(Connection& connection, Request& request) {
   if (!request.failed() && !path) request.fail("bad_field", "'path' (a watched root) is required");
   if (request.failed()) return;
   std::error_code ec;
-  std::string canonical = std::filesystem::weakly_canonical(*path, ec).string();
-  if (ec || !monitor_.remove_root(canonical)) {
-    if (!monitor_.remove_root(*path)) {
-      request.fail("unknown_root", *path + " is not a watched root");
-      return;
-    }
-    canonical = *path;
+  std::string watched = std::filesystem::weakly_canonical(*path, ec).string();
+  if (ec || !engine_.find_root(watched)) watched = *path;
+  if (!engine_.find_root(watched)) {
+    request.fail("unknown_root", *path + " is not a watched root");
+    return;
   }
-  connection.reply(unwatched_line(request.req(), canonical, engine_.last_seq()));
+  if (Status allowed = check_root_authority(watched, connection.peer().uid); !allowed.ok()) {
+    request.fail(allowed.code(), allowed.message());
+    return;
+  }
+  monitor_.remove_root(watched);
+  connection.reply(unwatched_line(request.req(), watched, engine_.last_seq()));
 }
 
 void RequestHandler::list(Connection& connection, Request& request) {

@@ -150,7 +150,10 @@ TEST_CASE("an --allow-write client of another uid may watch a repo it owns, and 
   let_others_reach_the_socket_dir(ws);
   fs::create_directories(ws.scratch("theirs") / ".muse" / "coordination");
   fs::create_directories(ws.scratch("mine") / ".muse" / "coordination");
-  REQUIRE(::chown(ws.scratch("mine").c_str(), kNobodyUid, kNobodyGid) == 0);
+  for (const fs::path& dir : {ws.scratch("mine"), ws.scratch("mine") / ".muse",
+                              ws.scratch("mine") / ".muse" / "coordination"}) {
+    REQUIRE(::chown(dir.c_str(), kNobodyUid, kNobodyGid) == 0);
+  }
   DaemonProcess daemon(ws, {"--allow-uid", "65534", "--allow-write"});
   let_others_connect(ws);
 
@@ -163,6 +166,50 @@ TEST_CASE("an --allow-write client of another uid may watch a repo it owns, and 
   REQUIRE(talk.failure.empty());
   CHECK(error_code_of(talk.reply_to(0)) == "bad_root");
   CHECK(talk.reply_to(1).at("type") == "watching");
+}
+
+TEST_CASE("watch_root refuses a root the caller owns when its .muse belongs to someone else") {
+  if (!running_as_root()) {
+    MESSAGE("skipped: running a client as uid 65534 needs root");
+    return;
+  }
+  Workspace ws;
+  let_others_reach_the_socket_dir(ws);
+  fs::path repo = ws.scratch("half-mine");
+  fs::create_directories(repo / ".muse" / "coordination");
+  REQUIRE(::chown(repo.c_str(), kNobodyUid, kNobodyGid) == 0);  // .muse stays root's
+  DaemonProcess daemon(ws, {"--allow-uid", "65534", "--allow-write"});
+  let_others_connect(ws);
+
+  ForeignConversation talk =
+      converse_as(ForeignUser{}, ws.socket(), {{{"op", "watch_root"}, {"path", repo.string()}}});
+
+  INFO(talk.describe());
+  REQUIRE(talk.failure.empty());
+  json::object reply = talk.reply_to(0);
+  CHECK(error_code_of(reply) == "bad_root");
+  CHECK(std::string(reply.at("message").as_string())
+            .find((repo / ".muse").string() + " is owned by uid 0") != std::string::npos);
+  CHECK(daemon.connect().call({{"op", "status"}}).at("roots").as_array().size() == 1);
+}
+
+TEST_CASE("unwatch_root by a writer who does not own the root is refused and the root stays") {
+  if (!running_as_root()) {
+    MESSAGE("skipped: running a client as uid 65534 needs root");
+    return;
+  }
+  Workspace ws;  // the repo belongs to root, who runs the tests
+  let_others_reach_the_socket_dir(ws);
+  DaemonProcess daemon(ws, {"--allow-uid", "65534", "--allow-write"});
+  let_others_connect(ws);
+
+  ForeignConversation talk = converse_as(ForeignUser{}, ws.socket(),
+                                         {{{"op", "unwatch_root"}, {"path", ws.repo().string()}}});
+
+  INFO(talk.describe());
+  REQUIRE(talk.failure.empty());
+  CHECK(error_code_of(talk.reply_to(0)) == "bad_root");
+  CHECK(daemon.connect().call({{"op", "hello"}}).at("roots") == json::array{ws.repo().c_str()});
 }
 
 TEST_CASE("with --allow-write an allowed uid, named by user name, may send to an agent") {
