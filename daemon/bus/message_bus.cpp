@@ -12,7 +12,11 @@ namespace coordd {
 
 MessageBus::MessageBus(boost::asio::io_context& io, Engine& engine, MessageFanout& fanout,
                        MessageLimits limits)
-    : io_(io), engine_(engine), fanout_(fanout), limits_(limits) {
+    : io_(io),
+      engine_(engine),
+      fanout_(fanout),
+      limits_(limits),
+      expired_log_(engine.clock(), io.get_executor()) {
   budget_.max_bytes = limits_.mailbox_total_bytes;
 }
 
@@ -113,8 +117,9 @@ void MessageBus::retain(const std::string& agent, SteadyDuration ttl) {
     auto found = agents_.find(agent);
     if (found == agents_.end() || !found->second.session.expired()) return;
     if (!found->second.mailbox.empty()) {
-      spdlog::warn("agent {} did not come back within the mailbox TTL; dropping {} message(s)",
-                   agent, found->second.mailbox.size());
+      expired_log_.warn(
+          fmt::format("agent {} did not come back within the mailbox TTL; dropping {} message(s)",
+                      agent, found->second.mailbox.size()));
     }
     found->second.mailbox.drop_all();  // settled: they must not come back after a restart
     agents_.erase(found);

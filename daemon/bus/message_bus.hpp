@@ -20,6 +20,7 @@
 #include <string>
 
 #include "daemon/bus/agent_session.hpp"
+#include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/mailbox.hpp"
 #include "daemon/bus/message_store.hpp"
 #include "daemon/engine/clock.hpp"
@@ -102,6 +103,7 @@ class MessageBus {
   MessageStore* store_ = nullptr;
   MailboxBudget budget_;  // before agents_: their mailboxes give bytes back to it
   std::map<std::string, Agent> agents_;
+  LogThrottle expired_log_;  // a mailbox dropped at its TTL, once per interval
 };
 
 }  // namespace coordd

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <limits>
 
+#include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/message_bus.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
@@ -220,8 +221,9 @@ void Connection::check_slow_consumer() {
     lagging_since_.reset();
     return;
   }
-  spdlog::warn("client {} stayed over its queue limit for {} ms; disconnecting (slow_consumer)",
-               id_, context_.limits.slow_consumer_grace.count());
+  context_.slow_consumer_log.warn(
+      fmt::format("client {} stayed over its queue limit for {} ms; disconnecting (slow_consumer)",
+                  id_, context_.limits.slow_consumer_grace.count()));
   close_with(error_line(nullptr, "slow_consumer",
                         "this client did not read its events for " +
                             std::to_string(context_.limits.slow_consumer_grace.count()) +

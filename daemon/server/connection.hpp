@@ -28,6 +28,7 @@ namespace coordd {
 
 class Connection;
 class Engine;
+class LogThrottle;
 class EventJournal;
 class Mailbox;
 class MessageBus;
@@ -62,6 +63,7 @@ struct ConnectionContext {
   ConnectionRegistry& registry;
   MessageBus& bus;
   ConnectionLimits limits;
+  LogThrottle& slow_consumer_log;
 };
 
 class Connection final : public AgentSession, public std::enable_shared_from_this<Connection> {

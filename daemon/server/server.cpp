@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "daemon/engine/engine.hpp"
 #include "daemon/server/connection_manager.hpp"
 #include "proto/wire.hpp"
 
@@ -82,7 +83,12 @@ Existing probe(const std::string& path) {
 
 Server::Server(boost::asio::io_context& io, ConnectionManager& manager, ConnectionContext& context,
                PeerPolicy policy)
-    : io_(io), manager_(manager), context_(context), policy_(std::move(policy)) {}
+    : io_(io),
+      manager_(manager),
+      context_(context),
+      policy_(std::move(policy)),
+      refused_log_(context.engine.clock(), io.get_executor()),
+      accept_failed_log_(context.engine.clock(), io.get_executor()) {}
 
 Server::~Server() { stop(); }
 
@@ -157,7 +163,7 @@ void Server::accept(Protocol::acceptor& acceptor) {
         if (ec) {
           // EMFILE and friends: the client stays in the backlog; try again soon
           // rather than spinning on the same error.
-          spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+          accept_failed_log_.warn("accept failed: " + ec.message() + "; retrying in 100 ms");
           retry_timer_ =
               std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(100));
           retry_timer_->async_wait([this, &acceptor](const boost::system::error_code& wait_ec) {
@@ -168,8 +174,9 @@ void Server::accept(Protocol::acceptor& acceptor) {
         PeerCredentials peer = peer_credentials(socket.native_handle());
         Access access = policy_.decide(peer, ::geteuid());
         if (access == Access::kForbidden) {
-          spdlog::warn("refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)",
-                       peer.uid, peer.gid, peer.pid);
+          refused_log_.warn(fmt::format(
+              "refused a client with uid {} gid {} pid {} (not allowed: see --allow-uid)", peer.uid,
+              peer.gid, peer.pid));
           std::string line = error_line(nullptr, "forbidden",
                                         "uid " + std::to_string(peer.uid) +
                                             " may not use this coordd; its owner can allow it with "

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bus/log_throttle.hpp"
 #include "daemon/server/connection.hpp"
 #include "daemon/server/peer_policy.hpp"
 
@@ -47,6 +48,8 @@ class Server {
   ConnectionManager& manager_;
   ConnectionContext& context_;
   PeerPolicy policy_;
+  LogThrottle refused_log_;        // a refused client, once per interval
+  LogThrottle accept_failed_log_;  // EMFILE, ENFILE: once per interval
   std::unique_ptr<boost::asio::steady_timer> retry_timer_;
   std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> acceptors_;
   std::string created_path_;

@@ -9,6 +9,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <memory>
 
+#include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/message_bus.hpp"
 #include "daemon/server/connection.hpp"
 #include "daemon/server/connection_manager.hpp"
@@ -58,6 +59,7 @@ class ServerCore {
   SyncBarrier sync_;
   MessageBus bus_;
   RequestHandler handler_;
+  LogThrottle slow_consumer_log_;
   ConnectionContext context_;
 };
 

@@ -33,18 +33,24 @@ void write_line(int fd, std::string line) {
   }
 }
 
-// The child's side, after fork. It must never throw back into doctest:
-// everything ends in _exit.
-[[noreturn]] void run_child(int report, const ForeignUser& user, const fs::path& socket,
-                            const std::vector<json::object>& requests) {
+// Becomes `user` in the child; false (with the reason reported) if it cannot.
+bool become(int report, const ForeignUser& user) {
   if (::setgroups(user.groups.size(), user.groups.data()) != 0 ||
       ::setresgid(user.gid, user.gid, user.gid) != 0 ||
       ::setresuid(user.uid, user.uid, user.uid) != 0 || ::getuid() != user.uid ||
       ::geteuid() != user.uid) {
     write_line(report, std::string(kFailed) + "cannot become uid " + std::to_string(user.uid) +
                            ": " + std::strerror(errno));
-    ::_exit(2);
+    return false;
   }
+  return true;
+}
+
+// The child's side, after fork. It must never throw back into doctest:
+// everything ends in _exit.
+[[noreturn]] void run_child(int report, const ForeignUser& user, const fs::path& socket,
+                            const std::vector<json::object>& requests) {
+  if (!become(report, user)) ::_exit(2);
   CoordClient client;
   if (!client.connect(socket.string())) {
     write_line(report, std::string(kFailed) + client.error());
@@ -81,6 +87,28 @@ void write_line(int fd, std::string line) {
       if (echoed && *echoed == req.c_str()) break;
     }
   }
+  ::_exit(0);
+}
+
+// The child of count_refusals_as: reports one line, the number of refusals.
+[[noreturn]] void run_refused_child(int report, const ForeignUser& user, const fs::path& socket,
+                                    std::size_t connections) {
+  if (!become(report, user)) ::_exit(2);
+  auto deadline = Clock::now() + kConversationTimeout - 2s;
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < connections; ++i) {
+    CoordClient client;
+    if (!client.connect(socket.string())) {
+      write_line(report, std::string(kFailed) + client.error());
+      ::_exit(2);
+    }
+    std::string line;
+    if (client.read_line(line, deadline) == CoordClient::Status::kOk &&
+        line.find(R"("code":"forbidden")") != std::string::npos) {
+      ++refused;
+    }
+  }
+  write_line(report, std::to_string(refused));
   ::_exit(0);
 }
 
@@ -161,6 +189,26 @@ ForeignConversation converse_as(const ForeignUser& user, const fs::path& socket,
     }
   }
   return out;
+}
+
+std::size_t count_refusals_as(const ForeignUser& user, const fs::path& socket,
+                              std::size_t connections) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) FAIL("pipe2: " << std::strerror(errno));
+  pid_t child = ::fork();
+  if (child < 0) FAIL("fork: " << std::strerror(errno));
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    run_refused_child(pipe_fds[1], user, socket, connections);
+  }
+  ::close(pipe_fds[1]);
+  std::string report = read_report(pipe_fds[0], child);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (report.starts_with(kFailed)) FAIL("the refused client failed: " << report);
+  return std::stoul(report);
 }
 
 }  // namespace coordd::integration

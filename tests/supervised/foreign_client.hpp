@@ -44,4 +44,10 @@ struct ForeignUser {
 ForeignConversation converse_as(const ForeignUser& user, const fs::path& socket,
                                 const std::vector<json::object>& requests);
 
+// Opens `connections` connections to `socket` one after another as `user`,
+// reading each one's first line; returns how many of those were a
+// `forbidden` error (fails the test when the child cannot run).
+std::size_t count_refusals_as(const ForeignUser& user, const fs::path& socket,
+                              std::size_t connections);
+
 }  // namespace coordd::integration

@@ -71,6 +71,30 @@ TEST_CASE("a client of another uid that is not allowed gets one forbidden line, 
   CHECK(mentions(daemon.log(), "refused a client with uid 65534"));
 }
 
+TEST_CASE("500 refused connections are all refused and make a line or two of log, not 500") {
+  if (!running_as_root()) {
+    MESSAGE("skipped: running a client as uid 65534 needs root");
+    return;
+  }
+  Workspace ws;
+  let_others_reach_the_socket_dir(ws);
+  DaemonProcess daemon(ws);
+  let_others_connect(ws);
+
+  std::size_t refused = count_refusals_as(ForeignUser{}, ws.socket(), 500);
+
+  CHECK(refused == 500);
+  std::string log = daemon.log();
+  std::size_t lines = 0;
+  for (std::size_t at = log.find("refused a client with uid 65534"); at != std::string::npos;
+       at = log.find("refused a client with uid 65534", at + 1)) {
+    ++lines;
+  }
+  INFO(log);
+  CHECK(lines >= 1);
+  CHECK(lines <= 2);  // the first, and a count if 10 s went by
+}
+
 TEST_CASE(
     "an --allow-uid client may ping, subscribe, list and ask status, and nothing that writes") {
   if (!running_as_root()) {
