@@ -16,6 +16,18 @@ void NdjsonFramer::feed(std::string_view bytes) {
 NdjsonFramer::Status NdjsonFramer::next(std::string_view& frame) {
   std::size_t newline = buffer_.find('\n', scan_);
   if (newline == std::string::npos) {
+    if (start_ == buffer_.size()) {
+      // Everything returned and no frame outstanding: an idle connection
+      // keeps no more than a small buffer.
+      if (buffer_.capacity() > kIdleCapacity) {
+        std::string().swap(buffer_);
+      } else {
+        buffer_.clear();
+      }
+      start_ = 0;
+      scan_ = 0;
+      return Status::kNeedMore;
+    }
     scan_ = buffer_.size();
     return buffered() > max_frame_bytes_ ? Status::kTooLarge : Status::kNeedMore;
   }

@@ -24,6 +24,9 @@ class NdjsonFramer {
   // limit; the stream cannot be resynchronised and should be closed.
   Status next(std::string_view& frame);
 
+  // Capacity kept once every byte fed has been returned; more is freed.
+  static constexpr std::size_t kIdleCapacity = 4096;
+
   // Bytes held that are not yet part of a returned frame.
   std::size_t buffered() const { return buffer_.size() - start_; }
 

@@ -64,31 +64,56 @@ void Connection::stop() {
 void Connection::read() {
   if (reading_ || closing_ || closed_ || read_eof_) return;
   reading_ = true;
-  auto self = shared_from_this();
-  socket_.async_read_some(boost::asio::buffer(read_buffer_),
-                          [this, self](const boost::system::error_code& ec, std::size_t n) {
-                            reading_ = false;
-                            if (closed_ || closing_) return;
-                            if (ec == boost::asio::error::eof) {
-                              // Half-closed: answer what was asked; a
-                              // subscriber keeps receiving until it hangs up.
-                              read_eof_ = true;
-                              handle_frames();
-                              if (done_after_eof()) {
-                                stop();
-                              } else {
-                                watch_for_hang_up();
-                              }
-                              return;
-                            }
-                            if (ec) {
-                              stop();
-                              return;
-                            }
-                            framer_.feed(std::string_view(read_buffer_.data(), n));
-                            handle_frames();
-                            maybe_resume_reading();
-                          });
+  // As async_read_some would: try at once, in a later turn of the reactor.
+  boost::asio::post(socket_.get_executor(), [this, self = shared_from_this()] {
+    reading_ = false;
+    receive();
+  });
+}
+
+void Connection::receive() {
+  if (reading_ || closing_ || closed_ || read_eof_) return;
+  std::span<char> buffer = context_.read_buffer;
+  ssize_t n;
+  do {
+    n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    // Nothing now: any byte that arrives from here on wakes this wait.
+    reading_ = true;
+    socket_.async_wait(boost::asio::socket_base::wait_read,
+                       [this, self = shared_from_this()](const boost::system::error_code& ec) {
+                         reading_ = false;
+                         if (closed_ || closing_) return;
+                         if (ec) {
+                           stop();
+                           return;
+                         }
+                         receive();
+                       });
+    return;
+  }
+  if (n < 0) {
+    stop();
+    return;
+  }
+  if (n == 0) {
+    // Half-closed: answer what was asked; a subscriber keeps receiving until
+    // it hangs up.
+    read_eof_ = true;
+    handle_frames();
+    if (done_after_eof()) {
+      stop();
+    } else {
+      watch_for_hang_up();
+    }
+    return;
+  }
+  // The framer copies what it keeps: the buffer is reused by the next read
+  // of any connection.
+  framer_.feed(std::string_view(buffer.data(), std::size_t(n)));
+  handle_frames();
+  maybe_resume_reading();
 }
 
 // EOF alone cannot tell a half-close (the client still reads its events)

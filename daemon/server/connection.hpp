@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct ConnectionContext {
   ConnectionRegistry& registry;
   MessageBus& bus;
   ConnectionLimits limits;
+  // Every connection reads into this one buffer and keeps only what its
+  // framer has not yet returned, so an idle connection holds no read buffer.
+  std::span<char> read_buffer;
   LogThrottle& slow_consumer_log;
 };
 
@@ -124,6 +128,9 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
 
  private:
   void read();
+  // One non-blocking read into the shared buffer; waits for readiness only
+  // when nothing is there.
+  void receive();
   void handle_frames();
   void write();
   // write() at the end of this reactor turn, so that the events published
@@ -152,7 +159,6 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   NdjsonFramer framer_;
   OutboundQueue queue_;
   SubscriptionStreams streams_;
-  std::array<char, 64 * 1024> read_buffer_{};
   std::unique_ptr<Alarm> slow_timer_;  // slow-consumer grace, then the close timeout
   std::optional<SteadyTime> lagging_since_;
   std::vector<std::function<std::string()>> parked_replies_;

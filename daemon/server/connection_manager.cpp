@@ -1,5 +1,10 @@
 #include "daemon/server/connection_manager.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 #include <vector>
 
 #include "daemon/server/event_journal.hpp"
@@ -9,10 +14,21 @@ namespace coordd {
 void ConnectionManager::start(std::shared_ptr<Connection> connection) {
   Connection* key = connection.get();
   connections_.emplace(key, std::move(connection));
+  peak_ = std::max(peak_, connections_.size());
   key->start();
 }
 
-void ConnectionManager::forget(Connection* connection) { connections_.erase(connection); }
+void ConnectionManager::forget(Connection* connection) {
+  connections_.erase(connection);
+  if (peak_ >= kTrimAfterPeak && connections_.size() <= kTrimLowWater) {
+    peak_ = connections_.size();
+#if defined(__GLIBC__)
+    // Returns free pages anywhere in the heap, not only at its top; a few ms
+    // for a heap of tens of MiB, once per burst.
+    ::malloc_trim(0);
+#endif
+  }
+}
 
 void ConnectionManager::stop_all() {
   // stop() calls forget(), so iterate over a copy.

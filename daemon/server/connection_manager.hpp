@@ -1,5 +1,7 @@
 // ConnectionManager: owns every open Connection so shutdown can stop them
-// all, and hands each published event to each of them. Reactor thread only.
+// all, and hands each published event to each of them. After a burst of
+// connections closes it gives the freed heap back to the system (glibc keeps
+// it otherwise). Reactor thread only.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,11 @@
 #include "daemon/server/connection.hpp"
 
 namespace coordd {
+
+// Once the open connections have numbered kTrimAfterPeak or more, the heap is
+// trimmed when they drop to kTrimLowWater: a quiet moment, after the burst.
+inline constexpr std::size_t kTrimAfterPeak = 256;
+inline constexpr std::size_t kTrimLowWater = 16;
 
 class ConnectionManager final : public EventSink, public MessageFanout, public ConnectionRegistry {
  public:
@@ -40,6 +47,7 @@ class ConnectionManager final : public EventSink, public MessageFanout, public C
   EventJournal& journal_;
   std::map<Connection*, std::shared_ptr<Connection>> connections_;
   std::uint64_t last_id_ = 0;
+  std::size_t peak_ = 0;  // the most connections open at once since the last trim
 };
 
 }  // namespace coordd

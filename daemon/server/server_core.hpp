@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <memory>
+#include <vector>
 
 #include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/message_bus.hpp"
@@ -20,6 +21,9 @@
 #include "daemon/watch/sync_barrier.hpp"
 
 namespace coordd {
+
+// One read of any connection takes at most this much.
+inline constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
 struct ServerLimits {
   std::size_t journal_events = kDefaultJournalEvents;
@@ -59,6 +63,7 @@ class ServerCore {
   SyncBarrier sync_;
   MessageBus bus_;
   RequestHandler handler_;
+  std::vector<char> read_buffer_;  // shared by every connection's reads
   LogThrottle slow_consumer_log_;
   ConnectionContext context_;
 };

@@ -3,7 +3,6 @@
 // snapshot and then hang up -- leaves coordd answering, counting one client,
 // and holding the descriptors it held before.
 #include <doctest/doctest.h>
-#include <sys/resource.h>
 
 #include <vector>
 
@@ -15,18 +14,6 @@ namespace {
 
 constexpr std::size_t kConnections = 1'000;
 constexpr std::size_t kBatch = 250;  // open at once; well under any descriptor limit we set
-
-// Makes sure this process (and a coordd it starts) may open `count` more
-// descriptors than the batch needs.
-void allow_descriptors(rlim_t count) {
-  rlimit limit{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
-  if (limit.rlim_cur >= count) return;
-  limit.rlim_cur = std::min(count, limit.rlim_max);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
-  REQUIRE_MESSAGE(limit.rlim_cur >= count,
-                  "RLIMIT_NOFILE's hard limit " << limit.rlim_max << " is below " << count);
-}
 
 // Reads `client`'s lines through its snapshot_end.
 void read_snapshot(CoordClient& client) {

@@ -1,5 +1,7 @@
 #include "tests/soak/process_probe.hpp"
 
+#include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,16 @@ namespace fs = std::filesystem;
 fs::path proc_dir(pid_t pid) { return fs::path("/proc") / std::to_string(pid); }
 
 }  // namespace
+
+void allow_descriptors(std::size_t count) {
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  if (limit.rlim_cur >= count) return;
+  limit.rlim_cur = std::min<rlim_t>(count, limit.rlim_max);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
+  REQUIRE_MESSAGE(limit.rlim_cur >= count,
+                  "RLIMIT_NOFILE's hard limit " << limit.rlim_max << " is below " << count);
+}
 
 std::optional<std::size_t> resident_bytes(pid_t pid) {
   std::ifstream status(proc_dir(pid) / "status");

@@ -25,6 +25,10 @@ std::optional<std::size_t> open_fds(pid_t pid);
 // message that says what leaked: "248 socket, 2 anon_inode:[timerfd], 3 file".
 std::string fd_summary(pid_t pid);
 
+// Raises this process's descriptor limit (and so that of a coordd it starts
+// later) to at least `count`; fails the test when the hard limit is lower.
+void allow_descriptors(std::size_t count);
+
 // `bytes` as "12.3 MiB".
 std::string mib(std::size_t bytes);
 
