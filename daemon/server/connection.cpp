@@ -15,6 +15,7 @@
 #include "daemon/bus/message_bus.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/event_journal.hpp"
+#include "daemon/server/lingering_closes.hpp"
 #include "proto/wire.hpp"
 
 namespace coordd {
@@ -287,7 +288,11 @@ void Connection::schedule_write() {
 
 void Connection::write() {
   if (writing_ || closed_ || !queue_.has_waiting()) {
-    if (!writing_ && closing_ && queue_.empty()) stop();
+    if (!writing_ && closing_ && queue_.empty()) {
+      // The final line is out; a client still sending must be able to read it.
+      context_.lingering.close(std::move(socket_), "");
+      stop();
+    }
     return;
   }
   // One sendmsg straight from the queued lines (no copy into a buffer),

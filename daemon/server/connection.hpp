@@ -29,6 +29,7 @@ namespace coordd {
 
 class Connection;
 class Engine;
+class LingeringCloses;
 class LogThrottle;
 class EventJournal;
 class Mailbox;
@@ -67,6 +68,7 @@ struct ConnectionContext {
   // Every connection reads into this one buffer and keeps only what its
   // framer has not yet returned, so an idle connection holds no read buffer.
   std::span<char> read_buffer;
+  LingeringCloses& lingering;  // where a connection ends after a final line
   LogThrottle& slow_consumer_log;
 };
 
@@ -96,8 +98,9 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
 
   // Queues a reply line (ending in '\n'); replies are never dropped.
   void reply(std::string line);
-  // Queues a final line, stops reading, and closes once it is written (or
-  // after a short timeout if the client does not read).
+  // Queues a final line, stops reading, and once it is written hands the
+  // socket to LingeringCloses, so a client still sending can read it (or
+  // closes after a short timeout if the client does not read).
   void close_with(std::string final_line) override;
   // Holds the requests after the current one until its reply is queued by
   // finish_deferred_reply(), so replies keep request order even when one must

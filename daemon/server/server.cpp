@@ -15,6 +15,7 @@
 
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/connection_manager.hpp"
+#include "daemon/server/lingering_closes.hpp"
 #include "proto/wire.hpp"
 
 namespace coordd {
@@ -181,9 +182,7 @@ void Server::accept(Protocol::acceptor& acceptor) {
                                         "uid " + std::to_string(peer.uid) +
                                             " may not use this coordd; its owner can allow it with "
                                             "--allow-uid or --allow-gid");
-          ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-          boost::system::error_code ignored;
-          socket.close(ignored);
+          context_.lingering.close(std::move(socket), std::move(line));
         } else {
           auto connection = std::make_shared<Connection>(std::move(socket), context_,
                                                          manager_.next_id(), peer, access);

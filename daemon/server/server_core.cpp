@@ -12,9 +12,10 @@ ServerCore::ServerCore(boost::asio::io_context& io, Monitor& monitor, ServerLimi
       bus_(io, monitor_.engine(), manager_, limits_.messages),
       handler_(monitor_, journal_, manager_, sync_, bus_, limits_.connection, std::move(info)),
       read_buffer_(kReadBufferBytes),
+      lingering_(monitor_.engine().clock(), read_buffer_),
       slow_consumer_log_(monitor_.engine().clock(), io.get_executor()),
-      context_{monitor_.engine(),  journal_,     handler_,          manager_, bus_,
-               limits_.connection, read_buffer_, slow_consumer_log_} {}
+      context_{monitor_.engine(),  journal_,     handler_,   manager_,          bus_,
+               limits_.connection, read_buffer_, lingering_, slow_consumer_log_} {}
 
 void ServerCore::start(MessageStore* store) {
   sync_.set_cookie_ordering([this](RootId root) { return monitor_.orders_cookies(root); });
@@ -29,6 +30,7 @@ void ServerCore::start(MessageStore* store) {
 
 void ServerCore::stop() {
   manager_.stop_all();
+  lingering_.stop_all();
   sync_.cancel_all();
 }
 

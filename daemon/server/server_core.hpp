@@ -16,6 +16,7 @@
 #include "daemon/server/connection_manager.hpp"
 #include "daemon/server/daemon_info.hpp"
 #include "daemon/server/event_journal.hpp"
+#include "daemon/server/lingering_closes.hpp"
 #include "daemon/server/request_handler.hpp"
 #include "daemon/watch/monitor.hpp"
 #include "daemon/watch/sync_barrier.hpp"
@@ -64,6 +65,7 @@ class ServerCore {
   MessageBus bus_;
   RequestHandler handler_;
   std::vector<char> read_buffer_;  // shared by every connection's reads
+  LingeringCloses lingering_;
   LogThrottle slow_consumer_log_;
   ConnectionContext context_;
 };

@@ -1,12 +1,15 @@
 // The request side of protocol v1 over a real socket: hello, ping,
-// unsubscribe, error replies to bad requests, and the frame size limit.
+// unsubscribe, error replies to bad requests, and the frame size limit (also
+// for a client that sends its whole oversized line before it reads).
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <regex>
 
 #include "tests/integration/daemon_fixture.hpp"
@@ -71,6 +74,66 @@ TEST_CASE("a line longer than --max-frame-bytes gets frame_too_large and the con
   json::value error = json::parse(last_lines.at(0));
   CHECK(error.at("type") == "error");
   CHECK(error.at("code") == "frame_too_large");
+}
+
+// A blocking client that writes everything first and reads only then, as a
+// simple script does: what it saw of each half of the conversation.
+struct SendThenRead {
+  std::size_t sent = 0;
+  std::string send_error;  // strerror of the failed send, or ""
+  std::string received;
+  std::string read_error;  // strerror of the failed read, or "" after EOF
+};
+
+SendThenRead send_all_then_read(const fs::path& socket, const std::string& bytes) {
+  SendThenRead out;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval timeout{5, 0};  // a daemon that never answers fails the test, not hangs it
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  while (out.sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + out.sent, bytes.size() - out.sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out.send_error = std::strerror(errno);
+      break;
+    }
+    out.sent += std::size_t(n);
+  }
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) out.read_error = std::strerror(errno);
+    if (n <= 0) break;
+    out.received.append(buffer, std::size_t(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_CASE(
+    "a client that sends a whole 2 MiB line before reading gets frame_too_large and a clean "
+    "end, not a reset") {
+  Workspace ws;
+  DaemonProcess daemon(ws);  // --max-frame-bytes is 1 MiB
+  // 2 MiB in all: what coordd reads past its limit stays within the 1 MiB it discards.
+  std::string line = R"({"op":"ping","pad":")" + std::string((2 << 20) - 64, 'x') + "\"}\n";
+
+  SendThenRead talk = send_all_then_read(ws.socket(), line);
+
+  CHECK(talk.send_error == "");
+  CHECK(talk.sent == line.size());
+  CHECK(talk.read_error == "");
+  REQUIRE(talk.received.ends_with("\n"));
+  json::value error = json::parse(talk.received);
+  CHECK(error.at("code") == "frame_too_large");
+  CHECK(daemon.connect().call({{"op", "ping"}}).at("type") == "pong");
 }
 
 TEST_CASE("hello returns proto 1, the epoch, the last seq and the roots; ping returns pong") {

@@ -21,6 +21,7 @@ constexpr auto kConversationTimeout = 15s;
 // The child's report: one line per protocol line read, or a '!' status.
 constexpr std::string_view kHungUp = "!hung-up";
 constexpr std::string_view kFailed = "!failed ";
+constexpr std::string_view kUnsent = "!unsent ";
 
 void write_line(int fd, std::string line) {
   line += '\n';
@@ -63,7 +64,9 @@ bool become(int report, const ForeignUser& user) {
     request["req"] = req;
     // A refused client may find the connection closed before it can send:
     // read anyway, the refusal is already waiting.
-    client.send(request, deadline);
+    if (client.send(request, deadline) != CoordClient::Status::kOk) {
+      write_line(report, std::string(kUnsent) + std::to_string(i));
+    }
     for (;;) {
       std::string line;
       CoordClient::Status status = client.read_line(line, deadline);
@@ -150,6 +153,7 @@ json::object ForeignConversation::reply_to(std::size_t index) const {
 std::string ForeignConversation::describe() const {
   std::string out;
   for (const json::object& line : lines) out += "  " + json::serialize(line) + "\n";
+  for (std::size_t index : unsent) out += "  (request " + std::to_string(index) + " unsent)\n";
   if (hung_up) out += "  (coordd hung up)\n";
   if (!failure.empty()) out += "  (the client failed: " + failure + ")\n";
   return out;
@@ -179,6 +183,8 @@ ForeignConversation converse_as(const ForeignUser& user, const fs::path& socket,
     rest.remove_prefix(std::min(rest.size(), line.size() + 1));
     if (line == kHungUp) {
       out.hung_up = true;
+    } else if (line.starts_with(kUnsent)) {
+      out.unsent.push_back(std::stoul(std::string(line.substr(kUnsent.size()))));
     } else if (line.starts_with(kFailed)) {
       out.failure = line.substr(kFailed.size());
     } else {

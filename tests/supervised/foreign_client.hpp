@@ -23,6 +23,7 @@ inline constexpr gid_t kNobodyGid = 65534;
 struct ForeignConversation {
   std::vector<json::object> lines;  // every line read, in order
   bool hung_up = false;             // coordd closed the connection
+  std::vector<std::size_t> unsent;  // requests whose send failed (EPIPE, a reset)
   std::string failure;              // why the child stopped early, if it did
 
   // The line that answered requests[index] (it echoes its "req"); fails the

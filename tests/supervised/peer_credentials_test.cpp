@@ -71,6 +71,31 @@ TEST_CASE("a client of another uid that is not allowed gets one forbidden line, 
   CHECK(mentions(daemon.log(), "refused a client with uid 65534"));
 }
 
+TEST_CASE(
+    "a refused client still sending a large request sends it all, reads its forbidden line, "
+    "then EOF") {
+  if (!running_as_root()) {
+    MESSAGE("skipped: running a client as uid 65534 needs root");
+    return;
+  }
+  Workspace ws;
+  let_others_reach_the_socket_dir(ws);
+  DaemonProcess daemon(ws);
+  let_others_connect(ws);
+
+  // 512 KiB: more than the socket buffers hold, so the client is still
+  // sending when coordd refuses it.
+  ForeignConversation talk = converse_as(ForeignUser{}, ws.socket(),
+                                         {{{"op", "ping"}, {"pad", std::string(512 * 1024, 'x')}}});
+
+  INFO(talk.describe());
+  CHECK(talk.failure.empty());
+  CHECK(talk.unsent.empty());  // the whole request went out: no EPIPE
+  REQUIRE(talk.lines.size() == 1);
+  CHECK(error_code_of(talk.lines.front()) == "forbidden");
+  CHECK(talk.hung_up);
+}
+
 TEST_CASE("500 refused connections are all refused and make a line or two of log, not 500") {
   if (!running_as_root()) {
     MESSAGE("skipped: running a client as uid 65534 needs root");
