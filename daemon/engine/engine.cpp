@@ -53,6 +53,9 @@ void Engine::remove_root(RootId root) {
     for (const std::string& id : ids) remove(RecordRef{root, kind, id});
   }
   std::erase_if(bad_files_, [root](const auto& entry) { return std::get<0>(entry.first) == root; });
+  std::string below = coordination_dir(root);
+  std::erase_if(dir_problems_,
+                [&below](const auto& entry) { return entry.first.starts_with(below); });
   store_.drop_root(root);
   roots_.erase(root);
   notify_deadline(before);
@@ -187,13 +190,15 @@ void Engine::on_rescan(RootId root, RescanCause cause) {
   if (status == DirStatus::kError) {
     // Not knowing is not the same as gone: treating it as missing would
     // report every record removed. Keep them; the next rescan retries.
-    spdlog::warn("cannot inspect {}; keeping its records as they were", escape_control(coord));
+    note_dir_problem(coord, "cannot be inspected; keeping its records as they were", false);
     notify_deadline(before);
     return;
   }
   if (status == DirStatus::kSymlink) {
-    spdlog::error("{} is a symlink; refusing to read it (records under it are treated as absent)",
-                  escape_control(coord));
+    note_dir_problem(
+        coord, "is a symlink; refusing to read it (records under it are treated as absent)", true);
+  } else {
+    clear_dir_problem(coord);
   }
   for (Kind kind : kAllKinds) rescan_kind(root, kind, status == DirStatus::kOk, cause);
   notify_deadline(before);
@@ -210,12 +215,14 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   bool trust_stamps = cause == RescanCause::kPoll || cause == RescanCause::kDirectoryWrite;
   if (directory_usable) listing = fs_.list_dir(dir, trust_stamps);
   if (listing.status == DirStatus::kError) {
-    spdlog::warn("cannot list {}: {}; keeping its records as they were", escape_control(dir),
-                 listing.error);
+    note_dir_problem(
+        dir, "cannot be listed: " + listing.error + "; keeping its records as they were", false);
     return;
   }
   if (listing.status == DirStatus::kSymlink) {
-    spdlog::error("{} is a symlink; refusing to read it", escape_control(dir));
+    note_dir_problem(dir, "is a symlink; refusing to read it", true);
+  } else {
+    clear_dir_problem(dir);
   }
   std::sort(listing.entries.begin(), listing.entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
@@ -254,6 +261,18 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
       const auto& [bad_root, bad_kind, name] = entry.first;
       return bad_root == root && bad_kind == kind && !listed.contains(name);
     });
+}
+
+void Engine::note_dir_problem(const std::string& dir, const std::string& problem, bool symlink) {
+  if (symlink) ++counters_.symlinks_refused;
+  auto [it, fresh] = dir_problems_.try_emplace(dir, problem);
+  if (!fresh && it->second == problem) return;
+  it->second = problem;
+  if (symlink) {
+    spdlog::error("{} {}", escape_control(dir), problem);
+  } else {
+    spdlog::warn("{} {}", escape_control(dir), problem);
+  }
 }
 
 void Engine::advance_clock() {

@@ -37,6 +37,9 @@ struct EngineCounters {
   std::uint64_t bad_files_skipped = 0;  // times a file became unacceptable (or changed reason)
   std::uint64_t rescans = 0;
   std::uint64_t overflows = 0;
+  // Times a coordination or kind directory was found to be a symlink and not
+  // read (logged once per directory until it is a directory again).
+  std::uint64_t symlinks_refused = 0;
   std::optional<RescanCause> last_rescan_cause;
 };
 
@@ -122,6 +125,10 @@ class Engine final : public WatchSink {
               const FileStamp* listed);
   void remove(const RecordRef& ref);
   void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
+  // A directory that could not be read this time: logged when the problem
+  // is new for it (a rescan loop must not repeat it), cleared once readable.
+  void note_dir_problem(const std::string& dir, const std::string& problem, bool symlink);
+  void clear_dir_problem(const std::string& dir) { dir_problems_.erase(dir); }
   void note_bad(RootId root, Kind kind, std::string_view name, std::string_view reason,
                 const FileStamp* listed = nullptr);
   void clear_bad(RootId root, Kind kind, std::string_view name);
@@ -148,6 +155,7 @@ class Engine final : public WatchSink {
   std::uint64_t seq_ = 0;
   EngineCounters counters_;
   std::map<BadKey, BadFile> bad_files_;
+  std::map<std::string, std::string> dir_problems_;  // directory -> what was logged
 };
 
 }  // namespace coordd

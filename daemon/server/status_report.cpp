@@ -84,6 +84,7 @@ json::object status_fields(const StatusSources& sources) {
   out["subscriptions"] = sources.manager.subscription_count();
   out["events_emitted"] = counters.events_emitted;
   out["bad_files_skipped"] = counters.bad_files_skipped;
+  out["symlinks_refused"] = counters.symlinks_refused;
   out["bad_files"] = engine.bad_file_count();
   out["overflows"] = counters.overflows;
   out["rescans"] = counters.rescans;

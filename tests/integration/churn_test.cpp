@@ -153,6 +153,17 @@ TEST_CASE("one symlinked kind directory does not stop coordd from watching the o
   CHECK(degraded_reason(reader, ws.repo()).find("intents is a symlink") != std::string::npos);
   write_record_atomic(ws.kind_dir("reservations"), "r-1", reservation("r-1", "2999-01-01"));
   reader.read_until(event_for("added", "r-1"));
+  // Each sync rescans the degraded root and refuses the link again: counted
+  // every time, logged once.
+  for (int i = 0; i < 5; ++i) REQUIRE(reader.call({{"op", "sync"}}).at("type") == "synced");
+  CHECK(status_of(reader).at("symlinks_refused").to_number<std::uint64_t>() >= 5);
+  std::string log = daemon.log();
+  std::size_t said = 0;
+  for (std::size_t at = 0;
+       (at = log.find("intents is a symlink; refusing", at)) != std::string::npos; ++at) {
+    ++said;
+  }
+  CHECK(said == 1);
   // Replaced by a real directory, the kind is watched too.
   fs::remove(ws.kind_dir("intents"));
   fs::create_directory(ws.kind_dir("intents"));
