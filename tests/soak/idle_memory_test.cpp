@@ -28,6 +28,15 @@ constexpr std::size_t kMaxLeftAfterIdleBurst = 3 * kMiB;
 constexpr std::size_t kMaxLeftAfterHalfRequests = 8 * kMiB;
 constexpr std::size_t kHalfRequestBytes = 60 * 1024;
 
+// Under AddressSanitizer freed memory sits in its quarantine and is never
+// trimmed, so "RSS comes back" is a property of the release build only (CI
+// runs the suite in both); the per-client cost holds in both.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kHeapReturnsMemory = false;
+#else
+constexpr bool kHeapReturnsMemory = true;
+#endif
+
 // Connects `clients` and has each ask a ping and read its pong, so every
 // connection has been read from and written to; then they idle.
 void connect_and_ping(const Workspace& ws, std::vector<CoordClient>& clients) {
@@ -77,7 +86,7 @@ TEST_CASE(
                         << kIdleClients << " idle clients (" << per_client << " bytes each), "
                         << mib(after) << " after they closed");
   CHECK(per_client < kMaxBytesPerIdleClient);
-  CHECK(after < before + kMaxLeftAfterIdleBurst);
+  if (kHeapReturnsMemory) CHECK(after < before + kMaxLeftAfterIdleBurst);
 }
 
 TEST_CASE(
@@ -112,7 +121,7 @@ TEST_CASE(
                         << kIdleClients << " half requests, " << mib(after)
                         << " after they closed");
   REQUIRE(with_clients > before + kIdleClients * kHalfRequestBytes / 2);
-  CHECK(after < before + kMaxLeftAfterHalfRequests);
+  if (kHeapReturnsMemory) CHECK(after < before + kMaxLeftAfterHalfRequests);
 }
 
 }  // namespace
