@@ -91,11 +91,13 @@ const std::string& RequestHarness::shared_root() {
 RequestHarness::RequestHarness(const std::string& root)
     : monitor_(io_, poll_backend()),
       core_(io_, monitor_,
-            ServerLimits{
-                kJournalEvents, kJournalBytes,
-                ConnectionLimits{1 << 20, kQueueLines, kQueueBytes,
-                                 std::chrono::milliseconds(30'000)},
-                MessageLimits{kMailboxMessages, kMailboxBytes, std::chrono::milliseconds(300'000)}},
+            ServerLimits{kJournalEvents, kJournalBytes,
+                         ConnectionLimits{1 << 20, kQueueLines, kQueueBytes,
+                                          std::chrono::milliseconds(30'000)},
+                         MessageLimits{.mailbox_messages = kMailboxMessages,
+                                       .mailbox_bytes = kMailboxBytes,
+                                       .mailbox_total_bytes = kDefaultMailboxTotalBytes,
+                                       .mailbox_ttl = std::chrono::milliseconds(300'000)}},
             DaemonInfo{kEpoch, monitor_.engine().clock().steady_now(),
                        [this] { return monitor_.backend(); }, false}),
       client_(io_) {
