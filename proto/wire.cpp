@@ -42,6 +42,10 @@ std::string event_body(const EventFields& f) {
   out += f.timestamp;
   out += "\",\"root\":";
   out += f.root_json;
+  if (!f.origin_json.empty()) {
+    out += ",\"origin\":";
+    out += f.origin_json;
+  }
   if (f.cause) {
     out += ",\"cause\":\"";
     out += expiry_cause_name(*f.cause);
@@ -198,6 +202,10 @@ void ListWriter::add(const ListEntry& entry) {
   line_ += entry.id;
   line_ += "\",\"root\":";
   line_ += entry.root_json;
+  if (!entry.origin_json.empty()) {
+    line_ += ",\"origin\":";
+    line_ += entry.origin_json;
+  }
   line_ += ",\"seq\":" + std::to_string(entry.seq);
   if (entry.lease) {
     line_ += entry.active ? ",\"active\":true" : ",\"active\":false";

@@ -35,6 +35,9 @@ struct EventFields {
   std::string_view root_json;  // the root path as a JSON string literal
   std::string_view data_json;  // the record as a JSON object
   std::optional<ExpiryCause> cause;
+  // The host id of the record's origin as a JSON string literal; empty on a
+  // daemon that is not clustered (then the field is left out).
+  std::string_view origin_json = {};
 };
 
 // An event line is event_prefix(sub) + event_body(fields):
@@ -117,6 +120,7 @@ struct ListEntry {
   bool active = false;
   std::optional<std::string_view> effective_expires_at;
   std::string_view data_json;
+  std::string_view origin_json = {};  // as in EventFields: empty leaves it out
 };
 class ListWriter {
  public:

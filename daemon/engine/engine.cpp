@@ -11,6 +11,13 @@
 #include "proto/wire.hpp"
 
 namespace coordd {
+namespace {
+
+std::string quoted(const std::string& text) {
+  return boost::json::serialize(boost::json::string(text));
+}
+
+}  // namespace
 
 std::string_view rescan_cause_name(RescanCause cause) {
   switch (cause) {
@@ -37,11 +44,98 @@ RootId Engine::add_root(const std::string& root_path) {
   auto [known, fresh] = ids_by_path_.try_emplace(root_path, next_root_);
   if (fresh) ++next_root_;
   RootId id = known->second;
-  roots_[id] = Root{root_path, boost::json::serialize(boost::json::string(root_path))};
+  Root& root = roots_[id];
+  root =
+      Root{root_path,     boost::json::serialize(boost::json::string(root_path)),       id, false,
+           local_origin_, local_origin_.empty() ? std::string() : quoted(local_origin_)};
   return id;
 }
 
+void Engine::set_local_origin(const std::string& host_id) {
+  local_origin_ = host_id;
+  for (auto& [id, root] : roots_) {
+    if (!root.remote) {
+      root.origin = host_id;
+      root.origin_json = quoted(host_id);
+    }
+  }
+}
+
+RootId Engine::origin_root(RootId home, const std::string& host) {
+  // Keyed like a path no directory can have, so ids survive a remove + add.
+  std::string key = roots_.at(home).path + '\0' + host;
+  auto [known, fresh] = ids_by_path_.try_emplace(key, next_root_);
+  if (fresh) ++next_root_;
+  RootId id = known->second;
+  if (!roots_.contains(id)) {
+    const Root& local = roots_.at(home);
+    roots_[id] = Root{local.path, local.json, home, true, host, quoted(host)};
+  }
+  return id;
+}
+
+bool Engine::is_origin_root(RootId root) const {
+  auto it = roots_.find(root);
+  return it != roots_.end() && it->second.remote;
+}
+
+std::vector<std::pair<std::string, RootId>> Engine::origin_roots_of(RootId home) const {
+  std::vector<std::pair<std::string, RootId>> out;
+  for (const auto& [id, root] : roots_) {
+    if (root.remote && root.home == home) out.emplace_back(root.origin, id);
+  }
+  return out;
+}
+
+Status Engine::apply_remote(RootId origin_root, Kind kind, const std::string& id,
+                            std::string_view bytes) {
+  if (!is_origin_root(origin_root)) return Status::error("unknown_root", "not an origin root");
+  if (!is_valid_record_id(id)) return Status::error("bad_record", "invalid record id");
+  if (bytes.size() > options_.max_record_bytes) {
+    return Status::error("bad_record", "larger than --max-record-bytes=" +
+                                           std::to_string(options_.max_record_bytes));
+  }
+  Result<ParsedRecord> parsed = parse_record(bytes);
+  if (!parsed.ok()) return parsed.status();
+  RecordRef ref{origin_root, kind, id};
+  Record* existing = store_.find(ref);
+  if (existing && existing->data_json == parsed->data_json) return Status();
+  auto before = next_deadline();
+  store_parsed(ref, *parsed, FileStamp{}, existing);
+  notify_deadline(before);
+  return Status();
+}
+
+void Engine::remove_remote(RootId origin_root, Kind kind, const std::string& id) {
+  if (!is_origin_root(origin_root)) return;
+  auto before = next_deadline();
+  remove(RecordRef{origin_root, kind, id});
+  notify_deadline(before);
+}
+
+void Engine::retain_remote(RootId origin_root,
+                           const std::function<bool(Kind, const std::string&)>& keep) {
+  if (!is_origin_root(origin_root)) return;
+  auto before = next_deadline();
+  for (Kind kind : kAllKinds) {
+    std::vector<std::string> gone;
+    for (const auto& [id, record] : store_.records(origin_root, kind)) {
+      if (!keep(kind, id)) gone.push_back(id);
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const std::string& id : gone) remove(RecordRef{origin_root, kind, id});
+  }
+  notify_deadline(before);
+}
+
+void Engine::notify_local(const RecordRef& ref, const Record* now) {
+  if (local_change_listener_ && !roots_.at(ref.root).remote) local_change_listener_(ref, now);
+}
+
 void Engine::remove_root(RootId root) {
+  if (!roots_.at(root).remote) {
+    for (const auto& [host, origin] : origin_roots_of(root)) remove_root(origin);
+  }
   auto before = next_deadline();
   // Its leases go with it: removing its files one by one must not expire a
   // lease that outlives one of its files or heartbeats for a moment.
@@ -63,14 +157,16 @@ void Engine::remove_root(RootId root) {
 
 std::optional<RootId> Engine::find_root(std::string_view root_path) const {
   for (const auto& [id, root] : roots_) {
-    if (root.path == root_path) return id;
+    if (!root.remote && root.path == root_path) return id;
   }
   return std::nullopt;
 }
 
 std::vector<RootId> Engine::root_ids() const {
   std::vector<RootId> ids;
-  for (const auto& [id, root] : roots_) ids.push_back(id);
+  for (const auto& [id, root] : roots_) {
+    if (!root.remote) ids.push_back(id);
+  }
   return ids;
 }
 
@@ -160,13 +256,19 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
     existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
     return;
   }
+  store_parsed(ref, *parsed, read.stamp, existing);
+}
+
+void Engine::store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
+                          Record* existing) {
   bool added = existing == nullptr;
-  Record fresh{std::move(parsed->data_json), store_.tag(parsed->run_id), store_.tag(parsed->branch),
-               read.stamp, 0};
+  Record fresh{std::move(parsed.data_json), store_.tag(parsed.run_id), store_.tag(parsed.branch),
+               stamp, 0};
   Record& stored = added ? store_.put(ref, std::move(fresh)) : (*existing = std::move(fresh));
   std::vector<Expiry> expired;
-  leases_.put(ref, *parsed, clock_.now(), expired);
+  leases_.put(ref, parsed, clock_.now(), expired);
   stored.seq = emit(added ? EventType::kAdded : EventType::kModified, ref, stored);
+  notify_local(ref, &stored);
   emit_expiries(expired);
 }
 
@@ -176,6 +278,7 @@ void Engine::remove(const RecordRef& ref) {
   std::vector<Expiry> expired;
   leases_.erase(ref, clock_.now(), expired);
   emit(EventType::kRemoved, ref, *record);
+  notify_local(ref, nullptr);
   emit_expiries(expired);
 }
 
@@ -295,15 +398,19 @@ std::uint64_t Engine::emit(EventType type, const RecordRef& ref, const Record& r
   std::uint64_t seq = ++seq_;
   if (sink_ == nullptr) return seq;
   std::string timestamp = format_timestamp(clock_.now());
+  const Root& root = roots_.at(ref.root);
   auto event = std::make_shared<Event>();
   event->seq = seq;
   event->type = type;
-  event->root = ref.root;
+  event->root = root.home;
+  event->remote = root.remote;
+  event->origin = root.origin;
   event->kind = ref.kind;
   event->run_id = *record.run_id;
   event->branch = *record.branch;
-  event->body = std::make_shared<const std::string>(event_body(
-      {seq, type, ref.kind, ref.id, timestamp, roots_.at(ref.root).json, record.data_json, cause}));
+  event->body = std::make_shared<const std::string>(
+      event_body({seq, type, ref.kind, ref.id, timestamp, root.json, record.data_json, cause,
+                  root.origin_json}));
   ++counters_.events_emitted;
   sink_->publish(event);
   return seq;
@@ -338,9 +445,13 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
                                                                   bool active_only) const {
   std::vector<std::pair<RecordRef, const Record*>> out;
   for (const auto& [root, kinds] : store_.roots()) {
+    const Root& info = roots_.at(root);
     for (Kind kind : kAllKinds) {
       for (const auto& [id, record] : kinds[static_cast<std::size_t>(kind)]) {
-        if (!filter.matches(root, kind, *record.run_id, *record.branch)) continue;
+        if (!filter.matches(info.home, kind, *record.run_id, *record.branch, info.remote,
+                            info.origin)) {
+          continue;
+        }
         RecordRef ref{root, kind, id};
         if (active_only) {
           auto state = leases_.state_of(ref);
@@ -357,8 +468,9 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
 
 std::string Engine::snapshot_body(const RecordRef& ref, const Record& record) const {
   std::string timestamp = format_timestamp(clock_.now());
-  return event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp,
-                     roots_.at(ref.root).json, record.data_json, std::nullopt});
+  const Root& root = roots_.at(ref.root);
+  return event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp, root.json,
+                     record.data_json, std::nullopt, root.origin_json});
 }
 
 }  // namespace coordd

@@ -18,6 +18,7 @@
 #include "daemon/engine/event.hpp"
 #include "daemon/engine/event_filter.hpp"
 #include "daemon/engine/file_system.hpp"
+#include "daemon/engine/record.hpp"
 #include "daemon/engine/store.hpp"
 #include "daemon/engine/watcher.hpp"
 
@@ -66,6 +67,36 @@ class Engine final : public WatchSink {
   void set_cookie_listener(std::function<void(RootId, std::string_view)> listener) {
     cookie_listener_ = std::move(listener);
   }
+  // Called after each change to a record read from this host's disk (not one
+  // merged from another host): the record as stored now, or null when gone.
+  using LocalChangeListener = std::function<void(const RecordRef&, const Record*)>;
+  void set_local_change_listener(LocalChangeListener listener) {
+    local_change_listener_ = std::move(listener);
+  }
+
+  // --- records of other hosts (cluster) ---------------------------------
+  // This host's id: from now on every event and snapshot names its origin.
+  void set_local_origin(const std::string& host_id);
+  const std::string& local_origin() const { return local_origin_; }
+  // The root that holds `host`'s records merged under local root `home`
+  // (made on first use). Such an origin root has no directory: it is fed
+  // only by apply_remote/remove_remote, and removed with its home.
+  RootId origin_root(RootId home, const std::string& host);
+  // Applies another host's record (its JSON bytes) as a file change would; a
+  // bad record is refused with the same reasons a file gets. Nothing is
+  // published when the content is unchanged.
+  Status apply_remote(RootId origin_root, Kind kind, const std::string& id, std::string_view bytes);
+  void remove_remote(RootId origin_root, Kind kind, const std::string& id);
+  // Removes the records of an origin root that `keep` does not name (after a
+  // fresh read of that host's records).
+  void retain_remote(RootId origin_root, const std::function<bool(Kind, const std::string&)>& keep);
+  bool is_origin_root(RootId root) const;
+  // The local root an origin root merges into (itself for a local root).
+  RootId home_of(RootId root) const { return roots_.at(root).home; }
+  const std::string& origin_of(RootId root) const { return roots_.at(root).origin; }
+  const std::string& origin_json(RootId root) const { return roots_.at(root).origin_json; }
+  // Origin roots merged under `home`, by host id.
+  std::vector<std::pair<std::string, RootId>> origin_roots_of(RootId home) const;
 
   // Registers a root (an absolute, normalised path). Scanning it is the
   // caller's next step: on_rescan(root, RescanCause::kInitial). A path
@@ -78,6 +109,7 @@ class Engine final : public WatchSink {
   bool has_root(RootId root) const { return roots_.contains(root); }
   const std::string& root_path(RootId root) const { return roots_.at(root).path; }
   const std::string& root_json(RootId root) const { return roots_.at(root).json; }
+  // The local roots (watched directories), without origin roots.
   std::vector<RootId> root_ids() const;
   // <root>/.muse/coordination
   std::string coordination_dir(RootId root) const;
@@ -112,6 +144,10 @@ class Engine final : public WatchSink {
   struct Root {
     std::string path;
     std::string json;  // path as a JSON string literal
+    RootId home = 0;   // itself, or the local root an origin root merges into
+    bool remote = false;
+    std::string origin;       // host id ("" while not clustered)
+    std::string origin_json;  // as a JSON literal, "" while not clustered
   };
   using BadKey = std::tuple<RootId, Kind, std::string>;
   struct BadFile {
@@ -124,6 +160,10 @@ class Engine final : public WatchSink {
   void ingest(const RecordRef& ref, const std::string& name, const DirListing* listing,
               const FileStamp* listed);
   void remove(const RecordRef& ref);
+  // Stores a parsed record (added or modified) and emits its events.
+  void store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
+                    Record* existing);
+  void notify_local(const RecordRef& ref, const Record* now);
   void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
   // A directory that could not be read this time: logged when the problem
   // is new for it (a rescan loop must not repeat it), cleared once readable.
@@ -146,6 +186,8 @@ class Engine final : public WatchSink {
   EventSink* sink_ = nullptr;
   std::function<void()> deadline_listener_;
   std::function<void(RootId, std::string_view)> cookie_listener_;
+  LocalChangeListener local_change_listener_;
+  std::string local_origin_;
 
   std::map<RootId, Root> roots_;
   RootId next_root_ = 1;

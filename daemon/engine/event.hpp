@@ -25,7 +25,9 @@ struct Event {
   std::string from;  // messages: the sender's agent id ("" when anonymous)
   std::string to;    // messages: the recipient's agent id, or "*" for broadcast
   EventType type = EventType::kAdded;
-  RootId root = 0;
+  RootId root = 0;      // the local root (records merged from other hosts: theirs)
+  bool remote = false;  // a record of another host of the swarm
+  std::string origin;   // its host id ("" when the daemon is not clustered)
   Kind kind = Kind::kReservation;
   std::string run_id;  // for filters
   std::string branch;

@@ -45,6 +45,35 @@ void read_kinds(Request& request, EventFilter& filter) {
   }
 }
 
+// "origin": "local", "remote", or a list of host ids.
+void read_origin(Request& request, EventFilter& filter) {
+  const json::value* v = request.get("origin");
+  if (!v) return;
+  const char* expected = "'origin' must be \"local\", \"remote\" or a list of host ids";
+  if (v->is_string()) {
+    if (v->get_string() == "local") {
+      filter.origin.scope = OriginFilter::Scope::kLocal;
+    } else if (v->get_string() == "remote") {
+      filter.origin.scope = OriginFilter::Scope::kRemote;
+    } else {
+      request.fail("bad_field", expected);
+    }
+    return;
+  }
+  if (!v->is_array()) {
+    request.fail("bad_field", expected);
+    return;
+  }
+  filter.origin.scope = OriginFilter::Scope::kHosts;
+  for (const json::value& host : v->get_array()) {
+    if (!host.is_string() || host.get_string().empty()) {
+      request.fail("bad_field", expected);
+      return;
+    }
+    filter.origin.hosts.emplace(host.get_string());
+  }
+}
+
 // `path` without trailing "/" or "/.": with them, lstat follows a final symlink.
 std::string without_trailing_dots(std::string path) {
   for (;;) {
@@ -71,6 +100,7 @@ std::string root_problem(const std::string& path) {
 std::optional<EventFilter> read_filter(const Engine& engine, Request& request) {
   EventFilter filter;
   read_kinds(request, filter);
+  read_origin(request, filter);
   if (auto run_id = request.string("run_id"); run_id && !run_id->empty()) filter.run_id = run_id;
   if (auto branch = request.string("branch"); branch && !branch->empty()) filter.branch = branch;
   if (auto root = request.string("root")) {

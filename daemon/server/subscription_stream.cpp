@@ -43,7 +43,8 @@ bool SubscriptionStreams::lagging() const {
 
 bool SubscriptionStreams::wants(const Subscription& sub, const Event& event) const {
   if (!event.is_message) {
-    return sub.events && sub.filter.matches(event.root, event.kind, event.run_id, event.branch);
+    return sub.events && sub.filter.matches(event.root, event.kind, event.run_id, event.branch,
+                                            event.remote, event.origin);
   }
   if (sub.messages == Subscription::Messages::kNone) return false;
   bool broadcast = event.to == "*";
