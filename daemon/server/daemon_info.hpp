@@ -6,6 +6,7 @@
 #include <string>
 
 #include "daemon/engine/clock.hpp"
+#include "daemon/server/cluster_view.hpp"
 
 namespace coordd {
 
@@ -14,6 +15,7 @@ struct DaemonInfo {
   SteadyTime started{};
   std::function<std::string()> backend;  // "inotify", "poll", ...
   bool test_hooks = false;               // enables debug_stall (tests only)
+  ClusterView* cluster = nullptr;        // set when the daemon joined a swarm (--cluster)
 };
 
 }  // namespace coordd

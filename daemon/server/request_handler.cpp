@@ -220,14 +220,29 @@ void RequestHandler::sync(Connection& connection, Request& request) {
   if (timeout_ms > kMaxTimeoutMs) {
     request.fail("bad_field", "'timeout_ms' must be at most " + std::to_string(kMaxTimeoutMs));
   }
+  std::string scope = request.string("scope").value_or("local");
+  if (!request.failed() && scope != "local" && scope != "cluster") {
+    request.fail("bad_field", "'scope' must be \"local\" or \"cluster\"");
+  }
+  if (!request.failed() && scope == "cluster" && info_.cluster == nullptr) {
+    request.fail("bad_field",
+                 "'scope' \"cluster\" needs a daemon in a swarm (started with --cluster)");
+  }
   if (request.failed()) return;
   std::weak_ptr<Connection> weak = connection.weak_from_this();
   std::optional<json::value> req;
   if (request.req()) req = *request.req();
   // The requests behind this one wait for its reply (replies keep request
   // order); a client that goes away takes its barrier and cookies with it.
-  auto barrier = std::make_shared<std::uint64_t>(0);
-  connection.defer_reply([this, barrier] { sync_.cancel(*barrier); });
+  struct Barriers {
+    std::uint64_t cluster = 0;
+    std::uint64_t local = 0;
+  };
+  auto barriers = std::make_shared<Barriers>();
+  connection.defer_reply([this, barriers] {
+    if (barriers->cluster != 0 && info_.cluster) info_.cluster->cancel_barrier(barriers->cluster);
+    sync_.cancel(barriers->local);
+  });
   auto done = [this, weak, req, timeout_ms](SyncOutcome outcome) {
     std::shared_ptr<Connection> conn = weak.lock();
     if (!conn || conn->closed()) return;
@@ -250,8 +265,27 @@ void RequestHandler::sync(Connection& connection, Request& request) {
     });
   };
   // A read-only client may not create files: its sync rescans instead.
-  *barrier = sync_.start(std::chrono::milliseconds(timeout_ms),
-                         connection.access() == Access::kFull, std::move(done));
+  bool may_write = connection.access() == Access::kFull;
+  if (scope == "local") {
+    barriers->local =
+        sync_.start(std::chrono::milliseconds(timeout_ms), may_write, std::move(done));
+    return;
+  }
+  // The swarm's changes first, then the local barrier as for scope "local".
+  barriers->cluster = info_.cluster->barrier(
+      std::chrono::milliseconds(timeout_ms),
+      [this, weak, req, timeout_ms, may_write, barriers, done = std::move(done)](Status status) {
+        barriers->cluster = 0;
+        std::shared_ptr<Connection> conn = weak.lock();
+        if (!conn || conn->closed()) return;
+        if (!status.ok()) {
+          conn->finish_deferred_reply([req, status] {
+            return error_line(req ? &*req : nullptr, status.code(), status.message());
+          });
+          return;
+        }
+        barriers->local = sync_.start(std::chrono::milliseconds(timeout_ms), may_write, done);
+      });
 }
 
 void RequestHandler::send(Connection& connection, Request& request) {
@@ -342,9 +376,15 @@ void RequestHandler::list(Connection& connection, Request& request) {
   if (!filter || request.failed()) return;
   ListWriter writer(request.req(), engine_.last_seq());
   for (const auto& [ref, record] : engine_.matching(*filter, active_only)) {
-    ListEntry entry{
-        ref.kind,     ref.id,           engine_.root_json(ref.root), record->seq, false, false,
-        std::nullopt, record->data_json};
+    ListEntry entry{ref.kind,
+                    ref.id,
+                    engine_.root_json(ref.root),
+                    record->seq,
+                    false,
+                    false,
+                    std::nullopt,
+                    record->data_json,
+                    engine_.origin_json(ref.root)};
     std::string expiry;
     if (auto lease = engine_.leases().state_of(ref)) {
       entry.lease = true;

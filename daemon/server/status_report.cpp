@@ -68,6 +68,7 @@ json::object status_fields(const StatusSources& sources) {
     root_backends.push_back(std::move(entry));
   }
   out["root_backends"] = std::move(root_backends);
+  if (sources.info.cluster) out["cluster"] = sources.info.cluster->status();
   out["degraded_roots"] = degraded_roots;
   out["seq"] = engine.last_seq();
   json::array roots;

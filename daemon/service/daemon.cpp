@@ -40,11 +40,16 @@ Daemon::Daemon(DaemonOptions options)
     : options_(std::move(options)),
       notifier_(io_),
       monitor_(io_, options_.monitor),
+      epoch_(make_epoch()),
+      cluster_(
+          options_.cluster.servers.empty()
+              ? nullptr
+              : std::make_unique<ClusterLink>(io_, monitor_.engine(), options_.cluster, epoch_)),
       core_(io_, monitor_,
             ServerLimits{options_.journal_events, options_.journal_bytes, options_.connection,
                          options_.messages},
-            DaemonInfo{make_epoch(), monitor_.engine().clock().steady_now(),
-                       [this] { return monitor_.backend(); }, options_.test_hooks}),
+            DaemonInfo{epoch_, monitor_.engine().clock().steady_now(),
+                       [this] { return monitor_.backend(); }, options_.test_hooks, cluster_.get()}),
       server_(io_, core_.manager(), core_.context(), options_.peers),
       stop_signals_(io_, SIGINT, SIGTERM),
       reload_signals_(io_, SIGHUP) {
@@ -104,6 +109,7 @@ Daemon::Daemon(DaemonOptions options)
     throw std::runtime_error("no repository to watch: give --root or --roots-file");
   monitor_.start(roots);
   core_.start(message_log_.get());
+  if (cluster_) cluster_->start();
 }
 
 Daemon::~Daemon() = default;
@@ -146,12 +152,18 @@ void Daemon::reload() {
       for (const std::string& root : file_roots_) {
         bool from_flag =
             std::find(options_.roots.begin(), options_.roots.end(), root) != options_.roots.end();
-        if (!wanted.contains(root) && !from_flag) monitor_.remove_root(root);
+        if (wanted.contains(root) || from_flag) continue;
+        if (auto id = monitor_.engine().find_root(root); id && cluster_) cluster_->remove_root(*id);
+        monitor_.remove_root(root);
       }
       for (const std::string& root : wanted) {
+        bool known = monitor_.engine().find_root(root).has_value();
         Status added = monitor_.add_root(root);
-        if (!added.ok())
+        if (!added.ok()) {
           spdlog::error("cannot watch {}: {}", root, escape_control(added.message()));
+        } else if (cluster_ && !known) {
+          cluster_->add_root(*monitor_.engine().find_root(root));
+        }
       }
       file_roots_ = std::move(wanted);
       release_scan_scratch();
@@ -187,6 +199,7 @@ void Daemon::shutdown() {
   notifier_.stopping();
   notifier_.stop();
   server_.stop();
+  if (cluster_) cluster_->stop();
   core_.stop();
   monitor_.stop();
   boost::system::error_code ignored;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/bus/message_log.hpp"
+#include "daemon/cluster/cluster_link.hpp"
 #include "daemon/server/peer_policy.hpp"
 #include "daemon/server/server.hpp"
 #include "daemon/server/server_core.hpp"
@@ -35,6 +36,8 @@ struct DaemonOptions {
   bool message_fsync = true;     // fdatasync each targeted message before `sent`
   PeerPolicy peers;
   bool test_hooks = false;
+  // The swarm to join; no servers: none (no NATS connection, no thread).
+  ClusterOptions cluster;
 };
 
 class Daemon {
@@ -58,6 +61,8 @@ class Daemon {
   boost::asio::io_context io_;
   ServiceNotifier notifier_;
   Monitor monitor_;
+  std::string epoch_;
+  std::unique_ptr<ClusterLink> cluster_;     // when --cluster is given
   std::unique_ptr<MessageLog> message_log_;  // outlives the core, whose bus records in it
   ServerCore core_;
   Server server_;

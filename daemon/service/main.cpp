@@ -11,6 +11,7 @@
 
 #include "daemon/service/daemon.hpp"
 #include "daemon/service/logging.hpp"
+#include "proto/cluster_names.hpp"
 #include "proto/socket_path.hpp"
 
 namespace {
@@ -193,6 +194,46 @@ int main(int argc, char** argv) {
                  "supplementary), read-only unless --allow-write.");
   app.add_flag("--allow-write", options.peers.allow_write,
                "Let --allow-uid/--allow-gid clients send messages and add or remove roots too.");
+  // The swarm (README: "Run a swarm across machines").
+  std::string cluster_urls;
+  std::vector<std::string> repo_ids;
+  coordd::ClusterOptions& cluster = options.cluster;
+  cluster.cluster_name = "coordd";
+  app.add_option("--cluster", cluster_urls,
+                 "Join a swarm of coordd instances through these NATS JetStream servers\n"
+                 "(comma-separated, e.g. nats://h1:4222,nats://h2:4222). Records of roots with\n"
+                 "the same repo id on every host merge into one view; each carries \"origin\".\n"
+                 "Unset: no NATS connection and no thread at all.")
+      ->group("Swarm");
+  app.add_option("--cluster-name", cluster.cluster_name,
+                 "The swarm's name: its buckets are coord_NAME_*. [A-Za-z0-9_-]{1,64}.")
+      ->capture_default_str()
+      ->group("Swarm");
+  app.add_option("--host-id", cluster.host_id,
+                 "This coordd's id in the swarm, unique there (default: the host name).")
+      ->group("Swarm");
+  app.add_option("--repo-id", repo_ids,
+                 "ROOT=ID: the repo id a root joins under (default: derived from the clone's\n"
+                 "origin remote URL, so git@host:org/r.git and https://host/org/r agree).")
+      ->group("Swarm");
+  app.add_option("--cluster-creds", cluster.creds_file,
+                 "A NATS .creds file (JWT + seed). Who may join is NATS authorization's call.")
+      ->group("Swarm");
+  app.add_option("--cluster-tls-ca", cluster.tls_ca, "CA certificates to trust (PEM).")
+      ->group("Swarm");
+  app.add_option("--cluster-tls-cert", cluster.tls_cert, "Client certificate chain (PEM).")
+      ->group("Swarm");
+  app.add_option("--cluster-tls-key", cluster.tls_key, "Client certificate's key (PEM).")
+      ->group("Swarm");
+  app.add_option("--cluster-replicas", cluster.replicas,
+                 "Replicas of a bucket this coordd creates (default 3, or 1 on a single server).")
+      ->check(CLI::Range(0, 5))
+      ->group("Swarm");
+  app.add_flag("--cluster-discovery,!--no-cluster-discovery", cluster.discover_servers,
+               "Also use the servers the NATS cluster announces (default); with\n"
+               "--no-cluster-discovery only the --cluster servers, in the order given (for\n"
+               "servers whose announced addresses this host cannot reach).")
+      ->group("Swarm");
   app.add_flag("--test-hooks", options.test_hooks, "Enable test-only requests (debug_stall).")
       ->group("");
 
@@ -227,6 +268,36 @@ int main(int argc, char** argv) {
         throw std::runtime_error("--state-dir " + state_dir + " must be an absolute path, or none");
       options.state_dir = state_dir;
       options.state_dir_given = state_dir_option->count() > 0;
+    }
+    if (!cluster_urls.empty()) {
+      for (std::size_t start = 0; start <= cluster_urls.size();) {
+        std::size_t comma = std::min(cluster_urls.find(',', start), cluster_urls.size());
+        std::string url = cluster_urls.substr(start, comma - start);
+        if (!url.starts_with("nats://") && !url.starts_with("tls://"))
+          throw std::runtime_error("--cluster " + url + ": expected nats://HOST:PORT or tls://...");
+        cluster.servers.push_back(url);
+        start = comma + 1;
+      }
+      if (auto name = coordd::validate_cluster_name(cluster.cluster_name); !name.ok())
+        throw std::runtime_error("--cluster-name: " + name.status().message());
+      if (cluster.host_id.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        cluster.host_id = host;
+      }
+      if (auto host = coordd::validate_host_id(cluster.host_id); !host.ok())
+        throw std::runtime_error("--host-id: " + host.status().message());
+      if (!cluster.tls_cert.empty() != !cluster.tls_key.empty())
+        throw std::runtime_error("--cluster-tls-cert and --cluster-tls-key go together");
+    }
+    for (const std::string& given : repo_ids) {
+      std::size_t eq = given.rfind('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == given.size())
+        throw std::runtime_error("--repo-id " + given + ": expected ROOT=ID");
+      std::string id = given.substr(eq + 1);
+      if (auto valid = coordd::validate_repo_id(id); !valid.ok())
+        throw std::runtime_error("--repo-id " + given + ": " + valid.status().message());
+      cluster.repo_ids[canonical_root(given.substr(0, eq))] = id;
     }
     // "inotify" and "kqueue" both name the kernel backend of the platform.
     bool kernel = backend == "inotify" || backend == "kqueue";

@@ -1,0 +1,144 @@
+// ClusterLink: one coordd's membership of a swarm. It publishes the records
+// read from this host's disk into the swarm's records bucket under its own
+// prefix (R.H.<kind>.<id>), and merges every other host's records of the same
+// repo id into the local Engine as origin roots, so clients see the whole
+// swarm through the protocol they already speak. Local service never waits
+// on it: changes made while the swarm is away wait in a dirty set (one entry
+// per record) and converge on reconnect by diffing. All NATS I/O is the
+// NatsBridge's; this class is reactor-thread only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "daemon/bus/log_throttle.hpp"
+#include "daemon/cluster/nats_bridge.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/server/cluster_view.hpp"
+
+namespace coordd {
+
+struct ClusterOptions {
+  std::vector<std::string> servers;  // nats://host:port ...
+  std::string cluster_name;
+  std::string host_id;
+  std::string creds_file;
+  std::string tls_ca, tls_cert, tls_key;
+  std::map<std::string, std::string> repo_ids;  // root path -> repo id, when given
+  int replicas = 0;                             // see BridgeConfig
+  bool discover_servers = true;                 // see BridgeConfig
+};
+
+struct ClusterCounters {
+  std::uint64_t published = 0;         // values (and delete markers) stored by the swarm
+  std::uint64_t publish_failures = 0;  // attempts refused or not answered (retried)
+  std::uint64_t remote_applied = 0;    // remote changes applied here
+  std::uint64_t remote_rejected = 0;   // remote values skipped: malformed, oversize, foreign
+};
+
+class ClusterLink final : public ClusterView {
+ public:
+  // `epoch` names this run (DaemonInfo::epoch). Nothing connects before start().
+  ClusterLink(boost::asio::io_context& io, Engine& engine, ClusterOptions options,
+              std::string epoch);
+  ~ClusterLink() override;
+  ClusterLink(const ClusterLink&) = delete;
+  ClusterLink& operator=(const ClusterLink&) = delete;
+
+  // Joins the swarm with every root the engine has (after its initial scan).
+  void start();
+  // Leaves: joins the bridge thread. Idempotent.
+  void stop();
+  // A root added at run time (watch_root, roots file reload).
+  void add_root(RootId root);
+  void remove_root(RootId root);
+
+  // ClusterView
+  boost::json::object status() const override;
+  std::uint64_t barrier(std::chrono::milliseconds timeout,
+                        std::function<void(Status)> done) override;
+  void cancel_barrier(std::uint64_t id) override;
+
+  const ClusterCounters& counters() const { return counters_; }
+
+ private:
+  using RemoteName = std::tuple<std::string, Kind, std::string>;  // host, kind, id
+  struct SharedRoot {
+    RootId root = 0;
+    std::string repo;
+    std::string watch;  // the key prefix of the repo: enc(R) + "."
+    bool caught_up = false;
+    std::set<RemoteName> seen;      // during the first read: what the swarm holds
+    std::uint64_t applied_seq = 0;  // the stream seq of the last value applied
+  };
+  struct Dirty {
+    RecordRef ref;
+    std::uint64_t generation = 0;          // bumped by each local change
+    std::uint64_t sent = 0;                // the generation in flight (0: none)
+    bool queued = false;                   // in ready_
+    std::optional<std::size_t> sent_hash;  // what the swarm will hold once acked (nullopt: deleted)
+  };
+  struct OriginState {
+    std::string epoch;
+    SteadyTime last_seen{};
+    std::deque<std::int64_t> offsets_ms;  // recent (our clock - its stamp) at arrival
+    bool warned_skew = false;
+  };
+  struct Barrier {
+    std::function<void(Status)> done;
+    std::unique_ptr<Alarm> timer;
+    std::vector<std::pair<std::string, std::uint64_t>> targets;  // watch -> stream seq
+    bool probed = false;
+  };
+
+  void on_events(std::vector<BridgeEvent>& events);
+  void on_entry(const BridgeEntry& entry);
+  void on_caught_up(const std::string& watch);
+  void on_ack(const BridgeAck& ack);
+  void on_sync_point(const BridgeSyncPoint& point);
+  void on_local_change(const RecordRef& ref);
+  void mark_dirty(const std::string& key, const RecordRef& ref);
+  void flush();
+  void schedule_retry();
+  void check_barriers();
+  void finish_barrier(std::uint64_t id, Status status);
+  void reject(const std::string& key, const std::string& why);
+  SharedRoot* shared_of(RootId root);
+  std::string key_of(const SharedRoot& shared, Kind kind, const std::string& id) const;
+  std::int64_t skew_ms(const OriginState& origin) const;
+
+  boost::asio::io_context& io_;
+  Engine& engine_;
+  ClusterOptions options_;
+  std::string epoch_;
+  std::unique_ptr<NatsBridge> bridge_;
+  LogThrottle rejects_log_;
+  LogThrottle errors_log_;
+  std::unique_ptr<Alarm> retry_timer_;
+  bool retry_armed_ = false;
+  bool flush_posted_ = false;
+
+  BridgeConnection connection_;
+  bool bucket_ready_ = false;
+  std::map<std::string, SharedRoot> shared_;  // by watch prefix
+  std::map<RootId, std::string> unshared_;    // root -> why it is not shared
+  std::map<std::string, std::size_t> held_;   // own keys -> hash of the data the swarm holds
+  std::map<std::string, Dirty> dirty_;        // own keys not yet stored as they are now
+  std::deque<std::string> ready_;             // dirty keys to send
+  std::size_t in_flight_ = 0;
+  std::uint64_t next_generation_ = 1;
+  std::map<std::string, OriginState> origins_;
+  std::map<std::uint64_t, Barrier> barriers_;
+  std::uint64_t next_barrier_ = 1;
+  ClusterCounters counters_;
+};
+
+}  // namespace coordd

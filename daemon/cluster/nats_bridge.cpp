@@ -1,0 +1,473 @@
+#include "daemon/cluster/nats_bridge.hpp"
+
+#include <nats/nats.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+namespace coordd {
+
+// The inbox nats.c's threads fill and the reactor drains. Bounded: a thread
+// that finds it full waits, which the server sees as a slow consumer and
+// answers with flow control, never by dropping a value silently.
+struct NatsBridge::Shared {
+  static constexpr std::size_t kMaxInbox = 65'536;
+
+  Shared(boost::asio::io_context& io, Sink sink) : io(io), sink(std::move(sink)) {}
+
+  void report(BridgeEvent event) {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return closed || inbox.size() < kMaxInbox; });
+    if (closed) return;
+    inbox.push_back(std::move(event));
+    if (drain_posted) return;
+    drain_posted = true;
+    lock.unlock();
+    boost::asio::post(io, [self = shared_from_this_()] { self->drain(); });
+  }
+
+  void drain() {
+    std::vector<BridgeEvent> batch;
+    {
+      std::lock_guard lock(mutex);
+      drain_posted = false;
+      if (closed) return;
+      batch.swap(inbox);
+    }
+    room.notify_all();
+    if (!batch.empty()) sink(batch);
+  }
+
+  void close() {
+    {
+      std::lock_guard lock(mutex);
+      closed = true;
+      inbox.clear();
+    }
+    room.notify_all();
+  }
+
+  std::shared_ptr<Shared> shared_from_this_() { return self.lock(); }
+
+  boost::asio::io_context& io;
+  Sink sink;
+  std::weak_ptr<Shared> self;
+  std::mutex mutex;
+  std::condition_variable room;
+  std::vector<BridgeEvent> inbox;
+  bool drain_posted = false;
+  bool closed = false;
+  std::string subject_prefix;  // "$KV.<bucket>." (set before the first report)
+};
+
+namespace {
+
+std::string status_text(natsStatus status) {
+  const char* last = nats_GetLastError(nullptr);
+  std::string text = natsStatus_GetText(status);
+  if (last != nullptr && *last != '\0' && text != last) text += std::string(": ") + last;
+  return text;
+}
+
+// One watched key range: the closure of its subscription's callback.
+struct Watch {
+  std::string prefix;
+  NatsBridge::Shared* shared = nullptr;
+  natsSubscription* sub = nullptr;
+  bool caught_up = false;  // touched only by the subscription's delivery thread
+};
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* watch = static_cast<Watch*>(closure);
+  BridgeEntry entry;
+  entry.watch = watch->prefix;
+  std::string_view subject = natsMsg_GetSubject(msg);
+  const std::string& prefix = watch->shared->subject_prefix;
+  if (subject.starts_with(prefix)) subject.remove_prefix(prefix.size());
+  entry.key = std::string(subject);
+  if (const char* data = natsMsg_GetData(msg); data != nullptr) {
+    entry.value.assign(data, std::size_t(natsMsg_GetDataLength(msg)));
+  }
+  const char* operation = nullptr;
+  if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
+    entry.deleted = std::strcmp(operation, "DEL") == 0 || std::strcmp(operation, "PURGE") == 0;
+  }
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    entry.stream_seq = meta->Sequence.Stream;
+    entry.pending = meta->NumPending;
+    jsMsgMetaData_Destroy(meta);
+  }
+  natsMsg_Destroy(msg);
+  bool caught_up = entry.pending == 0 && !watch->caught_up;
+  if (caught_up) watch->caught_up = true;
+  std::string prefix_copy = entry.watch;
+  watch->shared->report(std::move(entry));
+  if (caught_up) watch->shared->report(BridgeCaughtUp{std::move(prefix_copy)});
+}
+
+void on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
+  auto* shared = static_cast<NatsBridge::Shared*>(closure);
+  BridgeAck result;
+  std::string_view subject = natsMsg_GetSubject(msg);
+  if (subject.starts_with(shared->subject_prefix))
+    subject.remove_prefix(shared->subject_prefix.size());
+  result.key = std::string(subject);
+  const char* generation = nullptr;
+  if (natsMsgHeader_Get(msg, "Coord-Gen", &generation) == NATS_OK && generation != nullptr) {
+    result.generation = std::strtoull(generation, nullptr, 10);
+  }
+  result.ok = ack != nullptr && error == nullptr;
+  if (error != nullptr) {
+    result.error = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+  }
+  natsMsg_Destroy(msg);
+  shared->report(std::move(result));
+}
+
+std::string connected_url(natsConnection* nc) {
+  char buffer[256] = {};
+  if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
+  return buffer;
+}
+
+void on_disconnected(natsConnection*, void* closure) {
+  static_cast<NatsBridge::Shared*>(closure)->report(
+      BridgeConnection{false, "", "disconnected; reconnecting"});
+}
+
+void on_connected(natsConnection* nc, void* closure) {
+  static_cast<NatsBridge::Shared*>(closure)->report(BridgeConnection{true, connected_url(nc), ""});
+}
+
+void on_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+  static_cast<NatsBridge::Shared*>(closure)->report(BridgeError{natsStatus_GetText(status)});
+}
+
+// Everything nats.c gives us, owned by the bridge thread.
+class Session {
+ public:
+  Session(const BridgeConfig& config, NatsBridge::Shared& shared)
+      : config_(config), shared_(shared) {}
+  ~Session() { close(); }
+
+  // Creates the options and starts connecting (retrying in the background).
+  bool connect() {
+    natsStatus s = natsOptions_Create(&options_);
+    std::vector<const char*> servers;
+    for (const std::string& url : config_.servers) servers.push_back(url.c_str());
+    if (s == NATS_OK) s = natsOptions_SetServers(options_, servers.data(), int(servers.size()));
+    if (s == NATS_OK) s = natsOptions_SetName(options_, config_.client_name.c_str());
+    // The servers in the order given: the first is the one preferred.
+    if (s == NATS_OK) s = natsOptions_SetNoRandomize(options_, true);
+    if (s == NATS_OK && !config_.discover_servers) {
+      s = natsOptions_SetIgnoreDiscoveredServers(options_, true);
+    }
+    // Notice a dead server within ~3 s (nats.c's default is minutes).
+    if (s == NATS_OK) s = natsOptions_SetPingInterval(options_, 1000);
+    if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(options_, 2);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(options_, -1);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(options_, 250);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(options_, 2000);
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(options_, on_disconnected, &shared_);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(options_, on_connected, &shared_);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(options_, on_error, &shared_);
+    if (s == NATS_OK)
+      s = natsOptions_SetRetryOnFailedConnect(options_, true, on_connected, &shared_);
+    if (s == NATS_OK && !config_.creds_file.empty()) {
+      s = natsOptions_SetUserCredentialsFromFiles(options_, config_.creds_file.c_str(), nullptr);
+    }
+    if (s == NATS_OK && !config_.tls_ca.empty()) {
+      s = natsOptions_LoadCATrustedCertificates(options_, config_.tls_ca.c_str());
+    }
+    if (s == NATS_OK && !config_.tls_cert.empty()) {
+      s = natsOptions_LoadCertificatesChain(options_, config_.tls_cert.c_str(),
+                                            config_.tls_key.c_str());
+    }
+    if (s != NATS_OK) {
+      shared_.report(BridgeConnection{false, "", "bad cluster options: " + status_text(s)});
+      return false;
+    }
+    s = natsConnection_Connect(&nc_, options_);
+    if (s == NATS_OK) {
+      shared_.report(BridgeConnection{true, connected_url(nc_), ""});
+    } else if (s != NATS_NOT_YET_CONNECTED) {
+      shared_.report(BridgeConnection{false, "", status_text(s)});
+      return false;
+    } else {
+      shared_.report(BridgeConnection{false, "", "connecting"});
+    }
+    jsOptions js_options;
+    jsOptions_Init(&js_options);
+    js_options.Wait = config_.request_timeout.count();
+    js_options.PublishAsync.MaxPending = 4096;
+    js_options.PublishAsync.AckHandler = on_ack;
+    js_options.PublishAsync.AckHandlerClosure = &shared_;
+    s = natsConnection_JetStream(&js_, nc_, &js_options);
+    if (s != NATS_OK) {
+      shared_.report(BridgeConnection{false, "", "no JetStream context: " + status_text(s)});
+      return false;
+    }
+    return true;
+  }
+
+  bool connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+  bool ready() const { return kv_ != nullptr; }
+
+  // Finds or makes the bucket; true once it exists.
+  bool ensure_bucket() {
+    if (kv_) return true;
+    if (!connected()) return false;
+    natsStatus s = js_KeyValue(&kv_, js_, config_.records_bucket.c_str());
+    if (s == NATS_OK) return true;
+    kv_ = nullptr;
+    for (int replicas : replica_choices()) {
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = config_.records_bucket.c_str();
+      cfg.History = 1;
+      cfg.Replicas = replicas;
+      cfg.StorageType = js_FileStorage;
+      s = js_CreateKeyValue(&kv_, js_, &cfg);
+      if (s == NATS_OK) return true;
+      kv_ = nullptr;
+    }
+    shared_.report(BridgeError{"cannot create bucket " + config_.records_bucket + ": " +
+                               status_text(s) + "; retrying"});
+    return false;
+  }
+
+  void watch(const std::string& prefix) {
+    for (const auto& known : watches_) {
+      if (known->prefix == prefix) return;
+    }
+    auto watch = std::make_unique<Watch>();
+    watch->prefix = prefix;
+    watch->shared = &shared_;
+    watches_.push_back(std::move(watch));
+  }
+
+  // Subscribes every watch that is not yet; false if one failed (retried later).
+  bool subscribe_watches() {
+    bool all = true;
+    for (const auto& watch : watches_) {
+      if (watch->sub != nullptr) continue;
+      jsSubOptions options;
+      jsSubOptions_Init(&options);
+      options.Ordered = true;
+      options.Stream = stream_name_.c_str();
+      options.Config.DeliverPolicy = js_DeliverLastPerSubject;
+      std::string subject = shared_.subject_prefix + watch->prefix + ">";
+      jsErrCode code = jsErrCode(0);
+      natsStatus s = js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch.get(),
+                                  nullptr, &options, &code);
+      if (s != NATS_OK) {
+        watch->sub = nullptr;
+        shared_.report(BridgeError{"cannot watch " + subject + ": " + status_text(s)});
+        all = false;
+        continue;
+      }
+      // A watch with no values gets no message that could say so.
+      jsConsumerInfo* info = nullptr;
+      if (natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code) == NATS_OK) {
+        if (info->NumPending == 0 && info->Delivered.Stream == 0) {
+          shared_.report(BridgeCaughtUp{watch->prefix});
+        }
+        jsConsumerInfo_Destroy(info);
+      }
+    }
+    return all;
+  }
+
+  // For each watch, the stream seq up to which everything it matches was
+  // delivered; false while some value is still on its way (ask again).
+  bool probe(BridgeSyncPoint& point) {
+    point.delivered.clear();
+    if (!connected() || !ready()) {
+      point.error = connected() ? "the records bucket is not ready" : "not connected to the swarm";
+      point.available = false;
+      return true;
+    }
+    for (const auto& watch : watches_) {
+      if (watch->sub == nullptr) {
+        point.error = "watch " + watch->prefix + " is not subscribed";
+        point.available = false;
+        return true;
+      }
+      jsConsumerInfo* info = nullptr;
+      jsErrCode code = jsErrCode(0);
+      natsStatus s = natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code);
+      if (s != NATS_OK) {
+        point.error = "cannot ask the swarm: " + status_text(s);
+        point.available = false;
+        return true;
+      }
+      bool settled = info->NumPending == 0;
+      std::uint64_t delivered = info->Delivered.Stream;
+      jsConsumerInfo_Destroy(info);
+      if (!settled) return false;
+      point.delivered.emplace_back(watch->prefix, delivered);
+    }
+    point.available = true;
+    return true;
+  }
+
+  // Hands the value to nats.c's async publisher; a failure is acked at once.
+  void publish(const std::string& key, const std::string& value, bool deleted,
+               std::uint64_t generation) {
+    auto fail = [&](const std::string& why) {
+      shared_.report(BridgeAck{key, generation, false, why});
+    };
+    if (!ready() || !connected()) return fail("not connected to the swarm");
+    std::string subject = shared_.subject_prefix + key;
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, deleted ? nullptr : value.data(),
+                                  deleted ? 0 : int(value.size()));
+    std::string gen = std::to_string(generation);
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Coord-Gen", gen.c_str());
+    if (s == NATS_OK && deleted) s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+    if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, nullptr);
+    if (msg != nullptr) natsMsg_Destroy(msg);  // still ours only when the publish failed
+    if (s != NATS_OK) fail(status_text(s));
+  }
+
+  void close() {
+    if (nc_) natsConnection_Close(nc_);
+    for (const auto& watch : watches_) {
+      if (watch->sub) natsSubscription_Destroy(watch->sub);
+      watch->sub = nullptr;
+    }
+    if (kv_) kvStore_Destroy(kv_);
+    kv_ = nullptr;
+    if (js_) jsCtx_Destroy(js_);
+    js_ = nullptr;
+    if (nc_) natsConnection_Destroy(nc_);
+    nc_ = nullptr;
+    if (options_) natsOptions_Destroy(options_);
+    options_ = nullptr;
+    // nats.c's threads may still be inside a callback whose closure is a
+    // Watch: wait for them before the watches go.
+    nats_CloseAndWait(2000);
+    watches_.clear();
+  }
+
+  void set_stream_name(std::string name) { stream_name_ = std::move(name); }
+
+ private:
+  std::vector<int> replica_choices() const {
+    if (config_.replicas > 0) return {config_.replicas};
+    return {3, 1};
+  }
+
+  const BridgeConfig& config_;
+  NatsBridge::Shared& shared_;
+  natsOptions* options_ = nullptr;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  kvStore* kv_ = nullptr;
+  std::string stream_name_;
+  std::vector<std::unique_ptr<Watch>> watches_;
+};
+
+}  // namespace
+
+NatsBridge::NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink)
+    : io_(io), config_(std::move(config)), shared_(std::make_shared<Shared>(io, std::move(sink))) {
+  shared_->self = shared_;
+  shared_->subject_prefix = "$KV." + config_.records_bucket + ".";
+}
+
+NatsBridge::~NatsBridge() { stop(); }
+
+void NatsBridge::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void NatsBridge::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  // A nats.c thread blocked on a full inbox must not hold up the join.
+  shared_->close();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NatsBridge::send(Command command) {
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back(std::move(command));
+  }
+  wake_.notify_one();
+}
+
+void NatsBridge::publish(std::string key, std::string value, bool deleted,
+                         std::uint64_t generation) {
+  send({Command::Type::kPublish, std::move(key), std::move(value), deleted, generation});
+}
+
+void NatsBridge::watch(std::string prefix) {
+  send({Command::Type::kWatch, std::move(prefix), {}, false, 0});
+}
+
+void NatsBridge::probe(std::uint64_t token) { send({Command::Type::kProbe, {}, {}, false, token}); }
+
+void NatsBridge::run() {
+  Session session(config_, *shared_);
+  session.set_stream_name("KV_" + config_.records_bucket);
+  if (!session.connect()) return;
+  bool announced_ready = false;
+  bool watches_dirty = false;
+  std::vector<std::uint64_t> probes;
+  auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  for (;;) {
+    std::deque<Command> batch;
+    {
+      std::unique_lock lock(mutex_);
+      // Probes waiting for values in flight are asked again soon; otherwise
+      // wake for a command, or to retry setting up.
+      auto pause = !probes.empty() ? std::chrono::milliseconds(2) : std::chrono::milliseconds(100);
+      wake_.wait_for(lock, pause, [&] { return stopping_ || !commands_.empty(); });
+      if (stopping_) break;
+      batch.swap(commands_);
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!session.ready() && now - last_attempt > std::chrono::milliseconds(500)) {
+      last_attempt = now;
+      if (session.ensure_bucket() && !announced_ready) {
+        announced_ready = true;
+        shared_->report(BridgeReady{});
+      }
+      watches_dirty = true;
+    }
+    for (Command& command : batch) {
+      switch (command.type) {
+        case Command::Type::kPublish:
+          session.publish(command.key, command.value, command.deleted, command.number);
+          break;
+        case Command::Type::kWatch:
+          session.watch(command.key);
+          watches_dirty = true;
+          break;
+        case Command::Type::kProbe:
+          probes.push_back(command.number);
+          break;
+      }
+    }
+    if (watches_dirty && session.ready()) watches_dirty = !session.subscribe_watches();
+    for (auto it = probes.begin(); it != probes.end();) {
+      BridgeSyncPoint point;
+      point.token = *it;
+      if (session.probe(point)) {
+        shared_->report(std::move(point));
+        it = probes.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+}  // namespace coordd

@@ -1,0 +1,132 @@
+// NatsBridge: coordd's one connection to the NATS JetStream swarm. nats.c runs
+// on threads of its own (it cannot run on the Asio reactor: every JetStream
+// call in libnats 3.4 blocks on a reply); this class owns them and one bridge
+// thread that makes every blocking call. The reactor hands it commands
+// through a small queue and receives what happened as batches of
+// BridgeEvents posted into its io_context, so engine state stays
+// single-threaded. Public functions: reactor thread only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace coordd {
+
+// How to reach the swarm. Secrets (the creds file, the TLS key) are paths:
+// their contents never reach a log or status.
+struct BridgeConfig {
+  std::vector<std::string> servers;  // nats://host:port ...
+  std::string client_name;           // shown by the server (connz)
+  std::string records_bucket;        // KV bucket of the records
+  std::string creds_file;
+  std::string tls_ca, tls_cert, tls_key;
+  int replicas = 0;  // of a bucket it creates; 0: 3, or 1 when the cluster has fewer nodes
+  // Also use the servers the cluster announces; off: only `servers`, in order.
+  bool discover_servers = true;
+  std::chrono::milliseconds request_timeout{2000};  // JetStream API calls
+};
+
+// --- what the bridge reports (copied out of nats.c's objects) ------------
+struct BridgeConnection {
+  bool connected = false;
+  std::string server;  // the URL in use when connected
+  std::string error;   // why not, when known
+};
+// The bucket exists (made or found) and watches can start.
+struct BridgeReady {};
+// One value (or delete marker) of a watched key range, in stream order.
+struct BridgeEntry {
+  std::string watch;  // the key prefix watched
+  std::string key;    // without the bucket's subject prefix
+  std::string value;
+  bool deleted = false;
+  std::uint64_t stream_seq = 0;
+  std::uint64_t pending = 0;  // more values the server had for this watch when it sent this one
+};
+// A watch's initial values have all been delivered (also sent when there were none).
+struct BridgeCaughtUp {
+  std::string watch;
+};
+// A publish the reactor asked for, stored by the stream (ok) or not.
+struct BridgeAck {
+  std::string key;
+  std::uint64_t generation = 0;
+  bool ok = false;
+  std::string error;
+};
+// A sync probe's answer: for each watch, the stream seq up to which the
+// server had delivered everything that watch matches; unavailable when the
+// swarm could not be asked.
+struct BridgeSyncPoint {
+  std::uint64_t token = 0;
+  bool available = false;
+  std::vector<std::pair<std::string, std::uint64_t>> delivered;  // watch -> stream seq
+  std::string error;
+};
+struct BridgeError {
+  std::string text;
+};
+using BridgeEvent = std::variant<BridgeConnection, BridgeReady, BridgeEntry, BridgeCaughtUp,
+                                 BridgeAck, BridgeSyncPoint, BridgeError>;
+
+class NatsBridge {
+ public:
+  using Sink = std::function<void(std::vector<BridgeEvent>&)>;
+
+  // `sink` runs on `io`'s thread with each batch, in order.
+  NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink);
+  // stop().
+  ~NatsBridge();
+  NatsBridge(const NatsBridge&) = delete;
+  NatsBridge& operator=(const NatsBridge&) = delete;
+
+  // Starts the bridge thread, which connects (and reconnects) on its own.
+  void start();
+  // Joins the bridge thread and closes the connection; nothing is posted
+  // after it returns. Idempotent.
+  void stop();
+
+  // Stores `value` (or a delete marker) under `key`; answered by a BridgeAck
+  // carrying `generation`.
+  void publish(std::string key, std::string value, bool deleted, std::uint64_t generation);
+  // Delivers the latest value of every key starting with `prefix` (ending
+  // in '.'), then each change, as BridgeEntry events.
+  void watch(std::string prefix);
+  // Answered by a BridgeSyncPoint with `token`.
+  void probe(std::uint64_t token);
+
+  // Thread-safe: what the bridge thread and nats.c's threads add to.
+  struct Shared;
+
+ private:
+  struct Command {
+    enum class Type { kPublish, kWatch, kProbe } type;
+    std::string key;
+    std::string value;
+    bool deleted = false;
+    std::uint64_t number = 0;  // generation or token
+  };
+  void send(Command command);
+  void run();
+
+  boost::asio::io_context& io_;
+  BridgeConfig config_;
+  std::shared_ptr<Shared> shared_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Command> commands_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace coordd

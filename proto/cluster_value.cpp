@@ -1,0 +1,45 @@
+#include "proto/cluster_value.hpp"
+
+#include <boost/json.hpp>
+
+namespace coordd {
+namespace json = boost::json;
+
+std::string encode_record_value(const RecordValueHeader& header, std::string_view data_json) {
+  json::object head;
+  head["origin"] = header.origin;
+  head["epoch"] = header.epoch;
+  head["seq"] = header.seq;
+  head["ts"] = header.ts;
+  std::string out = json::serialize(head);
+  out += '\n';
+  out += data_json;
+  return out;
+}
+
+std::optional<RecordValue> decode_record_value(std::string_view bytes) {
+  std::size_t newline = bytes.find('\n');
+  if (newline == std::string_view::npos || newline + 1 >= bytes.size()) return std::nullopt;
+  json::error_code ec;
+  json::value head = json::parse(bytes.substr(0, newline), ec);
+  if (ec || !head.is_object()) return std::nullopt;
+  const json::object& o = head.get_object();
+  const json::value* origin = o.if_contains("origin");
+  const json::value* epoch = o.if_contains("epoch");
+  const json::value* seq = o.if_contains("seq");
+  const json::value* ts = o.if_contains("ts");
+  if (!origin || !origin->is_string() || !epoch || !epoch->is_string() || !seq ||
+      !(seq->is_uint64() || (seq->is_int64() && seq->get_int64() >= 0)) || !ts ||
+      !ts->is_string()) {
+    return std::nullopt;
+  }
+  RecordValue value;
+  value.header.origin = std::string(origin->get_string());
+  value.header.epoch = std::string(epoch->get_string());
+  value.header.seq = seq->to_number<std::uint64_t>();
+  value.header.ts = std::string(ts->get_string());
+  value.data = bytes.substr(newline + 1);
+  return value;
+}
+
+}  // namespace coordd

@@ -1,0 +1,33 @@
+// The value a coordd stores in the swarm's records bucket for one record: a
+// one-line JSON header, a newline, then the record's JSON exactly as coordd
+// holds it (numbers as written), so the data is never re-encoded on the way:
+//   {"origin":"H","epoch":"E","seq":N,"ts":"2026-12-01T10:00:00.000000Z"}\n{...}
+// Pure functions; any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coordd {
+
+struct RecordValueHeader {
+  std::string origin;     // the host id that read the record from its disk
+  std::string epoch;      // that host's run (DaemonInfo::epoch)
+  std::uint64_t seq = 0;  // its local seq of the change
+  std::string ts;         // its wall clock at the change, ISO 8601 UTC
+};
+
+std::string encode_record_value(const RecordValueHeader& header, std::string_view data_json);
+
+struct RecordValue {
+  RecordValueHeader header;
+  std::string_view data;  // into the decoded bytes
+};
+// nullopt when the bytes are not a header line with every field of the
+// right type followed by a non-empty body (the body is checked by whoever
+// parses records).
+std::optional<RecordValue> decode_record_value(std::string_view bytes);
+
+}  // namespace coordd
