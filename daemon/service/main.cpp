@@ -11,6 +11,7 @@
 
 #include "daemon/service/daemon.hpp"
 #include "daemon/service/logging.hpp"
+#include "daemon/service/roots_file.hpp"
 #include "proto/cluster_names.hpp"
 #include "proto/socket_path.hpp"
 
@@ -203,12 +204,15 @@ int main(int argc, char** argv) {
                  "Join a swarm of coordd instances through these NATS JetStream servers\n"
                  "(comma-separated, e.g. nats://h1:4222,nats://h2:4222). Records of roots with\n"
                  "the same repo id on every host merge into one view; each carries \"origin\".\n"
-                 "Unset: no NATS connection and no thread at all.")
+                 "Unset: no NATS connection and no thread at all. The roots file may say it\n"
+                 "too (`cluster URL,...`, cluster-name, host-id, cluster-creds, cluster-tls-*,\n"
+                 "and repo-id=ID after a root's path); flags win.")
       ->group("Swarm");
-  app.add_option("--cluster-name", cluster.cluster_name,
-                 "The swarm's name: its buckets are coord_NAME_*. [A-Za-z0-9_-]{1,64}.")
-      ->capture_default_str()
-      ->group("Swarm");
+  CLI::Option* cluster_name_option =
+      app.add_option("--cluster-name", cluster.cluster_name,
+                     "The swarm's name: its buckets are coord_NAME_*. [A-Za-z0-9_-]{1,64}.")
+          ->capture_default_str()
+          ->group("Swarm");
   app.add_option("--host-id", cluster.host_id,
                  "This coordd's id in the swarm, unique there (default: the host name).")
       ->group("Swarm");
@@ -268,6 +272,26 @@ int main(int argc, char** argv) {
         throw std::runtime_error("--state-dir " + state_dir + " must be an absolute path, or none");
       options.state_dir = state_dir;
       options.state_dir_given = state_dir_option->count() > 0;
+    }
+    // The roots file may hold the swarm settings too; a flag wins over its line.
+    if (!options.roots_file.empty()) {
+      coordd::Result<coordd::RootsFile> file = coordd::read_roots_file(options.roots_file);
+      if (!file.ok()) throw std::runtime_error(file.status().message());
+      const coordd::ClusterSettings& set = file->cluster;
+      if (cluster_urls.empty() && set.urls) {
+        for (const std::string& url : *set.urls) {
+          cluster_urls += (cluster_urls.empty() ? "" : ",") + url;
+        }
+      }
+      if (set.name && cluster_name_option->count() == 0) cluster.cluster_name = *set.name;
+      if (set.host_id && cluster.host_id.empty()) cluster.host_id = *set.host_id;
+      if (set.creds_file && cluster.creds_file.empty()) cluster.creds_file = *set.creds_file;
+      if (set.tls_ca_file && cluster.tls_ca.empty()) cluster.tls_ca = *set.tls_ca_file;
+      if (set.tls_cert_file && cluster.tls_cert.empty()) cluster.tls_cert = *set.tls_cert_file;
+      if (set.tls_key_file && cluster.tls_key.empty()) cluster.tls_key = *set.tls_key_file;
+      for (const coordd::RootEntry& entry : file->entries) {
+        if (entry.repo_id) cluster.repo_ids[entry.path] = *entry.repo_id;
+      }
     }
     if (!cluster_urls.empty()) {
       for (std::size_t start = 0; start <= cluster_urls.size();) {
