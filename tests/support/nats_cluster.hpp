@@ -61,7 +61,8 @@ class NatsCluster {
   // SIGTERM, a reap within 10 s (then SIGKILL); no-op when it is not running.
   void stop(int i);
   // Starts a stopped or killed node on its ports and store dir and waits
-  // until it is ready, as the constructor does (and throws as it does).
+  // until it is ready, as the constructor does (and throws as it does);
+  // no-op when it is running.
   void start(int i);
   bool running(int i);
 
