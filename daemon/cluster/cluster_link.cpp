@@ -388,7 +388,7 @@ std::uint64_t ClusterLink::barrier(std::chrono::milliseconds timeout,
         id, Status::error("sync_timeout", "the swarm did not confirm the sync within " +
                                               std::to_string(timeout.count()) + " ms; retry"));
   });
-  bridge_->probe(id);
+  bridge_->probe(id, timeout);
   return id;
 }
 

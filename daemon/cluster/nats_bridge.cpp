@@ -257,6 +257,9 @@ class Session {
       options.Ordered = true;
       options.Stream = stream_name_.c_str();
       options.Config.DeliverPolicy = js_DeliverLastPerSubject;
+      // A consumer lost with its server is noticed (and re-made by nats.c)
+      // after missed heartbeats: 1 s apart, not the default 5 s.
+      options.Config.Heartbeat = std::int64_t(1'000'000'000);
       std::string subject = shared_.subject_prefix + watch->prefix + ">";
       jsErrCode code = jsErrCode(0);
       natsStatus s = js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch.get(),
@@ -279,37 +282,32 @@ class Session {
     return all;
   }
 
+  enum class Probe { kAnswered, kValuesInFlight, kConsumerAway };
   // For each watch, the stream seq up to which everything it matches was
-  // delivered; false while some value is still on its way (ask again).
-  bool probe(BridgeSyncPoint& point) {
+  // delivered. kValuesInFlight: some value is still on its way (ask again
+  // soon); kConsumerAway: the server that held a watch's consumer is gone
+  // and nats.c is making a new one (ask again later).
+  Probe probe(BridgeSyncPoint& point) {
     point.delivered.clear();
     if (!connected() || !ready()) {
       point.error = connected() ? "the records bucket is not ready" : "not connected to the swarm";
       point.available = false;
-      return true;
+      return Probe::kAnswered;
     }
     for (const auto& watch : watches_) {
-      if (watch->sub == nullptr) {
-        point.error = "watch " + watch->prefix + " is not subscribed";
-        point.available = false;
-        return true;
-      }
+      if (watch->sub == nullptr) return Probe::kConsumerAway;
       jsConsumerInfo* info = nullptr;
       jsErrCode code = jsErrCode(0);
       natsStatus s = natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code);
-      if (s != NATS_OK) {
-        point.error = "cannot ask the swarm: " + status_text(s);
-        point.available = false;
-        return true;
-      }
+      if (s != NATS_OK) return Probe::kConsumerAway;
       bool settled = info->NumPending == 0;
       std::uint64_t delivered = info->Delivered.Stream;
       jsConsumerInfo_Destroy(info);
-      if (!settled) return false;
+      if (!settled) return Probe::kValuesInFlight;
       point.delivered.emplace_back(watch->prefix, delivered);
     }
     point.available = true;
-    return true;
+    return Probe::kAnswered;
   }
 
   // Hands the value to nats.c's async publisher; a failure is acked at once.
@@ -405,14 +403,16 @@ void NatsBridge::send(Command command) {
 
 void NatsBridge::publish(std::string key, std::string value, bool deleted,
                          std::uint64_t generation) {
-  send({Command::Type::kPublish, std::move(key), std::move(value), deleted, generation});
+  send({Command::Type::kPublish, std::move(key), std::move(value), deleted, generation, {}});
 }
 
 void NatsBridge::watch(std::string prefix) {
-  send({Command::Type::kWatch, std::move(prefix), {}, false, 0});
+  send({Command::Type::kWatch, std::move(prefix), {}, false, 0, {}});
 }
 
-void NatsBridge::probe(std::uint64_t token) { send({Command::Type::kProbe, {}, {}, false, token}); }
+void NatsBridge::probe(std::uint64_t token, std::chrono::milliseconds within) {
+  send({Command::Type::kProbe, {}, {}, false, token, within});
+}
 
 void NatsBridge::run() {
   Session session(config_, *shared_);
@@ -420,7 +420,9 @@ void NatsBridge::run() {
   if (!session.connect()) return;
   bool announced_ready = false;
   bool watches_dirty = false;
-  std::vector<std::uint64_t> probes;
+  // Sync probes not answered yet, by token, with when to give up on them.
+  std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> probes;
+  std::chrono::milliseconds probe_pause(2);
   auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {
     std::deque<Command> batch;
@@ -428,7 +430,7 @@ void NatsBridge::run() {
       std::unique_lock lock(mutex_);
       // Probes waiting for values in flight are asked again soon; otherwise
       // wake for a command, or to retry setting up.
-      auto pause = !probes.empty() ? std::chrono::milliseconds(2) : std::chrono::milliseconds(100);
+      auto pause = !probes.empty() ? probe_pause : std::chrono::milliseconds(100);
       wake_.wait_for(lock, pause, [&] { return stopping_ || !commands_.empty(); });
       if (stopping_) break;
       batch.swap(commands_);
@@ -452,20 +454,31 @@ void NatsBridge::run() {
           watches_dirty = true;
           break;
         case Command::Type::kProbe:
-          probes.push_back(command.number);
+          probes.emplace_back(command.number, now + command.within);
           break;
       }
     }
     if (watches_dirty && session.ready()) watches_dirty = !session.subscribe_watches();
+    probe_pause = std::chrono::milliseconds(2);
     for (auto it = probes.begin(); it != probes.end();) {
-      BridgeSyncPoint point;
-      point.token = *it;
-      if (session.probe(point)) {
-        shared_->report(std::move(point));
-        it = probes.erase(it);
-      } else {
-        ++it;
+      if (now > it->second) {
+        it = probes.erase(it);  // answered by the caller's timeout already
+        continue;
       }
+      BridgeSyncPoint point;
+      point.token = it->first;
+      switch (session.probe(point)) {
+        case Session::Probe::kAnswered:
+          shared_->report(std::move(point));
+          it = probes.erase(it);
+          continue;
+        case Session::Probe::kConsumerAway:
+          probe_pause = std::chrono::milliseconds(100);
+          break;
+        case Session::Probe::kValuesInFlight:
+          break;
+      }
+      ++it;
     }
   }
 }

@@ -102,8 +102,9 @@ class NatsBridge {
   // Delivers the latest value of every key starting with `prefix` (ending
   // in '.'), then each change, as BridgeEntry events.
   void watch(std::string prefix);
-  // Answered by a BridgeSyncPoint with `token`.
-  void probe(std::uint64_t token);
+  // Answered by a BridgeSyncPoint with `token`, unless `within` passes first
+  // (then by nothing: the caller's own timeout answers).
+  void probe(std::uint64_t token, std::chrono::milliseconds within);
 
   // Thread-safe: what the bridge thread and nats.c's threads add to.
   struct Shared;
@@ -114,7 +115,8 @@ class NatsBridge {
     std::string key;
     std::string value;
     bool deleted = false;
-    std::uint64_t number = 0;  // generation or token
+    std::uint64_t number = 0;             // generation or token
+    std::chrono::milliseconds within{0};  // probes
   };
   void send(Command command);
   void run();

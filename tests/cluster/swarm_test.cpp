@@ -1,0 +1,176 @@
+// Records shared across a swarm: three coordd instances, each with its own
+// clone of one repository (one repo id), joined through a real 3-node NATS
+// JetStream cluster. Each scenario ends with every node's list equal to the
+// union of every node's disk after sync {"scope":"cluster"}.
+#include <doctest/doctest.h>
+
+#include "proto/timestamp.hpp"
+#include "tests/cluster/swarm_fixture.hpp"
+#include "tests/support/poll_until.hpp"
+
+namespace coordd::swarm {
+namespace {
+
+// The first event line of `lines` of this type and id.
+const json::object* find_event(const std::vector<json::object>& lines, std::string_view type,
+                               std::string_view id) {
+  for (const json::object& line : lines) {
+    if (line.at("type") == "event" && line.at("event_type").as_string() == type &&
+        line.at("id").as_string() == id) {
+      return &line;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a reservation taken on one host is seen on the others with its origin, and so are its "
+    "heartbeat, release and removal") {
+  Swarm swarm;
+  EventReader on_b = swarm.node(1).daemon->connect();
+  on_b.subscribe();
+  EventReader on_c = swarm.node(2).daemon->connect();
+  on_c.subscribe({{"origin", "remote"}});
+
+  fs::path a_reservations = swarm.node(0).ws->kind_dir("reservations");
+  write_record_atomic(a_reservations, "r-1", reservation("r-1", "2999-01-01T00:00:00Z"));
+  std::vector<json::object> lines = on_b.read_until(event_for("added", "r-1"), 10s);
+  const json::object* added = find_event(lines, "added", "r-1");
+  REQUIRE(added != nullptr);
+  CHECK(added->at("origin") == "a");
+  CHECK(added->at("root").as_string() == swarm.node(1).ws->repo().string());
+  CHECK(added->at("data").at("reservation_id") == "r-1");
+  on_c.read_until(event_for("added", "r-1"), 10s);
+
+  write_record_atomic(swarm.node(0).ws->kind_dir("heartbeats"), "hb-1",
+                      {{"reservation_id", "r-1"}, {"extended_expires_at", "2999-06-01T00:00:00Z"}});
+  on_b.read_until(event_for("added", "hb-1"), 10s);
+  write_record_atomic(swarm.node(0).ws->kind_dir("releases"), "rel-1",
+                      {{"reservation_id", "r-1"}, {"reason", "done"}});
+  lines = on_b.read_until(event_for("added", "rel-1"), 10s);
+  swarm.expect_all_converged();
+
+  remove_record(a_reservations, "r-1");
+  on_b.read_until(event_for("removed", "r-1"), 10s);
+  on_c.read_until(event_for("removed", "r-1"), 10s);
+  swarm.expect_all_converged();
+}
+
+TEST_CASE("records written on every host merge into one view on each, each naming its origin") {
+  Swarm swarm;
+  for (int i = 0; i < swarm.size(); ++i) {
+    write_record_atomic(swarm.node(i).ws->kind_dir("tasks"), "t-" + swarm.node(i).host,
+                        {{"task_id", "t-" + swarm.node(i).host}, {"by", swarm.node(i).host}});
+    write_record_atomic(swarm.node(i).ws->kind_dir("intents"), "same-id",
+                        {{"intent_id", "same-id"}, {"by", swarm.node(i).host}});
+  }
+  swarm.expect_all_converged();
+  // The origin filter: local, remote, or named hosts.
+  EventReader reader = swarm.node(0).daemon->connect();
+  auto count = [&](json::object request) {
+    request["op"] = "list";
+    return reader.call(std::move(request)).at("records").as_array().size();
+  };
+  CHECK(count({}) == 6);
+  CHECK(count({{"origin", "local"}}) == 2);
+  CHECK(count({{"origin", "remote"}}) == 4);
+  CHECK(count({{"origin", json::array{"b"}}}) == 2);
+  CHECK(count({{"origin", json::array{"a", "c"}}, {"kinds", json::array{"task"}}}) == 2);
+  json::object bad = reader.call({{"op", "list"}, {"origin", "elsewhere"}});
+  CHECK(bad.at("type") == "error");
+  CHECK(bad.at("code") == "bad_field");
+}
+
+TEST_CASE(
+    "a coordd restarted after its files changed while it was down announces only what changed "
+    "and takes back from the swarm what was deleted") {
+  Swarm swarm;
+  fs::path tasks = swarm.node(0).ws->kind_dir("tasks");
+  for (std::string id : {"keep", "change", "delete"}) {
+    write_record_atomic(tasks, id, {{"task_id", id}, {"v", 1}});
+  }
+  swarm.expect_all_converged();
+  EventReader on_b = swarm.node(1).daemon->connect();
+  Subscribed sub = on_b.subscribe();
+
+  swarm.stop(0);
+  write_record_atomic(tasks, "change", {{"task_id", "change"}, {"v", 2}});
+  remove_record(tasks, "delete");
+  write_record_atomic(tasks, "new", {{"task_id", "new"}, {"v", 1}});
+  swarm.restart(0);
+  swarm.expect_all_converged();
+
+  // B heard exactly the differences: nothing about "keep".
+  std::vector<json::object> lines = on_b.read_until(event_for("added", "new"), 10s);
+  if (!find_event(lines, "removed", "delete")) {
+    auto more = on_b.read_until(event_for("removed", "delete"), 10s);
+    lines.insert(lines.end(), more.begin(), more.end());
+  }
+  if (!find_event(lines, "modified", "change")) {
+    auto more = on_b.read_until(event_for("modified", "change"), 10s);
+    lines.insert(lines.end(), more.begin(), more.end());
+  }
+  for (const json::object& line : lines) {
+    if (line.at("type") == "event") CHECK(line.at("id") != "keep");
+  }
+}
+
+TEST_CASE("a coordd whose link to NATS is cut keeps serving locally and converges once healed") {
+  Swarm swarm;
+  swarm.expect_all_converged();
+  swarm.node(1).cut();
+  EventReader on_b = swarm.node(1).daemon->connect();
+  on_b.subscribe();
+  // Local service goes on while the swarm is away.
+  write_record_atomic(swarm.node(1).ws->kind_dir("tasks"), "while-cut", {{"task_id", "while-cut"}});
+  on_b.read_until(event_for("added", "while-cut"), 5s);
+  write_record_atomic(swarm.node(0).ws->kind_dir("tasks"), "from-a", {{"task_id", "from-a"}});
+  json::object refused = swarm.sync(1, 2000);
+  bool unavailable = support::poll_until(support::PollClock::now() + 10s, [&] {
+    refused = swarm.sync(1, 2000);
+    return refused.at("type") == "error";
+  });
+  REQUIRE_MESSAGE(unavailable, json::serialize(refused));
+  CHECK(refused.at("code") == "cluster_unavailable");
+
+  swarm.node(1).heal();
+  swarm.expect_all_converged();
+}
+
+TEST_CASE("the NATS server a coordd uses is killed: it moves to another and converges") {
+  Swarm swarm;
+  swarm.expect_all_converged();
+  swarm.nats().kill(0);  // node a's first server: it fails over to server 1
+  write_record_atomic(swarm.node(0).ws->kind_dir("tasks"), "during", {{"task_id", "during"}});
+  write_record_atomic(swarm.node(2).ws->kind_dir("tasks"), "from-c", {{"task_id", "from-c"}});
+  swarm.expect_all_converged();
+  swarm.nats().start(0);
+  write_record_atomic(swarm.node(1).ws->kind_dir("tasks"), "after", {{"task_id", "after"}});
+  swarm.expect_all_converged();
+}
+
+TEST_CASE("a short lease taken on one host expires on every host within a second of its instant") {
+  Swarm swarm;
+  std::vector<EventReader> readers;
+  for (int i = 0; i < swarm.size(); ++i) {
+    readers.push_back(swarm.node(i).daemon->connect());
+    readers.back().subscribe({{"kinds", json::array{"reservation"}}});
+  }
+  auto expires = std::chrono::system_clock::now() + 3s;
+  std::string at =
+      format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(expires));
+  write_record_atomic(swarm.node(0).ws->kind_dir("reservations"), "short",
+                      reservation("short", at));
+  for (EventReader& reader : readers) {
+    std::vector<json::object> lines = reader.read_until(event_for("expired", "short"), 10s);
+    std::optional<WallTime> when = parse_timestamp(lines.back().at("timestamp").as_string());
+    REQUIRE(when);
+    auto late = *when - std::chrono::time_point_cast<std::chrono::microseconds>(expires);
+    CHECK(late >= std::chrono::microseconds(0));
+    CHECK(late < 1s);
+  }
+}
+
+}  // namespace coordd::swarm
