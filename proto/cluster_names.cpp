@@ -131,6 +131,10 @@ std::string message_subject_prefix(std::string_view cluster) {
   return "coord." + cluster_name(cluster) + ".msg";
 }
 
+std::string host_ping_subject(std::string_view cluster, std::string_view host) {
+  return "coord." + cluster_name(cluster) + ".host." + encode_name_part(host) + ".ping";
+}
+
 std::string broadcast_subject(std::string_view cluster) {
   return message_subject_prefix(cluster) + ".all";
 }

@@ -49,6 +49,9 @@ std::string message_stream(std::string_view cluster);  // "COORD_C_MSG"
 std::string message_subject_prefix(std::string_view cluster);
 // "coord.C.msg.all": broadcasts.
 std::string broadcast_subject(std::string_view cluster);
+// coord.C.host.enc(H).ping: answered by the coordd holding host id H (core
+// NATS request/reply), so a claimant can tell a live holder from a stale entry.
+std::string host_ping_subject(std::string_view cluster, std::string_view host);
 // "coord.C.msg.to.enc(H).enc(X)": a message for agent X on host H.
 std::string direct_subject(std::string_view cluster, std::string_view host, std::string_view agent);
 // "coord.C.msg.to.enc(H).>": what host H's durable consumer filters on.

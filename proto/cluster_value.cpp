@@ -42,4 +42,18 @@ std::optional<RecordValue> decode_record_value(std::string_view bytes) {
   return value;
 }
 
+std::string encode_host_value(const HostValue& value) {
+  return json::serialize(json::object{{"epoch", value.epoch}, {"ts", value.ts}});
+}
+
+std::optional<HostValue> decode_host_value(std::string_view bytes) {
+  json::error_code ec;
+  json::value v = json::parse(bytes, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* epoch = v.get_object().if_contains("epoch");
+  const json::value* ts = v.get_object().if_contains("ts");
+  if (!epoch || !epoch->is_string() || !ts || !ts->is_string()) return std::nullopt;
+  return HostValue{std::string(epoch->get_string()), std::string(ts->get_string())};
+}
+
 }  // namespace coordd

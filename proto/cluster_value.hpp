@@ -30,4 +30,13 @@ struct RecordValue {
 // parses records).
 std::optional<RecordValue> decode_record_value(std::string_view bytes);
 
+// A host's entry in the hosts bucket: {"epoch":"E","ts":"ISO"}, the run
+// holding the host id and when it last said so.
+struct HostValue {
+  std::string epoch;
+  std::string ts;
+};
+std::string encode_host_value(const HostValue& value);
+std::optional<HostValue> decode_host_value(std::string_view bytes);
+
 }  // namespace coordd

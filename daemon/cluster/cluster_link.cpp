@@ -44,6 +44,10 @@ ClusterLink::ClusterLink(boost::asio::io_context& io, Engine& engine, ClusterOpt
   config.servers = options_.servers;
   config.client_name = "coordd " + options_.host_id;
   config.records_bucket = records_bucket(options_.cluster_name);
+  config.hosts_bucket = hosts_bucket(options_.cluster_name);
+  config.host_key = encode_name_part(options_.host_id);
+  config.ping_subject = host_ping_subject(options_.cluster_name, options_.host_id);
+  config.epoch = epoch_;
   config.creds_file = options_.creds_file;
   config.tls_ca = options_.tls_ca;
   config.tls_cert = options_.tls_cert;
@@ -153,7 +157,18 @@ void ClusterLink::on_events(std::vector<BridgeEvent>& events) {
       }
     } else if (std::holds_alternative<BridgeReady>(event)) {
       bucket_ready_ = true;
+      host_refused_.reset();
+      spdlog::info("joined swarm {} as host {}", escape_control(options_.cluster_name),
+                   escape_control(options_.host_id));
       flush();
+    } else if (auto* refused = std::get_if<BridgeHostRefused>(&event)) {
+      bucket_ready_ = false;
+      host_refused_ = refused->holder_epoch;
+      spdlog::error(
+          "host id {} is held by another live coordd (run {}) in swarm {}: not joining; serving "
+          "locally (give this one another --host-id)",
+          escape_control(options_.host_id), escape_control(refused->holder_epoch),
+          escape_control(options_.cluster_name));
     } else if (auto* error = std::get_if<BridgeError>(&event)) {
       errors_log_.warn("swarm: " + escape_control(error->text));
     }
@@ -374,6 +389,11 @@ void ClusterLink::schedule_retry() {
 std::uint64_t ClusterLink::barrier(std::chrono::milliseconds timeout,
                                    std::function<void(Status)> done) {
   std::uint64_t id = next_barrier_++;
+  if (host_refused_) {
+    done(Status::error("cluster_unavailable", "not in the swarm: host id " + options_.host_id +
+                                                  " is held by another live coordd"));
+    return id;
+  }
   if (!connection_.connected) {
     done(Status::error("cluster_unavailable",
                        "not connected to the swarm (" + connection_.error +
@@ -449,7 +469,11 @@ json::object ClusterLink::status() const {
   out["connected"] = connection_.connected;
   out["server"] = connection_.connected ? json::value(connection_.server) : json::value(nullptr);
   if (!connection_.connected && !connection_.error.empty()) out["error"] = connection_.error;
-  out["bucket_ready"] = bucket_ready_;
+  out["joined"] = bucket_ready_;
+  if (host_refused_) {
+    out["error"] = "host id " + options_.host_id + " is held by another live coordd (run " +
+                   *host_refused_ + ")";
+  }
   json::array repos;
   for (const auto& [watch, shared] : shared_) {
     repos.push_back(json::object{{"root", engine_.root_path(shared.root)},

@@ -127,7 +127,8 @@ class ClusterLink final : public ClusterView {
   bool flush_posted_ = false;
 
   BridgeConnection connection_;
-  bool bucket_ready_ = false;
+  bool bucket_ready_ = false;                 // joined: buckets exist and the host id is ours
+  std::optional<std::string> host_refused_;   // the holder's run, while another holds our host id
   std::map<std::string, SharedRoot> shared_;  // by watch prefix
   std::map<RootId, std::string> unshared_;    // root -> why it is not shared
   std::map<std::string, std::size_t> held_;   // own keys -> hash of the data the swarm holds

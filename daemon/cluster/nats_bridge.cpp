@@ -5,6 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <cstring>
 
+#include "proto/cluster_value.hpp"
+#include "proto/timestamp.hpp"
+
 namespace coordd {
 
 // The inbox nats.c's threads fill and the reactor drains. Bounded: a thread
@@ -125,6 +128,24 @@ void on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closu
   shared->report(std::move(result));
 }
 
+// Answers pings on this host's subject with the epoch of the run holding it.
+struct PingResponder {
+  std::string epoch;
+};
+
+void on_ping(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply != nullptr && *reply != '\0') {
+    natsConnection_PublishString(nc, reply, static_cast<PingResponder*>(closure)->epoch.c_str());
+  }
+  natsMsg_Destroy(msg);
+}
+
+std::string now_timestamp() {
+  return format_timestamp(
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
+}
+
 std::string connected_url(natsConnection* nc) {
   char buffer[256] = {};
   if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
@@ -212,29 +233,74 @@ class Session {
   }
 
   bool connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
-  bool ready() const { return kv_ != nullptr; }
+  bool ready() const { return kv_ != nullptr && host_held_; }
+  bool bucket_ready() const { return kv_ != nullptr && hosts_kv_ != nullptr; }
 
-  // Finds or makes the bucket; true once it exists.
+  // Finds or makes both buckets; true once they exist.
   bool ensure_bucket() {
-    if (kv_) return true;
     if (!connected()) return false;
-    natsStatus s = js_KeyValue(&kv_, js_, config_.records_bucket.c_str());
-    if (s == NATS_OK) return true;
-    kv_ = nullptr;
-    for (int replicas : replica_choices()) {
-      kvConfig cfg;
-      kvConfig_Init(&cfg);
-      cfg.Bucket = config_.records_bucket.c_str();
-      cfg.History = 1;
-      cfg.Replicas = replicas;
-      cfg.StorageType = js_FileStorage;
-      s = js_CreateKeyValue(&kv_, js_, &cfg);
-      if (s == NATS_OK) return true;
-      kv_ = nullptr;
+    if (!kv_ && !open_bucket(config_.records_bucket, kv_)) return false;
+    if (!hosts_kv_ && !open_bucket(config_.hosts_bucket, hosts_kv_)) return false;
+    return true;
+  }
+
+  enum class Claim { kHeld, kRefused, kRetry };
+  // Takes this run's host id: created if new, taken over from a holder that
+  // no longer answers its ping (compare-and-set on the entry's revision, so
+  // two claimants cannot both win), refused while the holder answers.
+  Claim claim_host(std::string& holder_epoch) {
+    if (host_held_) return Claim::kHeld;
+    std::string value = encode_host_value({config_.epoch, now_timestamp()});
+    std::uint64_t revision = 0;
+    natsStatus s =
+        kvStore_CreateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str());
+    if (s != NATS_OK) {
+      kvEntry* entry = nullptr;
+      if (kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK) return Claim::kRetry;
+      std::uint64_t held_at = kvEntry_Revision(entry);
+      std::optional<HostValue> holder = decode_host_value(std::string_view(
+          static_cast<const char*>(kvEntry_Value(entry)), std::size_t(kvEntry_ValueLen(entry))));
+      kvEntry_Destroy(entry);
+      holder_epoch = holder ? holder->epoch : "";
+      if (holder_epoch != config_.epoch) {
+        natsMsg* reply = nullptr;
+        natsStatus ping =
+            natsConnection_RequestString(&reply, nc_, config_.ping_subject.c_str(), "", 1000);
+        if (reply != nullptr) natsMsg_Destroy(reply);
+        if (ping == NATS_OK) return Claim::kRefused;
+        if (ping != NATS_NO_RESPONDERS && ping != NATS_TIMEOUT) return Claim::kRetry;
+      }
+      s = kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str(),
+                               held_at);
+      if (s != NATS_OK) return Claim::kRetry;  // someone else moved first: look again
     }
-    shared_.report(BridgeError{"cannot create bucket " + config_.records_bucket + ": " +
-                               status_text(s) + "; retrying"});
-    return false;
+    host_revision_ = revision;
+    host_held_ = true;
+    ping_.epoch = config_.epoch;
+    if (!ping_sub_) {
+      natsConnection_Subscribe(&ping_sub_, nc_, config_.ping_subject.c_str(), on_ping, &ping_);
+    }
+    return Claim::kHeld;
+  }
+
+  // Says again that this run holds the host id; false when another took it.
+  bool refresh_host() {
+    if (!host_held_ || !connected()) return true;
+    std::string value = encode_host_value({config_.epoch, now_timestamp()});
+    std::uint64_t revision = 0;
+    natsStatus s = kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(),
+                                        value.c_str(), host_revision_);
+    if (s == NATS_OK) {
+      host_revision_ = revision;
+      return true;
+    }
+    // Tell a lost entry (another run took over) from a failed write.
+    kvEntry* entry = nullptr;
+    if (kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK) return true;
+    bool ours = kvEntry_Revision(entry) == host_revision_;
+    kvEntry_Destroy(entry);
+    if (!ours) host_held_ = false;
+    return ours;
   }
 
   void watch(const std::string& prefix) {
@@ -330,7 +396,15 @@ class Session {
   }
 
   void close() {
+    // A clean exit gives the host id back at once.
+    if (host_held_ && connected()) kvStore_Delete(hosts_kv_, config_.host_key.c_str());
+    host_held_ = false;
+    if (ping_sub_) natsSubscription_Unsubscribe(ping_sub_);
     if (nc_) natsConnection_Close(nc_);
+    if (ping_sub_) natsSubscription_Destroy(ping_sub_);
+    ping_sub_ = nullptr;
+    if (hosts_kv_) kvStore_Destroy(hosts_kv_);
+    hosts_kv_ = nullptr;
     for (const auto& watch : watches_) {
       if (watch->sub) natsSubscription_Destroy(watch->sub);
       watch->sub = nullptr;
@@ -352,6 +426,26 @@ class Session {
   void set_stream_name(std::string name) { stream_name_ = std::move(name); }
 
  private:
+  bool open_bucket(const std::string& name, kvStore*& kv) {
+    natsStatus s = js_KeyValue(&kv, js_, name.c_str());
+    if (s == NATS_OK) return true;
+    kv = nullptr;
+    for (int replicas : replica_choices()) {
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = name.c_str();
+      cfg.History = 1;
+      cfg.Replicas = replicas;
+      cfg.StorageType = js_FileStorage;
+      s = js_CreateKeyValue(&kv, js_, &cfg);
+      if (s == NATS_OK) return true;
+      kv = nullptr;
+    }
+    shared_.report(
+        BridgeError{"cannot create bucket " + name + ": " + status_text(s) + "; retrying"});
+    return false;
+  }
+
   std::vector<int> replica_choices() const {
     if (config_.replicas > 0) return {config_.replicas};
     return {3, 1};
@@ -363,6 +457,11 @@ class Session {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   kvStore* kv_ = nullptr;
+  kvStore* hosts_kv_ = nullptr;
+  natsSubscription* ping_sub_ = nullptr;
+  PingResponder ping_;
+  bool host_held_ = false;
+  std::uint64_t host_revision_ = 0;
   std::string stream_name_;
   std::vector<std::unique_ptr<Watch>> watches_;
 };
@@ -418,8 +517,9 @@ void NatsBridge::run() {
   Session session(config_, *shared_);
   session.set_stream_name("KV_" + config_.records_bucket);
   if (!session.connect()) return;
-  bool announced_ready = false;
+  bool refused_reported = false;
   bool watches_dirty = false;
+  auto last_refresh = std::chrono::steady_clock::now();
   // Sync probes not answered yet, by token, with when to give up on them.
   std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> probes;
   std::chrono::milliseconds probe_pause(2);
@@ -438,11 +538,31 @@ void NatsBridge::run() {
     auto now = std::chrono::steady_clock::now();
     if (!session.ready() && now - last_attempt > std::chrono::milliseconds(500)) {
       last_attempt = now;
-      if (session.ensure_bucket() && !announced_ready) {
-        announced_ready = true;
-        shared_->report(BridgeReady{});
+      std::string holder;
+      if (session.ensure_bucket()) {
+        switch (session.claim_host(holder)) {
+          case Session::Claim::kHeld:
+            shared_->report(BridgeReady{});
+            last_refresh = now;
+            watches_dirty = true;
+            break;
+          case Session::Claim::kRefused:
+            if (!refused_reported) shared_->report(BridgeHostRefused{holder});
+            refused_reported = true;
+            last_attempt = now + std::chrono::seconds(5);  // and look again later
+            break;
+          case Session::Claim::kRetry:
+            break;
+        }
       }
-      watches_dirty = true;
+    }
+    if (session.ready() && now - last_refresh > std::chrono::seconds(10)) {
+      last_refresh = now;
+      if (!session.refresh_host()) {
+        shared_->report(BridgeError{"another coordd took over this host id; leaving the swarm"});
+        shared_->report(BridgeHostRefused{""});
+        refused_reported = true;
+      }
     }
     for (Command& command : batch) {
       switch (command.type) {

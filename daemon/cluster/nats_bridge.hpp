@@ -28,6 +28,10 @@ struct BridgeConfig {
   std::vector<std::string> servers;  // nats://host:port ...
   std::string client_name;           // shown by the server (connz)
   std::string records_bucket;        // KV bucket of the records
+  std::string hosts_bucket;          // KV bucket of host ids and the runs holding them
+  std::string host_key;              // this host's key there (its encoded id)
+  std::string ping_subject;          // answered while this run holds the host id
+  std::string epoch;                 // this run
   std::string creds_file;
   std::string tls_ca, tls_cert, tls_key;
   int replicas = 0;  // of a bucket it creates; 0: 3, or 1 when the cluster has fewer nodes
@@ -42,8 +46,14 @@ struct BridgeConnection {
   std::string server;  // the URL in use when connected
   std::string error;   // why not, when known
 };
-// The bucket exists (made or found) and watches can start.
+// The bucket exists (made or found) and this run holds its host id: watches
+// and publishes go ahead.
 struct BridgeReady {};
+// The host id is held by another live coordd (it answered its ping): this
+// run stays out of the swarm, retrying now and then.
+struct BridgeHostRefused {
+  std::string holder_epoch;
+};
 // One value (or delete marker) of a watched key range, in stream order.
 struct BridgeEntry {
   std::string watch;  // the key prefix watched
@@ -76,8 +86,8 @@ struct BridgeSyncPoint {
 struct BridgeError {
   std::string text;
 };
-using BridgeEvent = std::variant<BridgeConnection, BridgeReady, BridgeEntry, BridgeCaughtUp,
-                                 BridgeAck, BridgeSyncPoint, BridgeError>;
+using BridgeEvent = std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry,
+                                 BridgeCaughtUp, BridgeAck, BridgeSyncPoint, BridgeError>;
 
 class NatsBridge {
  public:

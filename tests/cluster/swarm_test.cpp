@@ -174,3 +174,43 @@ TEST_CASE("a short lease taken on one host expires on every host within a second
 }
 
 }  // namespace coordd::swarm
+
+namespace coordd::swarm {
+
+TEST_CASE(
+    "a second coordd claiming a live host id is refused, keeps serving locally, and joins once "
+    "the holder has gone") {
+  Swarm swarm(2);
+  swarm.expect_all_converged();  // a and b hold their ids
+  support::WorkspaceOptions options;
+  options.label = "coordd-swarm-impostor";
+  Workspace ws(options);
+  write_record_atomic(ws.kind_dir("tasks"), "mine", {{"task_id", "mine"}});
+  DaemonProcess impostor(
+      ws, {"--cluster", swarm.nats().urls(), "--cluster-name", "swarmtest", "--host-id", "a",
+           "--repo-id", ws.repo().string() + "=" + std::string(kRepoId), "--state-dir", "none"});
+  EventReader reader = impostor.connect();
+  json::object cluster;
+  bool refused = support::poll_until(support::PollClock::now() + 15s, [&] {
+    cluster = reader.call({{"op", "status"}}).at("cluster").as_object();
+    return cluster.contains("error");
+  });
+  REQUIRE_MESSAGE(refused, json::serialize(cluster));
+  CHECK(std::string(cluster.at("error").as_string()).find("host id a is held by another live") !=
+        std::string::npos);
+  CHECK(cluster.at("joined") == false);
+  CHECK(impostor.log().find("give this one another --host-id") != std::string::npos);
+  // It serves its own records, and the swarm never sees them.
+  CHECK(reader.call({{"op", "list"}}).at("records").as_array().size() == 1);
+  json::object sync = reader.call({{"op", "sync"}, {"scope", "cluster"}});
+  CHECK(sync.at("code") == "cluster_unavailable");
+  swarm.expect_all_converged();
+
+  swarm.stop(0);  // the holder leaves cleanly: the id is free
+  bool joined = support::poll_until(support::PollClock::now() + 20s, [&] {
+    return reader.call({{"op", "status"}}).at("cluster").at("joined") == true;
+  });
+  CHECK_MESSAGE(joined, impostor.log());
+}
+
+}  // namespace coordd::swarm
