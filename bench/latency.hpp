@@ -38,6 +38,12 @@ class LatencyLog {
   std::size_t arrived() const { return arrived_.load(std::memory_order_acquire); }
   bool complete() const { return arrived() == messages_ * receivers_; }
 
+  // When `receiver` first read `message` (0: not yet), and when it was sent.
+  std::int64_t arrival_ns(std::size_t receiver, std::size_t message) const {
+    return arrival_[receiver * messages_ + message];
+  }
+  std::int64_t sent_ns(std::size_t message) const { return sent_[message]; }
+
   // Arrival minus send time of every arrival, in ns.
   std::vector<std::int64_t> latencies_ns() const;
   // The first send and the last arrival (0 when none).
