@@ -43,6 +43,10 @@ BenchResult run_fanout(const BenchConfig& config);
 BenchResult run_ingest(const BenchConfig& config);
 BenchResult run_scale(const BenchConfig& config);
 BenchResult run_send(const BenchConfig& config);
+// coordd across hosts on a 3-node NATS JetStream cluster (nats-server in
+// $PATH): cross-host latency against the engine's own floor, and federated
+// ingest until every node has every change.
+BenchResult run_swarm(const BenchConfig& config);
 
 // The Workspace of one run, <config.scratch>/<label>-XXXXXX: every kind
 // directory and sock/ (0700) made up front.

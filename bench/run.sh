@@ -4,7 +4,8 @@
 #   bash bench/run.sh --quick    smoke run (~1 min, small counts): bench/results/quick.json
 # Builds coordd and coordd_bench in release mode (build-release/), runs every
 # benchmark side by side with its peer (inotifywait, bench/peers/seed_watch.py,
-# redis-server), prints the table and writes the JSON. Further options go to
+# redis-server; for swarm, NATS itself on a 3-node nats-server cluster), prints
+# the table and writes the JSON. Further options go to
 # coordd_bench (see: build-release/bench/coordd_bench --help).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,7 @@ fi
 for tool in meson ninja python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: bash .ci/bootstrap.sh installs it" >&2; exit 2; }
 done
-for peer in inotifywait:inotify-tools redis-server:redis-server; do
+for peer in inotifywait:inotify-tools redis-server:redis-server nats-server:nats-server; do
   command -v "${peer%%:*}" >/dev/null ||
     echo "warning: ${peer%%:*} not found (apt-get install ${peer#*:}); its rows will say not measured" >&2
 done
