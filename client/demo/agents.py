@@ -12,7 +12,11 @@ the same directory, then an atomic rename.
   agent-cyd  reserves two search symbols, announces a refactor, withdraws the
              announcement, then releases.
 
-Usage: agents.py REPO [--short]    (~25 s, or ~7 s with --short)
+Usage: agents.py REPO [REPO REPO] [--short]    (~25 s, or ~7 s with --short)
+
+With three repositories (clones of one repository on different hosts of a
+swarm: client/demo/swarm_demo.sh), agent-ada writes in the first, agent-bob
+in the second and agent-cyd in the third.
 """
 
 import argparse
@@ -122,20 +126,30 @@ class Agent:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("repo", type=pathlib.Path, help="repository holding .muse/")
+    parser.add_argument("repos", type=pathlib.Path, nargs="+", metavar="REPO",
+                        help="repository holding .muse/; or three, one per agent")
     parser.add_argument("--short", action="store_true", help="run in ~7 s instead of ~25 s")
+    parser.add_argument("--hosts", metavar="H1,H2,H3",
+                        help="with three repositories: the hosts they are on, for the narration")
     args = parser.parse_args()
+    if len(args.repos) not in (1, 3):
+        parser.error("give one repository, or three (one per agent)")
 
     scale = 0.3 if args.short else 1.25
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
     def say(text: str) -> None:
+        for agent, host in zip(("agent-ada", "agent-bob", "agent-cyd"), hosts):
+            text = text.replace(agent, f"{agent}@{host}")
         print(f"\033[2m  » {text}\033[0m" if colour else f"  » {text}", flush=True)
 
-    coord = Coordination(args.repo)
-    ada = Agent(coord, "agent-ada", "feature/billing", say)
-    bob = Agent(coord, "agent-bob", "main", say)
-    cyd = Agent(coord, "agent-cyd", "feature/search", say)
+    repos = args.repos * 3 if len(args.repos) == 1 else args.repos
+    hosts = args.hosts.split(",") if args.hosts else []
+    if hosts and (len(hosts) != 3 or len(args.repos) != 3):
+        parser.error("--hosts names three hosts, one per repository, and needs three repositories")
+    ada = Agent(Coordination(repos[0]), "agent-ada", "feature/billing", say)
+    bob = Agent(Coordination(repos[1]), "agent-bob", "main", say)
+    cyd = Agent(Coordination(repos[2]), "agent-cyd", "feature/search", say)
 
     # (seconds from start at full length, action)
     timeline = [
