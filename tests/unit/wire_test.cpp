@@ -67,6 +67,7 @@ std::string encode_event(const json::object& o) {
   std::string data = json::serialize(o.at("data"));
   std::string id = text(o, "id");
   std::string timestamp = text(o, "timestamp");
+  std::string origin = o.contains("origin") ? json::serialize(o.at("origin")) : "";
   EventFields fields{number(o, "seq"),
                      types.at(text(o, "event_type")),
                      *parse_kind(text(o, "kind")),
@@ -74,7 +75,8 @@ std::string encode_event(const json::object& o) {
                      timestamp,
                      root,
                      data,
-                     cause};
+                     cause,
+                     origin};
   return event_prefix(number(o, "sub")) + event_body(fields);
 }
 
@@ -132,8 +134,16 @@ std::string encode_list(const json::object& o) {
     const json::object& r = v.as_object();
     std::string id = text(r, "id"), root = json::serialize(r.at("root"));
     std::string data = json::serialize(r.at("data")), expiry;
-    ListEntry entry{
-        *parse_kind(text(r, "kind")), id, root, number(r, "seq"), false, false, std::nullopt, data};
+    std::string origin = r.contains("origin") ? json::serialize(r.at("origin")) : "";
+    ListEntry entry{*parse_kind(text(r, "kind")),
+                    id,
+                    root,
+                    number(r, "seq"),
+                    false,
+                    false,
+                    std::nullopt,
+                    data,
+                    origin};
     if (r.contains("active")) {
       entry.lease = true;
       entry.active = r.at("active").as_bool();
@@ -196,8 +206,15 @@ TEST_CASE("every complete example line in PROTOCOL.md is what its encoder writes
     std::string shape = text(example.line, "type");
     if (shape == "lagged") shape += example.line.contains("mailbox") ? " (mailbox)" : " (sub)";
     shapes.insert(shape);
+    // In a swarm events and list records carry origin: one example each.
+    if (shape == "event" && example.line.contains("origin")) shapes.insert("event (origin)");
+    if (shape == "list") {
+      for (const json::value& r : example.line.at("records").as_array()) {
+        if (r.as_object().contains("origin")) shapes.insert("list (origin)");
+      }
+    }
   }
-  for (const char* shape : {"event", "message", "error", "hello", "subscribed", "snapshot_end",
+  for (const char* shape : {"event", "event (origin)", "list (origin)", "message", "error", "hello", "subscribed", "snapshot_end",
                             "synced", "lagged (sub)", "lagged (mailbox)", "sent", "list", "pong",
                             "unsubscribed", "watching", "unwatched"}) {
     CAPTURE(shape);
