@@ -16,7 +16,7 @@ struct RecordValueHeader {
   std::string origin;     // the host id that read the record from its disk
   std::string epoch;      // that host's run (DaemonInfo::epoch)
   std::uint64_t seq = 0;  // its local seq of the change
-  std::string ts;         // its wall clock at the change, ISO 8601 UTC
+  std::string ts;         // its wall clock when it published the value, ISO 8601 UTC
 };
 
 std::string encode_record_value(const RecordValueHeader& header, std::string_view data_json);

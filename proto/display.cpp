@@ -101,4 +101,15 @@ std::string escape_control(std::string_view text) {
   return out;
 }
 
+std::string without_userinfo(std::string_view url) {
+  std::size_t scheme = url.find("://");
+  std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  std::string_view authority =
+      url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  std::size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(start + at + 1));
+}
+
 }  // namespace coordd

@@ -16,4 +16,8 @@ std::string strip_control(std::string_view text);
 // hostile file name cannot rewrite the operator's terminal.
 std::string escape_control(std::string_view text);
 
+// `url` without its userinfo: "nats://user:secret@h:4222" -> "nats://h:4222".
+// For logs, errors and status, which must never show a credential.
+std::string without_userinfo(std::string_view url);
+
 }  // namespace coordd

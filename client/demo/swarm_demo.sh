@@ -219,7 +219,7 @@ coordd_alive() {
 joined() {
   coordd_alive "$1"
   ask "$(sock "$1")" '{"op":"status"}' 2>/dev/null |
-    status_holds 'c.get("connected") and c.get("bucket_ready") and c["repos"] and all(r["caught_up"] for r in c["repos"])'
+    status_holds 'c.get("connected") and c.get("joined") and c["repos"] and all(r["caught_up"] for r in c["repos"])'
 }
 for i in 0 1 2; do
   wait_for 20 joined "$i" || { show_log "$work/coordd-${hosts[i]}.log"; fail "coordd on ${hosts[i]} did not join the swarm within 20 s"; }

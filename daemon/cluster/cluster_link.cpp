@@ -18,8 +18,9 @@ namespace json = boost::json;
 
 namespace {
 
-// Publishes in flight at once: bounds the bridge's queue and nats.c's.
-constexpr std::size_t kMaxInFlight = 1024;
+// Publishes in flight at once: bounds the bridge's queue, and matches
+// nats.c's own bound on pending async publishes (NatsBridge).
+constexpr std::size_t kMaxInFlight = 4096;
 constexpr auto kRetryAfter = std::chrono::milliseconds(500);
 // Offsets kept per origin for its skew estimate.
 constexpr std::size_t kSkewSamples = 32;
@@ -64,6 +65,13 @@ void ClusterLink::start() {
   engine_.set_local_origin(options_.host_id);
   engine_.set_local_change_listener(
       [this](const RecordRef& ref, const Record*) { on_local_change(ref); });
+  engine_.set_root_listener([this](RootId root, bool added) {
+    if (added) {
+      add_root(root);
+    } else {
+      remove_root(root);
+    }
+  });
   for (RootId root : engine_.root_ids()) add_root(root);
   bridge_->start();
 }
@@ -83,7 +91,7 @@ void ClusterLink::add_root(RootId root) {
   std::string source;
   if (auto given = options_.repo_ids.find(path); given != options_.repo_ids.end()) {
     repo = given->second;
-    source = "--repo-id";
+    source = "given";
   } else {
     RepoIdResult derived = derive_repo_id(path);
     if (!derived.id) {
@@ -93,7 +101,7 @@ void ClusterLink::add_root(RootId root) {
       return;
     }
     repo = *derived.id;
-    source = derived.source;
+    source = "from " + derived.source;
   }
   std::string watch = encode_name_part(repo) + ".";
   if (auto taken = shared_.find(watch); taken != shared_.end()) {
@@ -108,16 +116,21 @@ void ClusterLink::add_root(RootId root) {
   shared.root = root;
   shared.repo = repo;
   shared.watch = watch;
-  spdlog::info("sharing {} with the swarm as repo {} (from {})", escape_control(path),
+  spdlog::info("sharing {} with the swarm as repo {} ({})", escape_control(path),
                escape_control(repo), source);
   bridge_->watch(watch);
 }
 
 void ClusterLink::remove_root(RootId root) {
   unshared_.erase(root);
-  // Its records stay in the swarm under this host until it watches it again
-  // (then a diff brings them up to date): unwatching is not deleting.
-  std::erase_if(shared_, [root](const auto& entry) { return entry.second.root == root; });
+  for (auto it = shared_.begin(); it != shared_.end();) {
+    if (it->second.root != root) {
+      ++it;
+      continue;
+    }
+    bridge_->unwatch(it->first);
+    it = shared_.erase(it);
+  }
 }
 
 ClusterLink::SharedRoot* ClusterLink::shared_of(RootId root) {

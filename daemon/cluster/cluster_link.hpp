@@ -53,13 +53,11 @@ class ClusterLink final : public ClusterView {
   ClusterLink(const ClusterLink&) = delete;
   ClusterLink& operator=(const ClusterLink&) = delete;
 
-  // Joins the swarm with every root the engine has (after its initial scan).
+  // Joins the swarm with every root the engine has (after its initial scan),
+  // and with each root added later (watch_root, a roots file reload).
   void start();
   // Leaves: joins the bridge thread. Idempotent.
   void stop();
-  // A root added at run time (watch_root, roots file reload).
-  void add_root(RootId root);
-  void remove_root(RootId root);
 
   // ClusterView
   boost::json::object status() const override;
@@ -99,6 +97,10 @@ class ClusterLink final : public ClusterView {
     bool probed = false;
   };
 
+  void add_root(RootId root);
+  // An unwatched root's records were removed from this host's view (their
+  // deletes are on their way to the swarm); its watch goes too.
+  void remove_root(RootId root);
   void on_events(std::vector<BridgeEvent>& events);
   void on_entry(const BridgeEntry& entry);
   void on_caught_up(const std::string& watch);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "proto/cluster_value.hpp"
+#include "proto/display.hpp"
 #include "proto/timestamp.hpp"
 
 namespace coordd {
@@ -146,10 +147,11 @@ std::string now_timestamp() {
       std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
 }
 
+// Without any user:password it was given: this goes to logs and status.
 std::string connected_url(natsConnection* nc) {
-  char buffer[256] = {};
+  char buffer[512] = {};
   if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
-  return buffer;
+  return without_userinfo(buffer);
 }
 
 void on_disconnected(natsConnection*, void* closure) {
@@ -313,6 +315,18 @@ class Session {
     watches_.push_back(std::move(watch));
   }
 
+  void unwatch(const std::string& prefix) {
+    for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+      if ((*it)->prefix != prefix) continue;
+      if ((*it)->sub) natsSubscription_Unsubscribe((*it)->sub);
+      // Its callback may still be running on nats.c's thread: the closure
+      // lives until close().
+      retired_.push_back(std::move(*it));
+      watches_.erase(it);
+      return;
+    }
+  }
+
   // Subscribes every watch that is not yet; false if one failed (retried later).
   bool subscribe_watches() {
     bool all = true;
@@ -390,7 +404,12 @@ class Session {
     std::string gen = std::to_string(generation);
     if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Coord-Gen", gen.c_str());
     if (s == NATS_OK && deleted) s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
-    if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, nullptr);
+    // A publish the server refuses (a permissions violation) gets no ack at
+    // all: without a deadline it would stay in flight for ever.
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    options.MaxWait = 2 * config_.request_timeout.count();
+    if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, &options);
     if (msg != nullptr) natsMsg_Destroy(msg);  // still ours only when the publish failed
     if (s != NATS_OK) fail(status_text(s));
   }
@@ -419,8 +438,13 @@ class Session {
     options_ = nullptr;
     // nats.c's threads may still be inside a callback whose closure is a
     // Watch: wait for them before the watches go.
+    for (const auto& watch : retired_) {
+      if (watch->sub) natsSubscription_Destroy(watch->sub);
+      watch->sub = nullptr;
+    }
     nats_CloseAndWait(2000);
     watches_.clear();
+    retired_.clear();
   }
 
   void set_stream_name(std::string name) { stream_name_ = std::move(name); }
@@ -464,6 +488,7 @@ class Session {
   std::uint64_t host_revision_ = 0;
   std::string stream_name_;
   std::vector<std::unique_ptr<Watch>> watches_;
+  std::vector<std::unique_ptr<Watch>> retired_;  // unwatched, kept until close()
 };
 
 }  // namespace
@@ -507,6 +532,10 @@ void NatsBridge::publish(std::string key, std::string value, bool deleted,
 
 void NatsBridge::watch(std::string prefix) {
   send({Command::Type::kWatch, std::move(prefix), {}, false, 0, {}});
+}
+
+void NatsBridge::unwatch(std::string prefix) {
+  send({Command::Type::kUnwatch, std::move(prefix), {}, false, 0, {}});
 }
 
 void NatsBridge::probe(std::uint64_t token, std::chrono::milliseconds within) {
@@ -572,6 +601,9 @@ void NatsBridge::run() {
         case Command::Type::kWatch:
           session.watch(command.key);
           watches_dirty = true;
+          break;
+        case Command::Type::kUnwatch:
+          session.unwatch(command.key);
           break;
         case Command::Type::kProbe:
           probes.emplace_back(command.number, now + command.within);

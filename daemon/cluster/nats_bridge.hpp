@@ -112,6 +112,8 @@ class NatsBridge {
   // Delivers the latest value of every key starting with `prefix` (ending
   // in '.'), then each change, as BridgeEntry events.
   void watch(std::string prefix);
+  // Stops delivering `prefix`; a later watch() reads it afresh.
+  void unwatch(std::string prefix);
   // Answered by a BridgeSyncPoint with `token`, unless `within` passes first
   // (then by nothing: the caller's own timeout answers).
   void probe(std::uint64_t token, std::chrono::milliseconds within);
@@ -121,7 +123,7 @@ class NatsBridge {
 
  private:
   struct Command {
-    enum class Type { kPublish, kWatch, kProbe } type;
+    enum class Type { kPublish, kWatch, kUnwatch, kProbe } type;
     std::string key;
     std::string value;
     bool deleted = false;

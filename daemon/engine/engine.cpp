@@ -48,6 +48,7 @@ RootId Engine::add_root(const std::string& root_path) {
   root =
       Root{root_path,     boost::json::serialize(boost::json::string(root_path)),       id, false,
            local_origin_, local_origin_.empty() ? std::string() : quoted(local_origin_)};
+  if (root_listener_) root_listener_(id, true);
   return id;
 }
 
@@ -151,6 +152,7 @@ void Engine::remove_root(RootId root) {
   std::erase_if(dir_problems_,
                 [&below](const auto& entry) { return entry.first.starts_with(below); });
   store_.drop_root(root);
+  if (root_listener_ && !roots_.at(root).remote) root_listener_(root, false);
   roots_.erase(root);
   notify_deadline(before);
 }

@@ -74,6 +74,11 @@ class Engine final : public WatchSink {
     local_change_listener_ = std::move(listener);
   }
 
+  // Called after a local root is added (true), and after a local root's
+  // records have been removed, before the root is forgotten (false).
+  using RootListener = std::function<void(RootId, bool added)>;
+  void set_root_listener(RootListener listener) { root_listener_ = std::move(listener); }
+
   // --- records of other hosts (cluster) ---------------------------------
   // This host's id: from now on every event and snapshot names its origin.
   void set_local_origin(const std::string& host_id);
@@ -187,6 +192,7 @@ class Engine final : public WatchSink {
   std::function<void()> deadline_listener_;
   std::function<void(RootId, std::string_view)> cookie_listener_;
   LocalChangeListener local_change_listener_;
+  RootListener root_listener_;
   std::string local_origin_;
 
   std::map<RootId, Root> roots_;

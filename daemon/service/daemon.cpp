@@ -152,18 +152,12 @@ void Daemon::reload() {
       for (const std::string& root : file_roots_) {
         bool from_flag =
             std::find(options_.roots.begin(), options_.roots.end(), root) != options_.roots.end();
-        if (wanted.contains(root) || from_flag) continue;
-        if (auto id = monitor_.engine().find_root(root); id && cluster_) cluster_->remove_root(*id);
-        monitor_.remove_root(root);
+        if (!wanted.contains(root) && !from_flag) monitor_.remove_root(root);
       }
       for (const std::string& root : wanted) {
-        bool known = monitor_.engine().find_root(root).has_value();
         Status added = monitor_.add_root(root);
-        if (!added.ok()) {
+        if (!added.ok())
           spdlog::error("cannot watch {}: {}", root, escape_control(added.message()));
-        } else if (cluster_ && !known) {
-          cluster_->add_root(*monitor_.engine().find_root(root));
-        }
       }
       file_roots_ = std::move(wanted);
       release_scan_scratch();

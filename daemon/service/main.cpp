@@ -13,6 +13,7 @@
 #include "daemon/service/logging.hpp"
 #include "daemon/service/roots_file.hpp"
 #include "proto/cluster_names.hpp"
+#include "proto/display.hpp"
 #include "proto/socket_path.hpp"
 
 namespace {
@@ -298,7 +299,8 @@ int main(int argc, char** argv) {
         std::size_t comma = std::min(cluster_urls.find(',', start), cluster_urls.size());
         std::string url = cluster_urls.substr(start, comma - start);
         if (!url.starts_with("nats://") && !url.starts_with("tls://"))
-          throw std::runtime_error("--cluster " + url + ": expected nats://HOST:PORT or tls://...");
+          throw std::runtime_error("--cluster " + coordd::without_userinfo(url) +
+                                   ": expected nats://HOST:PORT or tls://...");
         cluster.servers.push_back(url);
         start = comma + 1;
       }

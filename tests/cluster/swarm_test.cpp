@@ -214,3 +214,28 @@ TEST_CASE(
 }
 
 }  // namespace coordd::swarm
+
+namespace coordd::swarm {
+
+TEST_CASE(
+    "a root unwatched on one host leaves every host's view, and is shared again once watched "
+    "again") {
+  Swarm swarm(2);
+  write_record_atomic(swarm.node(0).ws->kind_dir("tasks"), "t-a", {{"task_id", "t-a"}});
+  swarm.expect_all_converged();
+  EventReader on_a = swarm.node(0).daemon->connect();
+  std::string root = swarm.node(0).ws->repo().string();
+  REQUIRE(on_a.call({{"op", "unwatch_root"}, {"path", root}}).at("type") == "unwatched");
+  // Its records left the swarm with it, and status still answers.
+  EventReader on_b = swarm.node(1).daemon->connect();
+  bool gone =
+      support::poll_until(support::PollClock::now() + 10s, [&] { return swarm.list(1).empty(); });
+  CHECK(gone);
+  CHECK(on_a.call({{"op", "status"}}).at("type") == "status");
+
+  REQUIRE(on_a.call({{"op", "watch_root"}, {"path", root}}).at("type") == "watching");
+  swarm.expect_all_converged();
+  CHECK(swarm.list(1).size() == 1);
+}
+
+}  // namespace coordd::swarm

@@ -63,3 +63,12 @@ TEST_CASE(
 TEST_CASE("escape_control escapes the backslash so its output cannot be mistaken for an escape") {
   CHECK(escape_control("a\\x1b") == "a\\x5cx1b");
 }
+
+TEST_CASE("without_userinfo drops a URL's user and password, and nothing else") {
+  CHECK(without_userinfo("nats://laptop:s3cret@h1:4222") == "nats://h1:4222");
+  CHECK(without_userinfo("tls://token@h1:4222/x?y=1") == "tls://h1:4222/x?y=1");
+  CHECK(without_userinfo("nats://u:p@ss@h1:4222") == "nats://h1:4222");
+  CHECK(without_userinfo("nats://h1:4222") == "nats://h1:4222");
+  CHECK(without_userinfo("nats://h1:4222/a@b") == "nats://h1:4222/a@b");
+  CHECK(without_userinfo("") == "");
+}

@@ -214,9 +214,10 @@ TEST_CASE("every complete example line in PROTOCOL.md is what its encoder writes
       }
     }
   }
-  for (const char* shape : {"event", "event (origin)", "list (origin)", "message", "error", "hello", "subscribed", "snapshot_end",
-                            "synced", "lagged (sub)", "lagged (mailbox)", "sent", "list", "pong",
-                            "unsubscribed", "watching", "unwatched"}) {
+  for (const char* shape :
+       {"event", "event (origin)", "list (origin)", "message", "error", "hello", "subscribed",
+        "snapshot_end", "synced", "lagged (sub)", "lagged (mailbox)", "sent", "list", "pong",
+        "unsubscribed", "watching", "unwatched"}) {
     CAPTURE(shape);
     CHECK_MESSAGE(shapes.contains(shape), "PROTOCOL.md has no complete example of this shape");
   }
