@@ -256,7 +256,8 @@ void ClusterLink::on_caught_up(const std::string& watch) {
   SharedRoot& shared = found->second;
   shared.caught_up = true;
   // Records the swarm no longer holds were removed while we were away.
-  for (const auto& [host, origin_root] : engine_.origin_roots_of(shared.root)) {
+  for (const auto& [origin_host, origin_root] : engine_.origin_roots_of(shared.root)) {
+    const std::string& host = origin_host;
     engine_.retain_remote(origin_root, [&](Kind kind, const std::string& id) {
       return shared.seen.contains(RemoteName{host, kind, id});
     });

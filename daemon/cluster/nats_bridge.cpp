@@ -494,7 +494,7 @@ class Session {
 }  // namespace
 
 NatsBridge::NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink)
-    : io_(io), config_(std::move(config)), shared_(std::make_shared<Shared>(io, std::move(sink))) {
+    : config_(std::move(config)), shared_(std::make_shared<Shared>(io, std::move(sink))) {
   shared_->self = shared_;
   shared_->subject_prefix = "$KV." + config_.records_bucket + ".";
 }

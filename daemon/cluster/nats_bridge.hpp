@@ -133,7 +133,6 @@ class NatsBridge {
   void send(Command command);
   void run();
 
-  boost::asio::io_context& io_;
   BridgeConfig config_;
   std::shared_ptr<Shared> shared_;
   std::mutex mutex_;
