@@ -362,6 +362,10 @@ void ClusterLink::on_ack(const BridgeAck& ack) {
   --in_flight_;
   dirty.sent = 0;
   if (!ack.ok) {
+    // An unanswered value may still have been stored (its ack lost with a
+    // server): count the key as held, so that a removal made meanwhile is
+    // published, not dropped by flush() as never published.
+    if (dirty.sent_hash && !held_.contains(ack.key)) held_[ack.key] = 0;
     ++counters_.publish_failures;
     errors_log_.warn("publishing " + escape_control(ack.key) + " failed (" +
                      escape_control(ack.error) + "); retrying");
