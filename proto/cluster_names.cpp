@@ -154,6 +154,17 @@ std::string record_key(std::string_view repo, std::string_view host, Kind kind,
   return host_prefix(repo, host) + std::string(kind_dir(kind)) + "." + encode_name_part(id);
 }
 
+std::string sync_marker_key(std::string_view repo, std::string_view host) {
+  return host_prefix(repo, host) + "_sync";
+}
+
+bool is_sync_marker_key(std::string_view key) {
+  std::size_t first = key.find('.');
+  if (first == std::string_view::npos) return false;
+  std::size_t second = key.find('.', first + 1);
+  return second != std::string_view::npos && key.substr(second + 1) == "_sync";
+}
+
 std::string host_prefix(std::string_view repo, std::string_view host) {
   return encode_name_part(repo) + "." + encode_name_part(host) + ".";
 }

@@ -63,6 +63,12 @@ std::string record_key(std::string_view repo, std::string_view host, Kind kind,
 // "enc(R).enc(H).": the prefix every key host H writes for repo R starts with.
 std::string host_prefix(std::string_view repo, std::string_view host);
 
+// "enc(R).enc(H)._sync": the key host H writes to mark a point in the
+// records stream for sync {"scope":"cluster"} (three tokens, so never a
+// record's key); every other host ignores it.
+std::string sync_marker_key(std::string_view repo, std::string_view host);
+bool is_sync_marker_key(std::string_view key);
+
 struct RecordKey {
   std::string repo;
   std::string host;

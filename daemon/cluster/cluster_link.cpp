@@ -199,6 +199,7 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
   if (found == shared_.end()) return;  // a root unwatched since
   SharedRoot& shared = found->second;
   shared.applied_seq = std::max(shared.applied_seq, entry.stream_seq);
+  if (is_sync_marker_key(entry.key)) return;  // a host's sync point: its seq is all it says
   std::optional<RecordKey> key = parse_record_key(entry.key);
   if (!key || key->repo != shared.repo) return reject(entry.key, "the key does not decode");
   if (key->host == options_.host_id) {
@@ -213,11 +214,9 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
   }
   if (!is_valid_record_id(key->id)) return reject(entry.key, "the record id is not valid");
   if (!shared.caught_up) shared.seen.emplace(key->host, key->kind, key->id);
-  RootId origin_root = engine_.origin_root(shared.root, key->host);
-  OriginState& origin = origins_[key->host];
-  origin.last_seen = engine_.clock().steady_now();
   if (entry.deleted) {
-    engine_.remove_remote(origin_root, key->kind, key->id);
+    engine_.remove_remote(engine_.origin_root(shared.root, key->host), key->kind, key->id);
+    origins_[key->host].last_seen = engine_.clock().steady_now();
     ++counters_.remote_applied;
     return;
   }
@@ -230,6 +229,10 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
     return reject(entry.key,
                   "written by " + value->header.origin + " under host " + key->host + "'s prefix");
   }
+  // Only a value that passed those checks makes its host known here.
+  RootId origin_root = engine_.origin_root(shared.root, key->host);
+  OriginState& origin = origins_[key->host];
+  origin.last_seen = engine_.clock().steady_now();
   origin.epoch = value->header.epoch;
   if (std::optional<WallTime> stamped = parse_timestamp(value->header.ts)) {
     auto offset =
@@ -426,7 +429,11 @@ std::uint64_t ClusterLink::barrier(std::chrono::milliseconds timeout,
         id, Status::error("sync_timeout", "the swarm did not confirm the sync within " +
                                               std::to_string(timeout.count()) + " ms; retry"));
   });
-  bridge_->probe(id, timeout);
+  std::vector<std::string> markers;
+  for (const auto& [watch, shared] : shared_) {
+    markers.push_back(sync_marker_key(shared.repo, options_.host_id));
+  }
+  bridge_->probe(id, timeout, std::move(markers));
   return id;
 }
 

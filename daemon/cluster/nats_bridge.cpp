@@ -362,29 +362,37 @@ class Session {
     return all;
   }
 
-  enum class Probe { kAnswered, kValuesInFlight, kConsumerAway };
-  // For each watch, the stream seq up to which everything it matches was
-  // delivered. kValuesInFlight: some value is still on its way (ask again
-  // soon); kConsumerAway: the server that held a watch's consumer is gone
-  // and nats.c is making a new one (ask again later).
-  Probe probe(BridgeSyncPoint& point) {
+  enum class Probe { kAnswered, kRetry };
+  // Stores each marker and notes the stream seq it got (see
+  // NatsBridge::probe); kRetry while the swarm cannot store one (no quorum,
+  // a leader election) or a watch is not subscribed yet.
+  Probe probe(const std::vector<std::string>& markers, BridgeSyncPoint& point) {
     point.delivered.clear();
     if (!connected() || !ready()) {
-      point.error = connected() ? "the records bucket is not ready" : "not connected to the swarm";
+      point.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
       point.available = false;
       return Probe::kAnswered;
     }
-    for (const auto& watch : watches_) {
-      if (watch->sub == nullptr) return Probe::kConsumerAway;
-      jsConsumerInfo* info = nullptr;
+    for (const std::string& marker : markers) {
+      const Watch* watch = nullptr;
+      for (const auto& w : watches_) {
+        if (marker.starts_with(w->prefix)) watch = w.get();
+      }
+      if (watch == nullptr || watch->sub == nullptr) return Probe::kRetry;
+      jsPubOptions options;
+      jsPubOptions_Init(&options);
+      options.MaxWait = config_.request_timeout.count();
+      std::string subject = shared_.subject_prefix + marker;
+      jsPubAck* ack = nullptr;
       jsErrCode code = jsErrCode(0);
-      natsStatus s = natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code);
-      if (s != NATS_OK) return Probe::kConsumerAway;
-      bool settled = info->NumPending == 0;
-      std::uint64_t delivered = info->Delivered.Stream;
-      jsConsumerInfo_Destroy(info);
-      if (!settled) return Probe::kValuesInFlight;
-      point.delivered.emplace_back(watch->prefix, delivered);
+      natsStatus s = js_Publish(&ack, js_, subject.c_str(), config_.epoch.data(),
+                                int(config_.epoch.size()), &options, &code);
+      if (s != NATS_OK) {
+        if (ack) jsPubAck_Destroy(ack);
+        return Probe::kRetry;
+      }
+      point.delivered.emplace_back(watch->prefix, ack->Sequence);
+      jsPubAck_Destroy(ack);
     }
     point.available = true;
     return Probe::kAnswered;
@@ -527,19 +535,20 @@ void NatsBridge::send(Command command) {
 
 void NatsBridge::publish(std::string key, std::string value, bool deleted,
                          std::uint64_t generation) {
-  send({Command::Type::kPublish, std::move(key), std::move(value), deleted, generation, {}});
+  send({Command::Type::kPublish, std::move(key), std::move(value), deleted, generation, {}, {}});
 }
 
 void NatsBridge::watch(std::string prefix) {
-  send({Command::Type::kWatch, std::move(prefix), {}, false, 0, {}});
+  send({Command::Type::kWatch, std::move(prefix), {}, false, 0, {}, {}});
 }
 
 void NatsBridge::unwatch(std::string prefix) {
-  send({Command::Type::kUnwatch, std::move(prefix), {}, false, 0, {}});
+  send({Command::Type::kUnwatch, std::move(prefix), {}, false, 0, {}, {}});
 }
 
-void NatsBridge::probe(std::uint64_t token, std::chrono::milliseconds within) {
-  send({Command::Type::kProbe, {}, {}, false, token, within});
+void NatsBridge::probe(std::uint64_t token, std::chrono::milliseconds within,
+                       std::vector<std::string> markers) {
+  send({Command::Type::kProbe, {}, {}, false, token, within, std::move(markers)});
 }
 
 void NatsBridge::run() {
@@ -549,17 +558,21 @@ void NatsBridge::run() {
   bool refused_reported = false;
   bool watches_dirty = false;
   auto last_refresh = std::chrono::steady_clock::now();
-  // Sync probes not answered yet, by token, with when to give up on them.
-  std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> probes;
-  std::chrono::milliseconds probe_pause(2);
+  // Sync probes not answered yet, with when to give up on them.
+  struct PendingProbe {
+    std::uint64_t token;
+    std::chrono::steady_clock::time_point give_up;
+    std::vector<std::string> markers;
+  };
+  std::vector<PendingProbe> probes;
   auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {
     std::deque<Command> batch;
     {
       std::unique_lock lock(mutex_);
-      // Probes waiting for values in flight are asked again soon; otherwise
+      // Probes the swarm could not store are tried again soon; otherwise
       // wake for a command, or to retry setting up.
-      auto pause = !probes.empty() ? probe_pause : std::chrono::milliseconds(100);
+      auto pause = !probes.empty() ? std::chrono::milliseconds(50) : std::chrono::milliseconds(100);
       wake_.wait_for(lock, pause, [&] { return stopping_ || !commands_.empty(); });
       if (stopping_) break;
       batch.swap(commands_);
@@ -571,6 +584,7 @@ void NatsBridge::run() {
       if (session.ensure_bucket()) {
         switch (session.claim_host(holder)) {
           case Session::Claim::kHeld:
+            refused_reported = false;
             shared_->report(BridgeReady{});
             last_refresh = now;
             watches_dirty = true;
@@ -606,31 +620,24 @@ void NatsBridge::run() {
           session.unwatch(command.key);
           break;
         case Command::Type::kProbe:
-          probes.emplace_back(command.number, now + command.within);
+          probes.push_back({command.number, now + command.within, std::move(command.markers)});
           break;
       }
     }
     if (watches_dirty && session.ready()) watches_dirty = !session.subscribe_watches();
-    probe_pause = std::chrono::milliseconds(2);
     for (auto it = probes.begin(); it != probes.end();) {
-      if (now > it->second) {
+      if (std::chrono::steady_clock::now() > it->give_up) {
         it = probes.erase(it);  // answered by the caller's timeout already
         continue;
       }
       BridgeSyncPoint point;
-      point.token = it->first;
-      switch (session.probe(point)) {
-        case Session::Probe::kAnswered:
-          shared_->report(std::move(point));
-          it = probes.erase(it);
-          continue;
-        case Session::Probe::kConsumerAway:
-          probe_pause = std::chrono::milliseconds(100);
-          break;
-        case Session::Probe::kValuesInFlight:
-          break;
+      point.token = it->token;
+      if (session.probe(it->markers, point) == Session::Probe::kAnswered) {
+        shared_->report(std::move(point));
+        it = probes.erase(it);
+      } else {
+        ++it;
       }
-      ++it;
     }
   }
 }

@@ -74,9 +74,8 @@ struct BridgeAck {
   bool ok = false;
   std::string error;
 };
-// A sync probe's answer: for each watch, the stream seq up to which the
-// server had delivered everything that watch matches; unavailable when the
-// swarm could not be asked.
+// A sync probe's answer: for each watch, the stream seq its marker was
+// stored at; unavailable when this coordd is not connected or not joined.
 struct BridgeSyncPoint {
   std::uint64_t token = 0;
   bool available = false;
@@ -114,9 +113,14 @@ class NatsBridge {
   void watch(std::string prefix);
   // Stops delivering `prefix`; a later watch() reads it afresh.
   void unwatch(std::string prefix);
-  // Answered by a BridgeSyncPoint with `token`, unless `within` passes first
-  // (then by nothing: the caller's own timeout answers).
-  void probe(std::uint64_t token, std::chrono::milliseconds within);
+  // Stores each of `markers` (a key under a watched prefix) and answers with
+  // a BridgeSyncPoint giving, per watch, the stream seq each was stored at:
+  // once the watch has delivered that seq, it has delivered everything
+  // stored before the probe (the stream is ordered; the cookie technique).
+  // Retried while the swarm cannot store; unless `within` passes first
+  // (then nothing answers but the caller's own timeout).
+  void probe(std::uint64_t token, std::chrono::milliseconds within,
+             std::vector<std::string> markers);
 
   // Thread-safe: what the bridge thread and nats.c's threads add to.
   struct Shared;
@@ -129,6 +133,7 @@ class NatsBridge {
     bool deleted = false;
     std::uint64_t number = 0;             // generation or token
     std::chrono::milliseconds within{0};  // probes
+    std::vector<std::string> markers;     // probes
   };
   void send(Command command);
   void run();
