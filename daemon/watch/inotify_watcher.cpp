@@ -186,6 +186,8 @@ WatchResult InotifyWatcher::arm(RootId root, bool initial) {
     note(repo, err);
     watch_ancestor(root, repo, armed);
     set_problem(root, problem);
+    spdlog::debug("inotify: root {} is missing; waiting through {} ancestor watch(es)", root,
+                  armed.size());
     return {};
   }
   if (err = add_watch({root, Level::kMuse, Kind::kReservation, {}}, muse, armed); err == 0) {
@@ -206,6 +208,8 @@ WatchResult InotifyWatcher::arm(RootId root, bool initial) {
   }
   if (err == ENOSPC) return exhausted;
   set_problem(root, problem);
+  spdlog::debug("inotify: root {} armed with {} watch(es){}", root, armed.size(),
+                problem.empty() ? "" : "; " + problem);
   return {};
 }
 
@@ -260,6 +264,7 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     // The directory itself went away or moved: stop following it (a moved
     // directory would otherwise keep reporting under its old meaning).
     if (!(event.mask & IN_IGNORED)) ::inotify_rm_watch(fd_.native_handle(), event.wd);
+    spdlog::debug("inotify: watch {} ended (mask {:#x})", event.wd, event.mask);
     std::vector<WatchTarget> targets = std::move(it->second);
     watches_.erase(it);
     for (const WatchTarget& target : targets) {

@@ -56,7 +56,8 @@ TEST_CASE(
   Workspace ws;
   fs::path other = make_repo(ws, "other");
   write_record_atomic(ws.kind_dir("reservations"), "before", reservation("before", "2999-01-01"));
-  DaemonProcess daemon(ws, {"--root", other.string()});
+  // Debug logging: should this ever fail, the log shows each arming.
+  DaemonProcess daemon(ws, {"--root", other.string(), "--log-level", "debug"});
   EventReader reader = daemon.connect();
   reader.subscribe();
 
@@ -79,8 +80,10 @@ TEST_CASE(
   for (std::string_view kind : support::kKindDirs) fs::create_directories(ws.kind_dir(kind));
   write_record_atomic(ws.kind_dir("reservations"), "after", reservation("after", "2999-01-01"));
   reader.read_until(event_for("added", "after"));
-  synced = reader.call({{"op", "sync"}});
-  CHECK(synced.at("type") == "synced");
+  // Within the reader's deadline, so that a cookie never reported comes back
+  // as a sync_timeout naming its root.
+  synced = reader.call({{"op", "sync"}, {"timeout_ms", 4000}});
+  CHECK_MESSAGE(synced.at("type") == "synced", json::serialize(synced) << "\n" << daemon.log());
   CHECK_FALSE(synced.contains("degraded"));
   CHECK(degraded_reason(reader, ws.repo()).empty());
   // And it stays watched: a later write comes live, not by a rescan.
