@@ -35,18 +35,9 @@ mkdir -p "$repo/.muse/coordination"
 
 coordd_pid="" watch_pid="" recorder_pid="" agents_pid=""
 
-# Stops a process we started: SIGTERM, then SIGKILL if it lingers.
-stop() {
-  local pid=$1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+# stop PID: a process we started goes (SIGTERM, then SIGKILL if it lingers).
+# shellcheck source=demo_lib.sh
+source "$here/demo_lib.sh"
 
 cleanup() {
   local status=$?

@@ -112,7 +112,6 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   // reads the seq after every event it vouches for has been queued -- and
   // then resumes reading the held requests.
   void finish_deferred_reply(std::function<std::string()> make_line);
-  bool reply_deferred() const { return deferred_; }
 
   Subscription& add_subscription(EventFilter filter) { return streams_.add(std::move(filter)); }
   bool remove_subscription(std::uint64_t id);
