@@ -58,14 +58,62 @@ std::string uptime(const json::object& status) {
   return format_time_left(std::chrono::seconds(value->to_number<long long>()));
 }
 
+// The swarm lines (status.cluster), when the daemon is in one.
+std::string cluster_lines(const json::object& status) {
+  const json::value* value = status.if_contains("cluster");
+  if (!value || !value->is_object()) return "";
+  const json::object& c = value->get_object();
+  std::string out;
+  bool joined = c.if_contains("joined") && c.at("joined") == true;
+  bool connected = c.if_contains("connected") && c.at("connected") == true;
+  out += "  swarm          " + get(c, "cluster_name") + " as host " + get(c, "host_id") + ": " +
+         (joined ? "joined" : "not joined") + ", " +
+         (connected ? "connected to " + get(c, "server") : std::string("not connected"));
+  if (c.contains("error")) out += " (" + get(c, "error") + ")";
+  out += "\n";
+  if (const json::value* repos = c.if_contains("repos"); repos && repos->is_array()) {
+    for (const json::value& repo : repos->get_array()) {
+      if (!repo.is_object()) continue;
+      const json::object& r = repo.get_object();
+      bool caught_up = r.if_contains("caught_up") && r.at("caught_up") == true;
+      out += "  shared         " + get(r, "root") + " as " + get(r, "repo_id") +
+             (caught_up ? "" : " (still reading the swarm)") + "\n";
+    }
+  }
+  if (const json::value* unshared = c.if_contains("unshared"); unshared && unshared->is_array()) {
+    for (const json::value& root : unshared->get_array()) {
+      if (!root.is_object()) continue;
+      out += "  not shared     " + get(root.get_object(), "root") + ": " +
+             get(root.get_object(), "reason") + "\n";
+    }
+  }
+  if (const json::value* origins = c.if_contains("origins"); origins && origins->is_object()) {
+    for (const auto& [host, origin] : origins->get_object()) {
+      if (!origin.is_object()) continue;
+      const json::object& o = origin.get_object();
+      out += "  host " + strip_control(host) +
+             std::string(host.size() < 10 ? 10 - host.size() : 1, ' ') + get(o, "records") +
+             " record(s), last seen " + get(o, "last_seen_ms_ago") + " ms ago, clock skew " +
+             get(o, "skew_ms") + " ms\n";
+    }
+  }
+  out += "  swarm backlog  " + get(c, "backlog") + " to publish, " + get(c, "in_flight") +
+         " in flight; " + get(c, "published") + " published, " + get(c, "publish_failures") +
+         " failed (retried), " + get(c, "remote_applied") + " applied, " +
+         get(c, "remote_rejected") + " refused\n";
+  return out;
+}
+
 }  // namespace
 
 CLI::App* add_status_command(CLI::App& app, StatusArgs& args) {
   CLI::App* sub =
       app.add_subcommand("status", "Show what coordd reports about itself, readable (or --json).");
   sub->footer(
-      "Shows version, uptime, watch backend, roots, records per kind, active leases, clients and\n"
-      "subscriptions, events, bad files skipped, overflows and rescans, journal and limits.\n\n"
+      "Shows version, uptime, watch backend, roots, the swarm (when coordd runs with --cluster:\n"
+      "host id, connection, shared roots, other hosts, what waits to be published), records per\n"
+      "kind, active leases, clients and subscriptions, events, bad files skipped, overflows and\n"
+      "rescans, journal and limits.\n\n"
       "Examples:\n"
       "  coordctl status\n"
       "  coordctl status --json | jq .active_leases");
@@ -90,6 +138,7 @@ std::string format_status(const json::object& s, const std::string& socket) {
       out += "  degraded       " + get(*entry, "path") + ": " + get(*entry, "degraded") + "\n";
     }
   }
+  out += cluster_lines(s);
   out += "  records        " + get(s, "records_total") + records_by_kind(s) + "\n";
   out += "  active leases  " + get(s, "active_leases") +
          (next == "?" ? std::string() : ", next expiry " + next) + "\n";

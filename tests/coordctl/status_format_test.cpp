@@ -1,0 +1,53 @@
+// coordctl status, readable: the swarm lines a person reads to tell whether
+// this coordd is in the swarm, what it shares and what waits to be published.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "client/status_command.hpp"
+
+namespace json = boost::json;
+
+namespace {
+
+json::object status_with(json::object cluster) {
+  json::object status =
+      json::parse(R"({"version":"0.1.0","roots":["/r"],"records_total":2})").as_object();
+  if (!cluster.empty()) status["cluster"] = std::move(cluster);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("coordctl status shows the swarm: host, connection, shared roots, other hosts, backlog") {
+  json::object cluster = json::parse(R"({
+    "cluster_name":"team","host_id":"laptop-1","connected":true,"joined":true,
+    "server":"nats://n1:4222",
+    "repos":[{"root":"/r","repo_id":"github.com/acme/shop","caught_up":true}],
+    "unshared":[{"root":"/other","reason":"no remote \"origin\""}],
+    "origins":{"laptop-2":{"epoch":"e2","records":7,"last_seen_ms_ago":1200,"skew_ms":3}},
+    "backlog":4,"in_flight":1,"published":10,"publish_failures":0,"remote_applied":7,
+    "remote_rejected":2})")
+                             .as_object();
+  std::string text = coordd::format_status(status_with(cluster), "/s.sock");
+  CHECK(text.find("swarm          team as host laptop-1: joined, connected to nats://n1:4222\n") !=
+        std::string::npos);
+  CHECK(text.find("shared         /r as github.com/acme/shop\n") != std::string::npos);
+  CHECK(text.find("not shared     /other: no remote \"origin\"\n") != std::string::npos);
+  CHECK(text.find("host laptop-2  7 record(s), last seen 1200 ms ago, clock skew 3 ms\n") !=
+        std::string::npos);
+  CHECK(text.find("swarm backlog  4 to publish, 1 in flight; 10 published, 0 failed (retried), 7 "
+                  "applied, 2 refused\n") != std::string::npos);
+}
+
+TEST_CASE("coordctl status says why a coordd is not in the swarm, and nothing of it without one") {
+  json::object cluster = json::parse(R"({"cluster_name":"team","host_id":"a","connected":true,
+    "joined":false,"server":"nats://n1:4222","error":"host id a is held by another live coordd",
+    "repos":[],"unshared":[],"origins":{},"backlog":0,"in_flight":0,"published":0,
+    "publish_failures":0,"remote_applied":0,"remote_rejected":0})")
+                             .as_object();
+  std::string text = coordd::format_status(status_with(cluster), "/s.sock");
+  CHECK(text.find("team as host a: not joined, connected to nats://n1:4222 (host id a is held by "
+                  "another live coordd)\n") != std::string::npos);
+  CHECK(coordd::format_status(status_with({}), "/s.sock").find("swarm") == std::string::npos);
+}
