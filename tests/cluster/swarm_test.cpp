@@ -239,3 +239,50 @@ TEST_CASE(
 }
 
 }  // namespace coordd::swarm
+
+#if defined(__SANITIZE_THREAD__)
+#define COORDD_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define COORDD_UNDER_TSAN 1
+#endif
+#endif
+#ifndef COORDD_UNDER_TSAN
+#define COORDD_UNDER_TSAN 0
+#endif
+
+namespace coordd::swarm {
+namespace {
+
+std::size_t threads_of(pid_t pid) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("without --cluster coordd runs one thread and no origin appears; with it, the bridge") {
+  Workspace ws;
+  write_record_atomic(ws.kind_dir("tasks"), "t", {{"task_id", "t"}});
+  DaemonProcess alone(ws);
+  std::size_t alone_threads = threads_of(alone.pid());
+#if !COORDD_UNDER_TSAN  // ThreadSanitizer runs a thread of its own in coordd
+  CHECK(alone_threads == 1);
+#endif
+  EventReader reader = alone.connect();
+  json::object list = reader.call({{"op", "list"}});
+  REQUIRE(list.at("records").as_array().size() == 1);
+  CHECK_FALSE(list.at("records").as_array()[0].as_object().contains("origin"));
+  CHECK_FALSE(reader.call({{"op", "status"}}).contains("cluster"));
+
+  Swarm swarm(1);
+  swarm.expect_all_converged();
+  CHECK(threads_of(swarm.node(0).daemon->pid()) > alone_threads);
+}
+
+}  // namespace coordd::swarm

@@ -178,6 +178,8 @@ int DaemonProcess::kill() {
 
 std::string DaemonProcess::log() const { return read_whole_file(log_path_); }
 
+pid_t DaemonProcess::pid() const { return child_.pid(); }
+
 LinePattern event_for(std::string_view event_type, std::string_view id) {
   return LinePattern{
       "an '" + std::string(event_type) + "' event for '" + std::string(id) + "'",

@@ -70,6 +70,7 @@ class DaemonProcess {
   // SIGKILL, as a crash ends it (no shutdown code runs); waits for the exit.
   int kill();
   std::string log() const;
+  pid_t pid() const;
 
  private:
   DaemonProcess(const Workspace& ws, std::vector<std::string> extra_flags, bool wait_ready);
