@@ -15,7 +15,9 @@ namespace coordd::support {
 inline std::string program_path(const char* variable, const char* program) {
   const char* value = std::getenv(variable);
   if (value == nullptr || *value == '\0') {
-    FAIL(variable << " is not set; run the suite with meson test, which points it at " << program);
+    // As std::string: doctest prints a bare const char* as a pointer.
+    FAIL(std::string(variable) << " is not set; run the suite with meson test, which points it at "
+                               << std::string(program));
   }
   return value;
 }
