@@ -349,9 +349,22 @@ void ClusterLink::flush() {
           {options_.host_id, epoch_, record->seq, format_timestamp(engine_.clock().now())},
           record->data_json);
       dirty.sent_hash = hash_of(record->data_json);
-    } else {
-      dirty.sent_hash.reset();
     }
+    if (connection_.max_payload > 0 && std::int64_t(value.size()) > connection_.max_payload) {
+      // No server would take it: say so once per change, and take back an
+      // earlier (smaller) version the others would otherwise keep.
+      ++counters_.too_large;
+      errors_log_.warn("not sharing " + escape_control(key) + ": its value is " +
+                       std::to_string(value.size()) + " bytes, over the servers' max_payload of " +
+                       std::to_string(connection_.max_payload) + "; it stays local");
+      record = nullptr;
+      value.clear();
+      if (!held_.contains(key)) {
+        dirty_.erase(it);
+        continue;
+      }
+    }
+    if (record == nullptr) dirty.sent_hash.reset();
     dirty.sent = dirty.generation;
     ++in_flight_;
     bridge_->publish(key, std::move(value), record == nullptr, dirty.sent);
@@ -539,6 +552,7 @@ json::object ClusterLink::status() const {
   out["publish_failures"] = counters_.publish_failures;
   out["remote_applied"] = counters_.remote_applied;
   out["remote_rejected"] = counters_.remote_rejected;
+  out["too_large"] = counters_.too_large;
   return out;
 }
 

@@ -42,6 +42,7 @@ struct ClusterCounters {
   std::uint64_t publish_failures = 0;  // attempts refused or not answered (retried)
   std::uint64_t remote_applied = 0;    // remote changes applied here
   std::uint64_t remote_rejected = 0;   // remote values skipped: malformed, oversize, foreign
+  std::uint64_t too_large = 0;         // local records over the servers' max_payload: kept local
 };
 
 class ClusterLink final : public ClusterView {

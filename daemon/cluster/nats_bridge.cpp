@@ -160,7 +160,8 @@ void on_disconnected(natsConnection*, void* closure) {
 }
 
 void on_connected(natsConnection* nc, void* closure) {
-  static_cast<NatsBridge::Shared*>(closure)->report(BridgeConnection{true, connected_url(nc), ""});
+  static_cast<NatsBridge::Shared*>(closure)->report(
+      BridgeConnection{true, connected_url(nc), "", natsConnection_GetMaxPayload(nc)});
 }
 
 void on_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
@@ -213,7 +214,8 @@ class Session {
     }
     s = natsConnection_Connect(&nc_, options_);
     if (s == NATS_OK) {
-      shared_.report(BridgeConnection{true, connected_url(nc_), ""});
+      shared_.report(
+          BridgeConnection{true, connected_url(nc_), "", natsConnection_GetMaxPayload(nc_)});
     } else if (s != NATS_NOT_YET_CONNECTED) {
       shared_.report(BridgeConnection{false, "", status_text(s)});
       return false;

@@ -43,8 +43,9 @@ struct BridgeConfig {
 // --- what the bridge reports (copied out of nats.c's objects) ------------
 struct BridgeConnection {
   bool connected = false;
-  std::string server;  // the URL in use when connected
-  std::string error;   // why not, when known
+  std::string server;            // the URL in use when connected
+  std::string error;             // why not, when known
+  std::int64_t max_payload = 0;  // the server's bound on a message, when connected
 };
 // The bucket exists (made or found) and this run holds its host id: watches
 // and publishes go ahead.

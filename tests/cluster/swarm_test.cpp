@@ -286,3 +286,33 @@ TEST_CASE("without --cluster coordd runs one thread and no origin appears; with 
 }
 
 }  // namespace coordd::swarm
+
+namespace coordd::swarm {
+
+TEST_CASE(
+    "a record too large for the servers' max_payload stays local, is counted, and holds up "
+    "nothing") {
+  Swarm swarm(2);
+  swarm.expect_all_converged();
+  // Under --max-record-bytes (1 MiB), over NATS's default max_payload once
+  // the value's header line is added.
+  std::string filler(1'048'530, 'x');
+  write_record_atomic(swarm.node(0).ws->kind_dir("tasks"), "big",
+                      {{"task_id", "big"}, {"filler", filler}});
+  write_record_atomic(swarm.node(0).ws->kind_dir("tasks"), "small", {{"task_id", "small"}});
+  EventReader on_a = swarm.node(0).daemon->connect();
+  json::object cluster;
+  bool counted = support::poll_until(support::PollClock::now() + 10s, [&] {
+    cluster = on_a.call({{"op", "status"}}).at("cluster").as_object();
+    return cluster.at("too_large") == 1 && cluster.at("backlog") == 0 &&
+           cluster.at("in_flight") == 0;
+  });
+  REQUIRE_MESSAGE(counted, json::serialize(cluster));
+  std::map<std::string, std::string> on_b = swarm.list(1);
+  CHECK(on_b.contains("a/task/small"));
+  CHECK_FALSE(on_b.contains("a/task/big"));
+  CHECK(on_a.call({{"op", "list"}}).at("records").as_array().size() == 2);  // still served here
+  CHECK(swarm.node(0).daemon->log().find("not sharing") != std::string::npos);
+}
+
+}  // namespace coordd::swarm
