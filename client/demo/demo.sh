@@ -53,16 +53,6 @@ trap cleanup EXIT
 trap 'echo; echo "demo: interrupted; cleaning up"; exit 130' INT
 trap 'exit 143' TERM
 
-# Polls `condition` (a command) every 50 ms for up to `seconds`.
-wait_for() {
-  local seconds=$1; shift
-  local tries=$((seconds * 20))
-  for _ in $(seq "$tries"); do
-    "$@" && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 daemon_alive() {
   kill -0 "$coordd_pid" 2>/dev/null || { echo "demo: coordd exited:" >&2; cat "$work/coordd.log" >&2; exit 1; }

@@ -13,3 +13,14 @@ stop() {
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 50 ms for up to `seconds`.
+wait_for() {
+  local seconds=$1; shift
+  local tries=$((seconds * 20))
+  for _ in $(seq "$tries"); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}

@@ -73,16 +73,6 @@ trap cleanup EXIT
 trap 'echo; echo "swarm demo: interrupted; cleaning up"; exit 130' INT
 trap 'exit 143' TERM
 
-# Polls `condition` (a command) every 100 ms for up to `seconds`.
-wait_for() {
-  local seconds=$1; shift
-  local tries=$((seconds * 10))
-  for _ in $(seq "$tries"); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 show_log() { echo "--- last lines of $1:" >&2; tail -n 30 "$1" >&2 || true; }
 

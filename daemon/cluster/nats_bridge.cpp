@@ -14,7 +14,7 @@ namespace coordd {
 // The inbox nats.c's threads fill and the reactor drains. Bounded: a thread
 // that finds it full waits, which the server sees as a slow consumer and
 // answers with flow control, never by dropping a value silently.
-struct NatsBridge::Shared {
+struct NatsBridge::Shared : std::enable_shared_from_this<NatsBridge::Shared> {
   static constexpr std::size_t kMaxInbox = 65'536;
 
   Shared(boost::asio::io_context& io, Sink sink) : io(io), sink(std::move(sink)) {}
@@ -27,7 +27,7 @@ struct NatsBridge::Shared {
     if (drain_posted) return;
     drain_posted = true;
     lock.unlock();
-    boost::asio::post(io, [self = shared_from_this_()] { self->drain(); });
+    boost::asio::post(io, [self = shared_from_this()] { self->drain(); });
   }
 
   void drain() {
@@ -51,11 +51,8 @@ struct NatsBridge::Shared {
     room.notify_all();
   }
 
-  std::shared_ptr<Shared> shared_from_this_() { return self.lock(); }
-
   boost::asio::io_context& io;
   Sink sink;
-  std::weak_ptr<Shared> self;
   std::mutex mutex;
   std::condition_variable room;
   std::vector<BridgeEvent> inbox;
@@ -238,7 +235,6 @@ class Session {
 
   bool connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
   bool ready() const { return kv_ != nullptr && host_held_; }
-  bool bucket_ready() const { return kv_ != nullptr && hosts_kv_ != nullptr; }
 
   // Finds or makes both buckets; true once they exist.
   bool ensure_bucket() {
@@ -505,7 +501,6 @@ class Session {
 
 NatsBridge::NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink)
     : config_(std::move(config)), shared_(std::make_shared<Shared>(io, std::move(sink))) {
-  shared_->self = shared_;
   shared_->subject_prefix = "$KV." + config_.records_bucket + ".";
 }
 

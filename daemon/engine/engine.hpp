@@ -96,9 +96,6 @@ class Engine final : public WatchSink {
   // fresh read of that host's records).
   void retain_remote(RootId origin_root, const std::function<bool(Kind, const std::string&)>& keep);
   bool is_origin_root(RootId root) const;
-  // The local root an origin root merges into (itself for a local root).
-  RootId home_of(RootId root) const { return roots_.at(root).home; }
-  const std::string& origin_of(RootId root) const { return roots_.at(root).origin; }
   const std::string& origin_json(RootId root) const { return roots_.at(root).origin_json; }
   // Origin roots merged under `home`, by host id.
   std::vector<std::pair<std::string, RootId>> origin_roots_of(RootId home) const;
