@@ -203,7 +203,12 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
   std::optional<RecordKey> key = parse_record_key(entry.key);
   if (!key || key->repo != shared.repo) return reject(entry.key, "the key does not decode");
   if (key->host == options_.host_id) {
-    // What the swarm holds for us: what a reconnect or restart diffs against.
+    // What the swarm holds for us, read once: what a restart diffs against.
+    // After that, acks say it: our own values come back through the watch
+    // later than their acks, so a late entry (say, the delete of an earlier
+    // version) would make held_ say "not stored" of a value that is, and a
+    // removal then would never be published.
+    if (shared.caught_up) return;
     if (entry.deleted) {
       held_.erase(entry.key);
     } else {
