@@ -239,7 +239,11 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
   OriginState& origin = origins_[key->host];
   origin.last_seen = engine_.clock().steady_now();
   origin.epoch = value->header.epoch;
-  if (std::optional<WallTime> stamped = parse_timestamp(value->header.ts)) {
+  // Only a live value says anything of the clocks: one read at catch-up may
+  // have been stored long ago.
+  std::optional<WallTime> stamped =
+      shared.caught_up ? parse_timestamp(value->header.ts) : std::nullopt;
+  if (stamped) {
     auto offset =
         std::chrono::duration_cast<std::chrono::milliseconds>(engine_.clock().now() - *stamped);
     origin.offsets_ms.push_back(offset.count());
