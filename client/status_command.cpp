@@ -76,7 +76,9 @@ std::string cluster_lines(const json::object& status) {
       if (!repo.is_object()) continue;
       const json::object& r = repo.get_object();
       bool caught_up = r.if_contains("caught_up") && r.at("caught_up") == true;
+      bool mirror = r.if_contains("mirror") && r.at("mirror") == true;
       out += "  shared         " + get(r, "root") + " as " + get(r, "repo_id") +
+             (mirror ? ", mirrored to disk" : "") +
              (caught_up ? "" : " (still reading the swarm)") + "\n";
     }
   }
@@ -91,16 +93,29 @@ std::string cluster_lines(const json::object& status) {
     for (const auto& [host, origin] : origins->get_object()) {
       if (!origin.is_object()) continue;
       const json::object& o = origin.get_object();
-      out += "  host " + strip_control(host) +
-             std::string(host.size() < 10 ? 10 - host.size() : 1, ' ') + get(o, "records") +
-             " record(s), last seen " + get(o, "last_seen_ms_ago") + " ms ago, clock skew " +
-             get(o, "skew_ms") + " ms\n";
+      out +=
+          "  host " + strip_control(host) +
+          std::string(host.size() < 10 ? 10 - host.size() : 1, ' ') + get(o, "records") +
+          " record(s), last seen " + get(o, "last_seen_ms_ago") + " ms ago, clock skew " +
+          get(o, "skew_ms") + " ms" +
+          (o.if_contains("stale") && o.at("stale") == true ? ", stale (its coordd is not running)"
+                                                           : "") +
+          "\n";
     }
   }
   out += "  swarm backlog  " + get(c, "backlog") + " to publish, " + get(c, "in_flight") +
          " in flight; " + get(c, "published") + " published, " + get(c, "publish_failures") +
          " failed (retried), " + get(c, "remote_applied") + " applied, " +
          get(c, "remote_rejected") + " refused\n";
+  if (const json::value* m = c.if_contains("mirror"); m && m->is_object()) {
+    const json::object& mirror = m->get_object();
+    if (get(mirror, "written") != "0" || get(mirror, "conflicts") != "0" ||
+        get(mirror, "errors") != "0") {
+      out += "  mirror         " + get(mirror, "written") + " written, " + get(mirror, "removed") +
+             " removed, " + get(mirror, "conflicts") + " not written (a local file is there), " +
+             get(mirror, "errors") + " failed\n";
+    }
+  }
   return out;
 }
 

@@ -5,6 +5,17 @@
 namespace coordd {
 namespace json = boost::json;
 
+std::string encode_mirror_file(std::string_view data_json, std::string_view origin) {
+  std::string out = "{\"";
+  out += kMirrorMarkerField;
+  out += "\":";
+  out += json::serialize(json::string_view(origin.data(), origin.size()));
+  std::string_view rest = data_json.substr(data_json.empty() ? 0 : 1);  // after '{'
+  if (!rest.empty() && rest.front() != '}') out += ',';
+  out += rest.empty() ? std::string_view("}") : rest;
+  return out;
+}
+
 std::string encode_record_value(const RecordValueHeader& header, std::string_view data_json) {
   json::object head;
   head["origin"] = header.origin;

@@ -12,6 +12,16 @@
 
 namespace coordd {
 
+// A mirror copy (coordd --mirror) of another host's record in the local
+// .muse/coordination/: the record with this top-level field first, naming
+// the host it came from. coordd never takes such a file for a record of its
+// own host (so never publishes it back), and Muse's tools, which read the
+// fields they know, see the record as its origin wrote it.
+inline constexpr std::string_view kMirrorMarkerField = "coordd_mirror_of";
+// The file's bytes: `data_json` (a compact JSON object, as coordd holds a
+// record) with the marker naming `origin` inserted first.
+std::string encode_mirror_file(std::string_view data_json, std::string_view origin);
+
 struct RecordValueHeader {
   std::string origin;     // the host id that read the record from its disk
   std::string epoch;      // that host's run (DaemonInfo::epoch)

@@ -32,14 +32,16 @@ std::size_t hash_of(std::string_view data) { return std::hash<std::string_view>{
 
 }  // namespace
 
-ClusterLink::ClusterLink(boost::asio::io_context& io, Engine& engine, ClusterOptions options,
-                         std::string epoch)
+ClusterLink::ClusterLink(boost::asio::io_context& io, Engine& engine, FileSystem& fs,
+                         ClusterOptions options, std::string epoch)
     : io_(io),
       engine_(engine),
       options_(std::move(options)),
       epoch_(std::move(epoch)),
       rejects_log_(engine.clock(), io.get_executor()),
       errors_log_(engine.clock(), io.get_executor()),
+      mirror_log_(engine.clock(), io.get_executor()),
+      mirror_(engine, fs, mirror_log_),
       retry_timer_(engine.clock().make_alarm(io.get_executor())) {
   BridgeConfig config;
   config.servers = options_.servers;
@@ -73,6 +75,12 @@ void ClusterLink::start() {
     }
   });
   for (RootId root : engine_.root_ids()) add_root(root);
+  for (const std::string& path : options_.mirror_roots) {
+    if (!engine_.find_root(path)) {
+      spdlog::warn("--mirror {}: not a watched root; nothing is mirrored there",
+                   escape_control(path));
+    }
+  }
   bridge_->start();
 }
 
@@ -95,6 +103,8 @@ void ClusterLink::add_root(RootId root) {
   } else {
     RepoIdResult derived = derive_repo_id(path);
     if (!derived.id) {
+      if (options_.mirror_roots.contains(path))
+        derived.why_not += " (so --mirror does nothing there)";
       unshared_[root] = derived.why_not;
       spdlog::warn("{} is not shared with the swarm: {}", escape_control(path),
                    escape_control(derived.why_not));
@@ -116,8 +126,10 @@ void ClusterLink::add_root(RootId root) {
   shared.root = root;
   shared.repo = repo;
   shared.watch = watch;
-  spdlog::info("sharing {} with the swarm as repo {} ({})", escape_control(path),
-               escape_control(repo), source);
+  shared.mirror = options_.mirror_roots.contains(path);
+  spdlog::info("sharing {} with the swarm as repo {} ({}){}", escape_control(path),
+               escape_control(repo), source,
+               shared.mirror ? "; other hosts' records are mirrored into its directory" : "");
   bridge_->watch(watch);
 }
 
@@ -184,6 +196,8 @@ void ClusterLink::on_events(std::vector<BridgeEvent>& events) {
           escape_control(options_.cluster_name));
     } else if (auto* error = std::get_if<BridgeError>(&event)) {
       errors_log_.warn("swarm: " + escape_control(error->text));
+    } else if (auto* host = std::get_if<BridgeHost>(&event)) {
+      on_host(*host);
     }
   }
   check_barriers();
@@ -223,6 +237,8 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
     engine_.remove_remote(engine_.origin_root(shared.root, key->host), key->kind, key->id);
     origins_[key->host].last_seen = engine_.clock().steady_now();
     ++counters_.remote_applied;
+    if (shared.mirror && shared.caught_up)
+      mirror_.changed(shared.root, key->host, key->kind, key->id);
     return;
   }
   if (entry.value.size() > kDefaultMaxRecordBytes + kValueHeaderRoom) {
@@ -260,6 +276,8 @@ void ClusterLink::on_entry(const BridgeEntry& entry) {
   Status applied = engine_.apply_remote(origin_root, key->kind, key->id, value->data);
   if (!applied.ok()) return reject(entry.key, applied.message());
   ++counters_.remote_applied;
+  if (shared.mirror && shared.caught_up)
+    mirror_.changed(shared.root, key->host, key->kind, key->id);
 }
 
 void ClusterLink::on_caught_up(const std::string& watch) {
@@ -275,6 +293,7 @@ void ClusterLink::on_caught_up(const std::string& watch) {
     });
   }
   shared.seen.clear();
+  if (shared.mirror) mirror_.reconcile(shared.root);
   // Our own side: publish what differs from what the swarm holds for us.
   std::size_t differing = 0;
   for (Kind kind : kAllKinds) {
@@ -309,6 +328,36 @@ void ClusterLink::on_caught_up(const std::string& watch) {
       }(),
       differing);
   flush();
+}
+
+void ClusterLink::on_host(const BridgeHost& entry) {
+  std::optional<std::string> host = decode_name_part(entry.key);
+  if (!host || !validate_host_id(*host).ok())
+    return reject(entry.key, "the host key does not decode");
+  if (*host == options_.host_id) return;
+  HostClaim& claim = hosts_[*host];
+  claim.refreshed = engine_.clock().steady_now();
+  if (entry.deleted) {
+    claim.left = true;
+    if (origins_.contains(*host)) {
+      spdlog::info("host {} left the swarm; its records stay until it removes them",
+                   escape_control(*host));
+    }
+    return;
+  }
+  std::optional<HostValue> value = decode_host_value(entry.value);
+  if (!value) return reject(entry.key, "the host value is not a coordd host claim");
+  claim.left = false;
+  claim.epoch = value->epoch;
+}
+
+bool ClusterLink::is_stale(const std::string& host) const {
+  auto claim = hosts_.find(host);
+  if (claim == hosts_.end()) return bucket_ready_;  // known by its records alone: not running
+  if (claim->second.left) return true;
+  if (!connection_.connected || !bucket_ready_) return false;  // we cannot tell
+  return engine_.clock().steady_now() - claim->second.refreshed >
+         3 * kHostRefreshInterval + std::chrono::seconds(5);
 }
 
 // --- publishing our records -------------------------------------------------
@@ -525,7 +574,8 @@ json::object ClusterLink::status() const {
   for (const auto& [watch, shared] : shared_) {
     repos.push_back(json::object{{"root", engine_.root_path(shared.root)},
                                  {"repo_id", shared.repo},
-                                 {"caught_up", shared.caught_up}});
+                                 {"caught_up", shared.caught_up},
+                                 {"mirror", shared.mirror}});
   }
   out["repos"] = std::move(repos);
   json::array unshared;
@@ -546,11 +596,15 @@ json::object ClusterLink::status() const {
       }
     }
     json::object entry;
-    entry["epoch"] = origin.epoch;
+    // The run holding the host id now, else the run that wrote its values.
+    auto claim = hosts_.find(host);
+    entry["epoch"] =
+        claim != hosts_.end() && !claim->second.epoch.empty() ? claim->second.epoch : origin.epoch;
     entry["records"] = records;
     entry["last_seen_ms_ago"] =
         std::chrono::duration_cast<std::chrono::milliseconds>(now - origin.last_seen).count();
     entry["skew_ms"] = skew_ms(origin);
+    entry["stale"] = is_stale(host);
     if (!origin.offsets_ms.empty()) entry["lag_ms"] = origin.offsets_ms.back();
     origins[host] = std::move(entry);
   }
@@ -562,6 +616,11 @@ json::object ClusterLink::status() const {
   out["remote_applied"] = counters_.remote_applied;
   out["remote_rejected"] = counters_.remote_rejected;
   out["too_large"] = counters_.too_large;
+  const MirrorCounters& mirror = mirror_.counters();
+  out["mirror"] = json::object{{"written", mirror.written},
+                               {"removed", mirror.removed},
+                               {"conflicts", mirror.conflicts},
+                               {"errors", mirror.errors}};
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "daemon/bus/log_throttle.hpp"
+#include "daemon/cluster/mirror.hpp"
 #include "daemon/cluster/nats_bridge.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/cluster_view.hpp"
@@ -33,6 +34,7 @@ struct ClusterOptions {
   std::string creds_file;
   std::string tls_ca, tls_cert, tls_key;
   std::map<std::string, std::string> repo_ids;  // root path -> repo id, when given
+  std::set<std::string> mirror_roots;           // root paths whose swarm records go to disk too
   int replicas = 0;                             // see BridgeConfig
   bool discover_servers = true;                 // see BridgeConfig
 };
@@ -48,7 +50,8 @@ struct ClusterCounters {
 class ClusterLink final : public ClusterView {
  public:
   // `epoch` names this run (DaemonInfo::epoch). Nothing connects before start().
-  ClusterLink(boost::asio::io_context& io, Engine& engine, ClusterOptions options,
+  // `fs` is the engine's disk (for --mirror's copies).
+  ClusterLink(boost::asio::io_context& io, Engine& engine, FileSystem& fs, ClusterOptions options,
               std::string epoch);
   ~ClusterLink() override;
   ClusterLink(const ClusterLink&) = delete;
@@ -67,6 +70,7 @@ class ClusterLink final : public ClusterView {
   void cancel_barrier(std::uint64_t id) override;
 
   const ClusterCounters& counters() const { return counters_; }
+  const MirrorCounters& mirror_counters() const { return mirror_.counters(); }
 
  private:
   using RemoteName = std::tuple<std::string, Kind, std::string>;  // host, kind, id
@@ -75,6 +79,7 @@ class ClusterLink final : public ClusterView {
     std::string repo;
     std::string watch;  // the key prefix of the repo: enc(R) + "."
     bool caught_up = false;
+    bool mirror = false;            // --mirror: other hosts' records are written to disk too
     std::set<RemoteName> seen;      // during the first read: what the swarm holds
     std::uint64_t applied_seq = 0;  // the stream seq of the last value applied
   };
@@ -84,6 +89,12 @@ class ClusterLink final : public ClusterView {
     std::uint64_t sent = 0;                // the generation in flight (0: none)
     bool queued = false;                   // in ready_
     std::optional<std::size_t> sent_hash;  // what the swarm will hold once acked (nullopt: deleted)
+  };
+  // A host's claim in the hosts bucket, as last seen.
+  struct HostClaim {
+    std::string epoch;
+    SteadyTime refreshed{};  // when its latest claim or refresh arrived here
+    bool left = false;       // its claim was deleted (a clean exit)
   };
   struct OriginState {
     std::string epoch;
@@ -107,6 +118,10 @@ class ClusterLink final : public ClusterView {
   void on_caught_up(const std::string& watch);
   void on_ack(const BridgeAck& ack);
   void on_sync_point(const BridgeSyncPoint& point);
+  void on_host(const BridgeHost& host);
+  // Whether `host`'s coordd has stopped saying it runs: it left, or missed
+  // three refreshes while we were connected to see them.
+  bool is_stale(const std::string& host) const;
   void on_local_change(const RecordRef& ref);
   void mark_dirty(const std::string& key, const RecordRef& ref);
   void flush();
@@ -125,6 +140,8 @@ class ClusterLink final : public ClusterView {
   std::unique_ptr<NatsBridge> bridge_;
   LogThrottle rejects_log_;
   LogThrottle errors_log_;
+  LogThrottle mirror_log_;
+  Mirror mirror_;
   std::unique_ptr<Alarm> retry_timer_;
   bool retry_armed_ = false;
   bool flush_posted_ = false;
@@ -140,6 +157,7 @@ class ClusterLink final : public ClusterView {
   std::size_t in_flight_ = 0;
   std::uint64_t next_generation_ = 1;
   std::map<std::string, OriginState> origins_;
+  std::map<std::string, HostClaim> hosts_;  // by host id
   std::map<std::uint64_t, Barrier> barriers_;
   std::uint64_t next_barrier_ = 1;
   ClusterCounters counters_;

@@ -73,6 +73,9 @@ std::string status_text(natsStatus status) {
 // One watched key range: the closure of its subscription's callback.
 struct Watch {
   std::string prefix;
+  std::string subject_prefix;  // "$KV.<bucket>."
+  std::string stream;          // "KV_<bucket>"
+  bool hosts = false;          // the hosts bucket (BridgeHost), not records (BridgeEntry)
   NatsBridge::Shared* shared = nullptr;
   natsSubscription* sub = nullptr;
   bool caught_up = false;  // touched only by the subscription's delivery thread
@@ -83,7 +86,7 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
   BridgeEntry entry;
   entry.watch = watch->prefix;
   std::string_view subject = natsMsg_GetSubject(msg);
-  const std::string& prefix = watch->shared->subject_prefix;
+  const std::string& prefix = watch->subject_prefix;
   if (subject.starts_with(prefix)) subject.remove_prefix(prefix.size());
   entry.key = std::string(subject);
   if (const char* data = natsMsg_GetData(msg); data != nullptr) {
@@ -100,6 +103,10 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
     jsMsgMetaData_Destroy(meta);
   }
   natsMsg_Destroy(msg);
+  if (watch->hosts) {
+    watch->shared->report(BridgeHost{std::move(entry.key), std::move(entry.value), entry.deleted});
+    return;
+  }
   bool caught_up = entry.pending == 0 && !watch->caught_up;
   if (caught_up) watch->caught_up = true;
   std::string prefix_copy = entry.watch;
@@ -309,6 +316,8 @@ class Session {
     }
     auto watch = std::make_unique<Watch>();
     watch->prefix = prefix;
+    watch->subject_prefix = shared_.subject_prefix;
+    watch->stream = stream_name_;
     watch->shared = &shared_;
     watches_.push_back(std::move(watch));
   }
@@ -328,26 +337,36 @@ class Session {
   // Subscribes every watch that is not yet; false if one failed (retried later).
   bool subscribe_watches() {
     bool all = true;
-    for (const auto& watch : watches_) {
+    if (!hosts_watch_) {
+      hosts_watch_ = std::make_unique<Watch>();
+      hosts_watch_->subject_prefix = "$KV." + config_.hosts_bucket + ".";
+      hosts_watch_->stream = "KV_" + config_.hosts_bucket;
+      hosts_watch_->hosts = true;
+      hosts_watch_->shared = &shared_;
+    }
+    std::vector<Watch*> every{hosts_watch_.get()};
+    for (const auto& watch : watches_) every.push_back(watch.get());
+    for (Watch* watch : every) {
       if (watch->sub != nullptr) continue;
       jsSubOptions options;
       jsSubOptions_Init(&options);
       options.Ordered = true;
-      options.Stream = stream_name_.c_str();
+      options.Stream = watch->stream.c_str();
       options.Config.DeliverPolicy = js_DeliverLastPerSubject;
       // A consumer lost with its server is noticed (and re-made by nats.c)
       // after missed heartbeats: 1 s apart, not the default 5 s.
       options.Config.Heartbeat = std::int64_t(1'000'000'000);
-      std::string subject = shared_.subject_prefix + watch->prefix + ">";
+      std::string subject = watch->subject_prefix + watch->prefix + ">";
       jsErrCode code = jsErrCode(0);
-      natsStatus s = js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch.get(),
-                                  nullptr, &options, &code);
+      natsStatus s = js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch, nullptr,
+                                  &options, &code);
       if (s != NATS_OK) {
         watch->sub = nullptr;
         shared_.report(BridgeError{"cannot watch " + subject + ": " + status_text(s)});
         all = false;
         continue;
       }
+      if (watch->hosts) continue;
       // A watch with no values gets no message that could say so.
       jsConsumerInfo* info = nullptr;
       if (natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code) == NATS_OK) {
@@ -434,6 +453,8 @@ class Session {
       if (watch->sub) natsSubscription_Destroy(watch->sub);
       watch->sub = nullptr;
     }
+    if (hosts_watch_ && hosts_watch_->sub) natsSubscription_Destroy(hosts_watch_->sub);
+    if (hosts_watch_) hosts_watch_->sub = nullptr;
     if (kv_) kvStore_Destroy(kv_);
     kv_ = nullptr;
     if (js_) jsCtx_Destroy(js_);
@@ -451,6 +472,7 @@ class Session {
     nats_CloseAndWait(2000);
     watches_.clear();
     retired_.clear();
+    hosts_watch_.reset();
   }
 
   void set_stream_name(std::string name) { stream_name_ = std::move(name); }
@@ -495,6 +517,7 @@ class Session {
   std::string stream_name_;
   std::vector<std::unique_ptr<Watch>> watches_;
   std::vector<std::unique_ptr<Watch>> retired_;  // unwatched, kept until close()
+  std::unique_ptr<Watch> hosts_watch_;           // the hosts bucket, once joined
 };
 
 }  // namespace
@@ -596,7 +619,7 @@ void NatsBridge::run() {
         }
       }
     }
-    if (session.ready() && now - last_refresh > std::chrono::seconds(10)) {
+    if (session.ready() && now - last_refresh > kHostRefreshInterval) {
       last_refresh = now;
       if (!session.refresh_host()) {
         shared_->report(BridgeError{"another coordd took over this host id; leaving the swarm"});

@@ -86,8 +86,19 @@ struct BridgeSyncPoint {
 struct BridgeError {
   std::string text;
 };
-using BridgeEvent = std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry,
-                                 BridgeCaughtUp, BridgeAck, BridgeSyncPoint, BridgeError>;
+// An entry of the hosts bucket (watched once joined): a host's claim, made
+// or refreshed (every 10 s while its coordd runs), or deleted (a clean exit).
+struct BridgeHost {
+  std::string key;  // the host's encoded id
+  std::string value;
+  bool deleted = false;
+};
+using BridgeEvent =
+    std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry, BridgeCaughtUp,
+                 BridgeAck, BridgeSyncPoint, BridgeError, BridgeHost>;
+
+// How often a joined coordd refreshes its claim in the hosts bucket.
+inline constexpr std::chrono::seconds kHostRefreshInterval{10};
 
 class NatsBridge {
  public:

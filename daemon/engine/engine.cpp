@@ -98,6 +98,11 @@ Status Engine::apply_remote(RootId origin_root, Kind kind, const std::string& id
   }
   Result<ParsedRecord> parsed = parse_record(bytes);
   if (!parsed.ok()) return parsed.status();
+  if (parsed->mirror_of) {
+    return Status::error("bad_record", "carries the mirror marker " +
+                                           std::string(kMirrorMarkerField) +
+                                           " (a copy, never a host's own record)");
+  }
   RecordRef ref{origin_root, kind, id};
   Record* existing = store_.find(ref);
   if (existing && existing->data_json == parsed->data_json) return Status();
@@ -148,6 +153,7 @@ void Engine::remove_root(RootId root) {
     for (const std::string& id : ids) remove(RecordRef{root, kind, id});
   }
   std::erase_if(bad_files_, [root](const auto& entry) { return std::get<0>(entry.first) == root; });
+  std::erase_if(mirror_files_, [root](const auto& entry) { return entry.first.root == root; });
   std::string below = coordination_dir(root);
   std::erase_if(dir_problems_,
                 [&below](const auto& entry) { return entry.first.starts_with(below); });
@@ -204,7 +210,9 @@ void Engine::on_file_gone(RootId root, Kind kind, std::string_view name) {
   ClassifiedName classified = classify_name(name);
   if (classified.cls != NameClass::kRecord) return;
   auto before = next_deadline();
-  remove(RecordRef{root, kind, std::string(classified.id)});
+  RecordRef ref{root, kind, std::string(classified.id)};
+  mirror_files_.erase(ref);
+  remove(ref);
   notify_deadline(before);
 }
 
@@ -218,6 +226,8 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   // The polling rescan trusts an unchanged stamp; everything else re-reads.
   if (listed && existing && existing->stamp == *listed) return;
   if (listed) {
+    auto mirror = mirror_files_.find(ref);
+    if (mirror != mirror_files_.end() && mirror->second.stamp == *listed) return;
     auto bad = bad_files_.find(BadKey{ref.root, ref.kind, name});
     if (bad != bad_files_.end() && bad->second.stamp == *listed) return;  // still the same bad file
   }
@@ -227,6 +237,7 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
               : fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
   // Remember a bad file by the stamp the poller will list next time.
   const FileStamp* seen = listed ? listed : &read.stamp;
+  if (read.status != ReadStatus::kOk) mirror_files_.erase(ref);
   switch (read.status) {
     case ReadStatus::kOk:
       break;
@@ -250,15 +261,47 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   }
   Result<ParsedRecord> parsed = parse_record(read.bytes);
   if (!parsed.ok()) {
+    mirror_files_.erase(ref);
     note_bad(ref.root, ref.kind, name, parsed.status().message(), seen);
     return;
   }
   clear_bad(ref.root, ref.kind, name);
+  if (parsed->mirror_of) return note_mirror(ref, *parsed, listed ? *listed : read.stamp);
+  mirror_files_.erase(ref);
   if (existing && existing->data_json == parsed->data_json) {
     existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
     return;
   }
   store_parsed(ref, *parsed, read.stamp, existing);
+}
+
+void Engine::note_mirror(const RecordRef& ref, const ParsedRecord& parsed, const FileStamp& stamp) {
+  mirror_files_[ref] =
+      MirrorFile{*parsed.mirror_of, std::hash<std::string_view>{}(parsed.data_json), stamp};
+  remove(ref);  // a record of ours overwritten by a copy (or never one): gone
+}
+
+Engine::LocalFile Engine::local_file(const RecordRef& ref) const {
+  if (store_.find(ref) != nullptr) return LocalFile::kRecord;
+  if (mirror_files_.contains(ref)) return LocalFile::kMirror;
+  if (bad_files_.contains(BadKey{ref.root, ref.kind, ref.id + ".json"})) {
+    return LocalFile::kUnreadable;
+  }
+  return LocalFile::kNone;
+}
+
+const Engine::MirrorFile* Engine::mirror_file(const RecordRef& ref) const {
+  auto it = mirror_files_.find(ref);
+  return it == mirror_files_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::pair<RecordRef, Engine::MirrorFile>> Engine::mirror_files(RootId home) const {
+  std::vector<std::pair<RecordRef, MirrorFile>> out;
+  for (auto it = mirror_files_.lower_bound(RecordRef{home, Kind{}, ""});
+       it != mirror_files_.end() && it->first.root == home; ++it) {
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
 }
 
 void Engine::store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
@@ -334,7 +377,16 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
 
   // The sets are only needed to find what vanished: skip them when the store
   // holds nothing of this kind (the initial scan) and nothing bad is tracked.
-  const bool diff_records = !store_.records(root, kind).empty();
+  auto mirrors = mirror_files_.lower_bound(RecordRef{root, kind, ""});
+  const bool diff_mirrors =
+      mirrors != mirror_files_.end() && mirrors->first.root == root && mirrors->first.kind == kind;
+  const bool diff_records = !store_.records(root, kind).empty() || diff_mirrors;
+  std::vector<std::string> mirrors_before;
+  for (auto it = mirrors; diff_mirrors && it != mirror_files_.end() && it->first.root == root &&
+                          it->first.kind == kind;
+       ++it) {
+    mirrors_before.push_back(it->first.id);
+  }
   const bool diff_bad = !bad_files_.empty();
   std::unordered_set<std::string_view> present;
   std::unordered_set<std::string_view> listed;
@@ -360,6 +412,12 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   }
   std::sort(gone.begin(), gone.end());
   for (const std::string& id : gone) remove(RecordRef{root, kind, id});
+  // Mirror copies known before this scan that are no longer there.
+  if (diff_mirrors) {
+    for (const std::string& id : mirrors_before) {
+      if (!present.contains(id)) mirror_files_.erase(RecordRef{root, kind, id});
+    }
+  }
   // Forget warnings about files that are no longer there.
   if (diff_bad)
     std::erase_if(bad_files_, [&](const auto& entry) {

@@ -100,6 +100,22 @@ class Engine final : public WatchSink {
   // Origin roots merged under `home`, by host id.
   std::vector<std::pair<std::string, RootId>> origin_roots_of(RootId home) const;
 
+  // --- mirror copies of other hosts' records on this disk (--mirror) -------
+  // A file carrying the mirror marker (proto/cluster_value.hpp) is never a
+  // record of this host: it is noted here, not stored, and changes nothing
+  // clients see (the record it copies is in its origin root).
+  struct MirrorFile {
+    std::string origin;    // the host its marker names
+    std::size_t hash = 0;  // std::hash of the file's record as parsed (compact JSON)
+    FileStamp stamp;       // as read, so the poller need not read it again
+  };
+  // What the file <home>/.muse/coordination/<kind>/<id>.json is, as last read.
+  enum class LocalFile { kNone, kRecord, kMirror, kUnreadable };
+  LocalFile local_file(const RecordRef& ref) const;
+  const MirrorFile* mirror_file(const RecordRef& ref) const;
+  // The mirror files read under a local root.
+  std::vector<std::pair<RecordRef, MirrorFile>> mirror_files(RootId home) const;
+
   // Registers a root (an absolute, normalised path). Scanning it is the
   // caller's next step: on_rescan(root, RescanCause::kInitial). A path
   // removed and added again gets its old id back, so a subscription
@@ -166,6 +182,8 @@ class Engine final : public WatchSink {
   void store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
                     Record* existing);
   void notify_local(const RecordRef& ref, const Record* now);
+  // A mirror copy was read at `ref`: a local record there is gone.
+  void note_mirror(const RecordRef& ref, const ParsedRecord& parsed, const FileStamp& stamp);
   void rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCause cause);
   // A directory that could not be read this time: logged when the problem
   // is new for it (a rescan loop must not repeat it), cleared once readable.
@@ -200,6 +218,7 @@ class Engine final : public WatchSink {
   std::uint64_t seq_ = 0;
   EngineCounters counters_;
   std::map<BadKey, BadFile> bad_files_;
+  std::map<RecordRef, MirrorFile> mirror_files_;
   std::map<std::string, std::string> dir_problems_;  // directory -> what was logged
 };
 

@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 namespace coordd {
@@ -294,6 +296,67 @@ void DiskFileSystem::remove_file(const std::string& path) {
   if (parent < 0) return;
   ::unlinkat(parent, name.c_str(), 0);
   ::close(parent);
+}
+
+Status DiskFileSystem::replace_file(const std::string& path, std::string_view bytes,
+                                    bool only_if_absent) {
+  auto fail = [&](const std::string& what) {
+    return Status::error("io", what + " " + path + ": " + std::strerror(errno));
+  };
+  auto [parent, name] = open_parent(path);
+  if (parent < 0 && errno == ENOENT) {
+    // The directory itself is missing (a kind directory not made yet).
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    auto [grand, dir_name] = open_parent(dir);
+    if (grand < 0) return fail("cannot reach the directory of");
+    int made = ::mkdirat(grand, dir_name.c_str(), 0755);
+    int made_errno = errno;
+    ::close(grand);
+    errno = made_errno;
+    if (made != 0 && errno != EEXIST) return fail("cannot make the directory of");
+    std::tie(parent, name) = open_parent(path);
+  }
+  if (parent < 0) return fail("cannot open the directory of");
+  FdCloser closer(parent);
+  std::string temp = "." + name + ".coordd.tmp";
+  int fd =
+      ::openat(parent, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {  // left by a run that died mid-write
+    ::unlinkat(parent, temp.c_str(), 0);
+    fd = ::openat(parent, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) return fail("cannot create a temp file for");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status failed = fail("cannot write");
+      ::close(fd);
+      ::unlinkat(parent, temp.c_str(), 0);
+      return failed;
+    }
+    done += std::size_t(n);
+  }
+  ::close(fd);
+  int renamed = 0;
+  if (only_if_absent) {
+#ifdef RENAME_NOREPLACE
+    renamed = ::renameat2(parent, temp.c_str(), parent, name.c_str(), RENAME_NOREPLACE);
+#else
+    renamed = ::linkat(parent, temp.c_str(), parent, name.c_str(), 0);
+    if (renamed == 0) ::unlinkat(parent, temp.c_str(), 0);
+#endif
+  } else {
+    renamed = ::renameat(parent, temp.c_str(), parent, name.c_str());
+  }
+  if (renamed != 0) {
+    Status failed =
+        errno == EEXIST ? Status::error("exists", path + " exists") : fail("cannot rename into");
+    ::unlinkat(parent, temp.c_str(), 0);
+    return failed;
+  }
+  return Status();
 }
 
 }  // namespace coordd

@@ -93,6 +93,12 @@ class FileSystem {
   virtual Status create_file(const std::string& path) = 0;
   // Removes a file; a missing file is not an error.
   virtual void remove_file(const std::string& path) = 0;
+  // Writes `path` atomically (a temp file, ".<name>.coordd.tmp" beside it,
+  // renamed into place), creating its directory (one level) when missing.
+  // With `only_if_absent` a file already there is left alone: the error
+  // code is then "exists". Like every call here, follows no symlink.
+  virtual Status replace_file(const std::string& path, std::string_view bytes,
+                              bool only_if_absent) = 0;
 };
 
 // How open_no_symlinks resolves a path: one openat2(RESOLVE_NO_SYMLINKS)
@@ -120,6 +126,8 @@ class DiskFileSystem final : public FileSystem {
   DirStatus probe_dir(const std::string& path) override;
   Status create_file(const std::string& path) override;
   void remove_file(const std::string& path) override;
+  Status replace_file(const std::string& path, std::string_view bytes,
+                      bool only_if_absent) override;
   // Whether this process may list `path` and open what is in it (read and
   // search permission), without following a symlink.
   bool can_list_dir(const std::string& path);

@@ -65,7 +65,8 @@ enum class Field {
   kReservationId,
   kClaimId,
   kExpiresAt,
-  kExtendedExpiresAt
+  kExtendedExpiresAt,
+  kMirrorOf
 };
 
 Field field_of(std::string_view key) {
@@ -75,6 +76,7 @@ Field field_of(std::string_view key) {
   if (key == "claim_id") return Field::kClaimId;
   if (key == "expires_at") return Field::kExpiresAt;
   if (key == "extended_expires_at") return Field::kExtendedExpiresAt;
+  if (key == kMirrorMarkerField) return Field::kMirrorOf;
   return Field::kNone;
 }
 
@@ -218,6 +220,9 @@ class RecordHandler {
         return;
       case Field::kExtendedExpiresAt:
         record_.extended_expires_at = std::move(text);
+        return;
+      case Field::kMirrorOf:
+        record_.mirror_of = std::move(text);
         return;
     }
   }

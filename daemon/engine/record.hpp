@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "proto/cluster_value.hpp"
 #include "proto/status.hpp"
 
 namespace coordd {
@@ -48,6 +49,10 @@ struct ParsedRecord {
   std::optional<std::string> claim_id;
   std::optional<std::string> expires_at;
   std::optional<std::string> extended_expires_at;
+  // The host id named by a top-level kMirrorMarkerField string: the file is
+  // a mirror copy of that host's record (written by coordd --mirror), not a
+  // record of this host.
+  std::optional<std::string> mirror_of;
 };
 
 // Parses a record file's bytes; a JSON object is required. A failure is a

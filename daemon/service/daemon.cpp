@@ -41,10 +41,10 @@ Daemon::Daemon(DaemonOptions options)
       notifier_(io_),
       monitor_(io_, options_.monitor),
       epoch_(make_epoch()),
-      cluster_(
-          options_.cluster.servers.empty()
-              ? nullptr
-              : std::make_unique<ClusterLink>(io_, monitor_.engine(), options_.cluster, epoch_)),
+      cluster_(options_.cluster.servers.empty()
+                   ? nullptr
+                   : std::make_unique<ClusterLink>(io_, monitor_.engine(), monitor_.file_system(),
+                                                   options_.cluster, epoch_)),
       core_(io_, monitor_,
             ServerLimits{options_.journal_events, options_.journal_bytes, options_.connection,
                          options_.messages},

@@ -221,6 +221,15 @@ int main(int argc, char** argv) {
                  "ROOT=ID: the repo id a root joins under (default: derived from the clone's\n"
                  "origin remote URL, so git@host:org/r.git and https://host/org/r agree).")
       ->group("Swarm");
+  std::vector<std::string> mirror_roots;
+  app.add_option("--mirror", mirror_roots,
+                 "ROOT: also write the other hosts' records of this shared root into its\n"
+                 ".muse/coordination/ (atomically; each copy names its origin in a\n"
+                 "\"coordd_mirror_of\" field and is never published back), so Muse's own tools\n"
+                 "see the whole swarm. A copy goes when its origin removes the record; deleting\n"
+                 "one here deletes nothing elsewhere; a local file is never overwritten.\n"
+                 "Repeatable; roots-file lines say it with a trailing `mirror`.")
+      ->group("Swarm");
   app.add_option("--cluster-creds", cluster.creds_file,
                  "A NATS .creds file (JWT + seed). Who may join is NATS authorization's call.")
       ->group("Swarm");
@@ -292,6 +301,7 @@ int main(int argc, char** argv) {
       if (set.tls_key_file && cluster.tls_key.empty()) cluster.tls_key = *set.tls_key_file;
       for (const coordd::RootEntry& entry : file->entries) {
         if (entry.repo_id) cluster.repo_ids[entry.path] = *entry.repo_id;
+        if (entry.mirror) cluster.mirror_roots.insert(entry.path);
       }
     }
     if (!cluster_urls.empty()) {
@@ -325,6 +335,10 @@ int main(int argc, char** argv) {
         throw std::runtime_error("--repo-id " + given + ": " + valid.status().message());
       cluster.repo_ids[canonical_root(given.substr(0, eq))] = id;
     }
+    for (const std::string& root : mirror_roots) cluster.mirror_roots.insert(canonical_root(root));
+    if (!cluster.mirror_roots.empty() && cluster.servers.empty())
+      throw std::runtime_error(
+          "--mirror needs --cluster: there is nothing to mirror without a swarm");
     // "inotify" and "kqueue" both name the kernel backend of the platform.
     bool kernel = backend == "inotify" || backend == "kqueue";
     options.monitor.backend = backend == "poll" ? coordd::BackendChoice::kPoll

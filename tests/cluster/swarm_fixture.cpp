@@ -56,7 +56,15 @@ std::vector<std::string> Swarm::flags_for(int i) const {
                                  "--state-dir",
                                  "none"};
   flags.insert(flags.end(), extra_flags_.begin(), extra_flags_.end());
+  if (auto own = node_flags_.find(i); own != node_flags_.end()) {
+    flags.insert(flags.end(), own->second.begin(), own->second.end());
+  }
   return flags;
+}
+
+void Swarm::restart(int i, std::vector<std::string> node_flags) {
+  node_flags_[i] = std::move(node_flags);
+  restart(i);
 }
 
 void Swarm::restart(int i) {
@@ -109,6 +117,9 @@ std::map<std::string, std::string> Swarm::disks() {
         std::stringstream text;
         text << in.rdbuf();
         std::string id = name.substr(0, name.size() - 5);
+        boost::system::error_code ec2;
+        json::value parsed = json::parse(text.str(), ec2);
+        if (!ec2 && parsed.is_object() && parsed.as_object().contains("coordd_mirror_of")) continue;
         out[n.host + "/" + std::string(kind_name(kind)) + "/" + id] = canonical_json(text.str());
       }
     }

@@ -50,13 +50,16 @@ class Swarm {
   int size() const { return int(nodes_.size()); }
   // Starts node i's coordd again (after terminate() or kill()).
   void restart(int i);
+  // Restarts node i with these flags added, from now on (e.g. --mirror ROOT).
+  void restart(int i, std::vector<std::string> node_flags);
   void stop(int i) { node(i).daemon.reset(); }
 
   // sync {"scope":"cluster"} on node i; the reply.
   json::object sync(int i, std::uint64_t timeout_ms = 10'000);
   // Node i's list, as (origin, kind, id) -> data text, after a cluster sync.
   std::map<std::string, std::string> list(int i);
-  // Every node's disk (running or not), as the same map.
+  // Every node's disk (running or not), as the same map; mirror copies
+  // (files carrying the coordd_mirror_of marker) are not a node's records.
   std::map<std::string, std::string> disks();
   // Waits until node i has read its disk and the swarm stored all of it
   // (status.cluster: connected, caught up, backlog and in_flight 0).
@@ -73,6 +76,7 @@ class Swarm {
   std::unique_ptr<support::NatsCluster> nats_;
   std::vector<Node> nodes_;
   std::vector<std::string> extra_flags_;
+  std::map<int, std::vector<std::string>> node_flags_;
 };
 
 }  // namespace coordd::swarm

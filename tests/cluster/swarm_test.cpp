@@ -316,3 +316,38 @@ TEST_CASE(
 }
 
 }  // namespace coordd::swarm
+
+namespace coordd::swarm {
+
+TEST_CASE(
+    "a host whose coordd stops is stale to the others (its records stay), and not once back") {
+  Swarm swarm(2);
+  write_record_atomic(swarm.node(1).ws->kind_dir("tasks"), "t-b", {{"task_id", "t-b"}});
+  swarm.expect_all_converged();
+  auto b_on_a = [&] {
+    EventReader reader = swarm.node(0).daemon->connect();
+    json::object status = reader.call({{"op", "status"}});
+    const json::value* b = status.at("cluster").at("origins").as_object().if_contains("b");
+    return b ? b->as_object() : json::object{};
+  };
+  auto wait_stale = [&](bool want) {
+    json::object seen;
+    bool ok = support::poll_until(support::PollClock::now() + 10s, [&] {
+      seen = b_on_a();
+      return seen.contains("stale") && seen.at("stale") == want;
+    });
+    REQUIRE_MESSAGE(ok, "b on a: " << json::serialize(seen) << "\na's log:\n"
+                                   << swarm.node(0).daemon->log());
+    return seen;
+  };
+  json::object b = wait_stale(false);
+  std::string first_epoch(b.at("epoch").as_string());
+  swarm.stop(1);
+  b = wait_stale(true);
+  CHECK(b.at("records") == 1);  // its records stay: stale is not gone
+  swarm.restart(1);
+  b = wait_stale(false);
+  CHECK(std::string(b.at("epoch").as_string()) != first_epoch);  // the run holding b now
+}
+
+}  // namespace coordd::swarm

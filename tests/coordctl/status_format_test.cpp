@@ -23,19 +23,26 @@ TEST_CASE("coordctl status shows the swarm: host, connection, shared roots, othe
   json::object cluster = json::parse(R"({
     "cluster_name":"team","host_id":"laptop-1","connected":true,"joined":true,
     "server":"nats://n1:4222",
-    "repos":[{"root":"/r","repo_id":"github.com/acme/shop","caught_up":true}],
+    "repos":[{"root":"/r","repo_id":"github.com/acme/shop","caught_up":true,"mirror":true}],
     "unshared":[{"root":"/other","reason":"no remote \"origin\""}],
-    "origins":{"laptop-2":{"epoch":"e2","records":7,"last_seen_ms_ago":1200,"skew_ms":3}},
+    "origins":{"laptop-2":{"epoch":"e2","records":7,"last_seen_ms_ago":1200,"skew_ms":3},
+               "laptop-3":{"epoch":"e3","records":1,"last_seen_ms_ago":90000,"skew_ms":0,
+                           "stale":true}},
     "backlog":4,"in_flight":1,"published":10,"publish_failures":0,"remote_applied":7,
-    "remote_rejected":2})")
+    "remote_rejected":2,"mirror":{"written":5,"removed":1,"conflicts":1,"errors":0}})")
                              .as_object();
   std::string text = coordd::format_status(status_with(cluster), "/s.sock");
   CHECK(text.find("swarm          team as host laptop-1: joined, connected to nats://n1:4222\n") !=
         std::string::npos);
-  CHECK(text.find("shared         /r as github.com/acme/shop\n") != std::string::npos);
+  CHECK(text.find("shared         /r as github.com/acme/shop, mirrored to disk\n") !=
+        std::string::npos);
   CHECK(text.find("not shared     /other: no remote \"origin\"\n") != std::string::npos);
   CHECK(text.find("host laptop-2  7 record(s), last seen 1200 ms ago, clock skew 3 ms\n") !=
         std::string::npos);
+  CHECK(text.find("host laptop-3  1 record(s), last seen 90000 ms ago, clock skew 0 ms, stale (its "
+                  "coordd is not running)\n") != std::string::npos);
+  CHECK(text.find("mirror         5 written, 1 removed, 1 not written (a local file is there), 0 "
+                  "failed\n") != std::string::npos);
   CHECK(text.find("swarm backlog  4 to publish, 1 in flight; 10 published, 0 failed (retried), 7 "
                   "applied, 2 refused\n") != std::string::npos);
 }

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "daemon/engine/file_system.hpp"
 #include "tests/support/workspace.hpp"
@@ -108,4 +110,47 @@ TEST_CASE("cookies are created and removed in the real directory, never through 
   std::ofstream(tree.outside / ".coordd-cookie-2") << "";
   disk.remove_file((tree.kind / ".coordd-cookie-2").string());
   CHECK(fs::exists(tree.outside / ".coordd-cookie-2"));
+}
+
+TEST_CASE(
+    "replace_file writes atomically, makes a missing kind directory, and never follows a "
+    "symlink") {
+  Tree tree;
+  DiskFileSystem disk;
+  auto slurp = [](const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::string record = (tree.kind / "r.json").string();
+  CHECK(disk.replace_file(record, R"({"new":true})", false).ok());
+  CHECK(slurp(record) == R"({"new":true})");
+  // Nothing is left beside it.
+  CHECK(std::distance(fs::directory_iterator(tree.kind), fs::directory_iterator()) == 1);
+
+  SUBCASE("only_if_absent leaves an existing file alone and says so") {
+    coordd::Status refused = disk.replace_file(record, R"({"copy":true})", true);
+    CHECK(refused.code() == "exists");
+    CHECK(slurp(record) == R"({"new":true})");
+    CHECK(std::distance(fs::directory_iterator(tree.kind), fs::directory_iterator()) == 1);
+    std::string fresh = (tree.kind / "s.json").string();
+    CHECK(disk.replace_file(fresh, "{}", true).ok());
+    CHECK(slurp(fresh) == "{}");
+  }
+  SUBCASE("a kind directory that does not exist yet is made") {
+    fs::path tasks = tree.kind.parent_path() / "tasks";
+    CHECK(disk.replace_file((tasks / "t.json").string(), "{}", true).ok());
+    CHECK(fs::is_directory(tasks));
+    CHECK(slurp(tasks / "t.json") == "{}");
+  }
+  SUBCASE("a kind directory swapped for a symlink is not written through") {
+    tree.swap_for_link(tree.kind);
+    CHECK_FALSE(disk.replace_file(record, R"({"evil":true})", false).ok());
+    CHECK(slurp(tree.outside / "r.json") == R"({"secret":true})");
+  }
+  SUBCASE("a stale temp file of a run that died mid-write does not block the next write") {
+    std::ofstream(tree.kind / ".r.json.coordd.tmp") << "partial";
+    CHECK(disk.replace_file(record, R"({"again":true})", false).ok());
+    CHECK(slurp(record) == R"({"again":true})");
+    CHECK_FALSE(fs::exists(tree.kind / ".r.json.coordd.tmp"));
+  }
 }

@@ -137,6 +137,15 @@ class FakeFileSystem final : public FileSystem {
   // Removes one file (not a directory); a missing file is not an error.
   void remove_file(const std::string& path) override { files_.erase(path); }
 
+  Status replace_file(const std::string& path, std::string_view bytes,
+                      bool only_if_absent) override {
+    if (broken_.contains(path)) return Status::error("io", "Input/output error");
+    if (dirs_.contains(path)) return Status::error("io", "Is a directory");
+    if (only_if_absent && files_.contains(path)) return Status::error("exists", path + " exists");
+    write(path, std::string(bytes));
+    return Status();
+  }
+
  private:
   struct Node {
     NodeKind kind;
