@@ -1,10 +1,10 @@
 #include "daemon/cluster/nats_bridge.hpp"
 
-#include <nats/nats.h>
-
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <stdexcept>
 
+#include "daemon/cluster/nats_api.hpp"
 #include "proto/cluster_value.hpp"
 #include "proto/display.hpp"
 #include "proto/timestamp.hpp"
@@ -63,9 +63,19 @@ struct NatsBridge::Shared : std::enable_shared_from_this<NatsBridge::Shared> {
 
 namespace {
 
+// nats.c, as loaded by the first NatsBridge (whose constructor fails when
+// it cannot be): every call below goes through it.
+const NatsApi& nats() {
+  static const NatsApi* api = [] {
+    std::string ignored;
+    return load_nats_api(ignored);
+  }();
+  return *api;
+}
+
 std::string status_text(natsStatus status) {
-  const char* last = nats_GetLastError(nullptr);
-  std::string text = natsStatus_GetText(status);
+  const char* last = nats().nats_GetLastError(nullptr);
+  std::string text = nats().natsStatus_GetText(status);
   if (last != nullptr && *last != '\0' && text != last) text += std::string(": ") + last;
   return text;
 }
@@ -85,24 +95,25 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
   auto* watch = static_cast<Watch*>(closure);
   BridgeEntry entry;
   entry.watch = watch->prefix;
-  std::string_view subject = natsMsg_GetSubject(msg);
+  std::string_view subject = nats().natsMsg_GetSubject(msg);
   const std::string& prefix = watch->subject_prefix;
   if (subject.starts_with(prefix)) subject.remove_prefix(prefix.size());
   entry.key = std::string(subject);
-  if (const char* data = natsMsg_GetData(msg); data != nullptr) {
-    entry.value.assign(data, std::size_t(natsMsg_GetDataLength(msg)));
+  if (const char* data = nats().natsMsg_GetData(msg); data != nullptr) {
+    entry.value.assign(data, std::size_t(nats().natsMsg_GetDataLength(msg)));
   }
   const char* operation = nullptr;
-  if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
+  if (nats().natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK &&
+      operation != nullptr) {
     entry.deleted = std::strcmp(operation, "DEL") == 0 || std::strcmp(operation, "PURGE") == 0;
   }
   jsMsgMetaData* meta = nullptr;
-  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+  if (nats().natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
     entry.stream_seq = meta->Sequence.Stream;
     entry.pending = meta->NumPending;
-    jsMsgMetaData_Destroy(meta);
+    nats().jsMsgMetaData_Destroy(meta);
   }
-  natsMsg_Destroy(msg);
+  nats().natsMsg_Destroy(msg);
   if (watch->hosts) {
     watch->shared->report(BridgeHost{std::move(entry.key), std::move(entry.value), entry.deleted});
     return;
@@ -117,19 +128,20 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
 void on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
   auto* shared = static_cast<NatsBridge::Shared*>(closure);
   BridgeAck result;
-  std::string_view subject = natsMsg_GetSubject(msg);
+  std::string_view subject = nats().natsMsg_GetSubject(msg);
   if (subject.starts_with(shared->subject_prefix))
     subject.remove_prefix(shared->subject_prefix.size());
   result.key = std::string(subject);
   const char* generation = nullptr;
-  if (natsMsgHeader_Get(msg, "Coord-Gen", &generation) == NATS_OK && generation != nullptr) {
+  if (nats().natsMsgHeader_Get(msg, "Coord-Gen", &generation) == NATS_OK && generation != nullptr) {
     result.generation = std::strtoull(generation, nullptr, 10);
   }
   result.ok = ack != nullptr && error == nullptr;
   if (error != nullptr) {
-    result.error = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+    result.error =
+        error->ErrText != nullptr ? error->ErrText : nats().natsStatus_GetText(error->Err);
   }
-  natsMsg_Destroy(msg);
+  nats().natsMsg_Destroy(msg);
   shared->report(std::move(result));
 }
 
@@ -139,11 +151,12 @@ struct PingResponder {
 };
 
 void on_ping(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
-  const char* reply = natsMsg_GetReply(msg);
+  const char* reply = nats().natsMsg_GetReply(msg);
   if (reply != nullptr && *reply != '\0') {
-    natsConnection_PublishString(nc, reply, static_cast<PingResponder*>(closure)->epoch.c_str());
+    nats().natsConnection_PublishString(nc, reply,
+                                        static_cast<PingResponder*>(closure)->epoch.c_str());
   }
-  natsMsg_Destroy(msg);
+  nats().natsMsg_Destroy(msg);
 }
 
 std::string now_timestamp() {
@@ -154,7 +167,7 @@ std::string now_timestamp() {
 // Without any user:password it was given: this goes to logs and status.
 std::string connected_url(natsConnection* nc) {
   char buffer[512] = {};
-  if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
+  if (nats().natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
   return without_userinfo(buffer);
 }
 
@@ -165,11 +178,11 @@ void on_disconnected(natsConnection*, void* closure) {
 
 void on_connected(natsConnection* nc, void* closure) {
   static_cast<NatsBridge::Shared*>(closure)->report(
-      BridgeConnection{true, connected_url(nc), "", natsConnection_GetMaxPayload(nc)});
+      BridgeConnection{true, connected_url(nc), "", nats().natsConnection_GetMaxPayload(nc)});
 }
 
 void on_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
-  static_cast<NatsBridge::Shared*>(closure)->report(BridgeError{natsStatus_GetText(status)});
+  static_cast<NatsBridge::Shared*>(closure)->report(BridgeError{nats().natsStatus_GetText(status)});
 }
 
 // Everything nats.c gives us, owned by the bridge thread.
@@ -181,45 +194,47 @@ class Session {
 
   // Creates the options and starts connecting (retrying in the background).
   bool connect() {
-    natsStatus s = natsOptions_Create(&options_);
+    natsStatus s = nats().natsOptions_Create(&options_);
     std::vector<const char*> servers;
     for (const std::string& url : config_.servers) servers.push_back(url.c_str());
-    if (s == NATS_OK) s = natsOptions_SetServers(options_, servers.data(), int(servers.size()));
-    if (s == NATS_OK) s = natsOptions_SetName(options_, config_.client_name.c_str());
+    if (s == NATS_OK)
+      s = nats().natsOptions_SetServers(options_, servers.data(), int(servers.size()));
+    if (s == NATS_OK) s = nats().natsOptions_SetName(options_, config_.client_name.c_str());
     // The servers in the order given: the first is the one preferred.
-    if (s == NATS_OK) s = natsOptions_SetNoRandomize(options_, true);
+    if (s == NATS_OK) s = nats().natsOptions_SetNoRandomize(options_, true);
     if (s == NATS_OK && !config_.discover_servers) {
-      s = natsOptions_SetIgnoreDiscoveredServers(options_, true);
+      s = nats().natsOptions_SetIgnoreDiscoveredServers(options_, true);
     }
     // Notice a dead server within ~3 s (nats.c's default is minutes).
-    if (s == NATS_OK) s = natsOptions_SetPingInterval(options_, 1000);
-    if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(options_, 2);
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(options_, -1);
-    if (s == NATS_OK) s = natsOptions_SetReconnectWait(options_, 250);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(options_, 2000);
-    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(options_, on_disconnected, &shared_);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(options_, on_connected, &shared_);
-    if (s == NATS_OK) s = natsOptions_SetErrorHandler(options_, on_error, &shared_);
+    if (s == NATS_OK) s = nats().natsOptions_SetPingInterval(options_, 1000);
+    if (s == NATS_OK) s = nats().natsOptions_SetMaxPingsOut(options_, 2);
+    if (s == NATS_OK) s = nats().natsOptions_SetMaxReconnect(options_, -1);
+    if (s == NATS_OK) s = nats().natsOptions_SetReconnectWait(options_, 250);
+    if (s == NATS_OK) s = nats().natsOptions_SetTimeout(options_, 2000);
+    if (s == NATS_OK) s = nats().natsOptions_SetDisconnectedCB(options_, on_disconnected, &shared_);
+    if (s == NATS_OK) s = nats().natsOptions_SetReconnectedCB(options_, on_connected, &shared_);
+    if (s == NATS_OK) s = nats().natsOptions_SetErrorHandler(options_, on_error, &shared_);
     if (s == NATS_OK)
-      s = natsOptions_SetRetryOnFailedConnect(options_, true, on_connected, &shared_);
+      s = nats().natsOptions_SetRetryOnFailedConnect(options_, true, on_connected, &shared_);
     if (s == NATS_OK && !config_.creds_file.empty()) {
-      s = natsOptions_SetUserCredentialsFromFiles(options_, config_.creds_file.c_str(), nullptr);
+      s = nats().natsOptions_SetUserCredentialsFromFiles(options_, config_.creds_file.c_str(),
+                                                         nullptr);
     }
     if (s == NATS_OK && !config_.tls_ca.empty()) {
-      s = natsOptions_LoadCATrustedCertificates(options_, config_.tls_ca.c_str());
+      s = nats().natsOptions_LoadCATrustedCertificates(options_, config_.tls_ca.c_str());
     }
     if (s == NATS_OK && !config_.tls_cert.empty()) {
-      s = natsOptions_LoadCertificatesChain(options_, config_.tls_cert.c_str(),
-                                            config_.tls_key.c_str());
+      s = nats().natsOptions_LoadCertificatesChain(options_, config_.tls_cert.c_str(),
+                                                   config_.tls_key.c_str());
     }
     if (s != NATS_OK) {
       shared_.report(BridgeConnection{false, "", "bad cluster options: " + status_text(s)});
       return false;
     }
-    s = natsConnection_Connect(&nc_, options_);
+    s = nats().natsConnection_Connect(&nc_, options_);
     if (s == NATS_OK) {
       shared_.report(
-          BridgeConnection{true, connected_url(nc_), "", natsConnection_GetMaxPayload(nc_)});
+          BridgeConnection{true, connected_url(nc_), "", nats().natsConnection_GetMaxPayload(nc_)});
     } else if (s != NATS_NOT_YET_CONNECTED) {
       shared_.report(BridgeConnection{false, "", status_text(s)});
       return false;
@@ -227,12 +242,12 @@ class Session {
       shared_.report(BridgeConnection{false, "", "connecting"});
     }
     jsOptions js_options;
-    jsOptions_Init(&js_options);
+    nats().jsOptions_Init(&js_options);
     js_options.Wait = config_.request_timeout.count();
     js_options.PublishAsync.MaxPending = 4096;
     js_options.PublishAsync.AckHandler = on_ack;
     js_options.PublishAsync.AckHandlerClosure = &shared_;
-    s = natsConnection_JetStream(&js_, nc_, &js_options);
+    s = nats().natsConnection_JetStream(&js_, nc_, &js_options);
     if (s != NATS_OK) {
       shared_.report(BridgeConnection{false, "", "no JetStream context: " + status_text(s)});
       return false;
@@ -240,7 +255,9 @@ class Session {
     return true;
   }
 
-  bool connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+  bool connected() const {
+    return nc_ && nats().natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+  }
   bool ready() const { return kv_ != nullptr && host_held_; }
 
   // Finds or makes both buckets; true once they exist.
@@ -260,32 +277,35 @@ class Session {
     std::string value = encode_host_value({config_.epoch, now_timestamp()});
     std::uint64_t revision = 0;
     natsStatus s =
-        kvStore_CreateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str());
+        nats().kvStore_CreateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str());
     if (s != NATS_OK) {
       kvEntry* entry = nullptr;
-      if (kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK) return Claim::kRetry;
-      std::uint64_t held_at = kvEntry_Revision(entry);
-      std::optional<HostValue> holder = decode_host_value(std::string_view(
-          static_cast<const char*>(kvEntry_Value(entry)), std::size_t(kvEntry_ValueLen(entry))));
-      kvEntry_Destroy(entry);
+      if (nats().kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK)
+        return Claim::kRetry;
+      std::uint64_t held_at = nats().kvEntry_Revision(entry);
+      std::optional<HostValue> holder =
+          decode_host_value(std::string_view(static_cast<const char*>(nats().kvEntry_Value(entry)),
+                                             std::size_t(nats().kvEntry_ValueLen(entry))));
+      nats().kvEntry_Destroy(entry);
       holder_epoch = holder ? holder->epoch : "";
       if (holder_epoch != config_.epoch) {
         natsMsg* reply = nullptr;
-        natsStatus ping =
-            natsConnection_RequestString(&reply, nc_, config_.ping_subject.c_str(), "", 1000);
-        if (reply != nullptr) natsMsg_Destroy(reply);
+        natsStatus ping = nats().natsConnection_RequestString(
+            &reply, nc_, config_.ping_subject.c_str(), "", 1000);
+        if (reply != nullptr) nats().natsMsg_Destroy(reply);
         if (ping == NATS_OK) return Claim::kRefused;
         if (ping != NATS_NO_RESPONDERS && ping != NATS_TIMEOUT) return Claim::kRetry;
       }
-      s = kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str(),
-                               held_at);
+      s = nats().kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(), value.c_str(),
+                                      held_at);
       if (s != NATS_OK) return Claim::kRetry;  // someone else moved first: look again
     }
     host_revision_ = revision;
     host_held_ = true;
     ping_.epoch = config_.epoch;
     if (!ping_sub_) {
-      natsConnection_Subscribe(&ping_sub_, nc_, config_.ping_subject.c_str(), on_ping, &ping_);
+      nats().natsConnection_Subscribe(&ping_sub_, nc_, config_.ping_subject.c_str(), on_ping,
+                                      &ping_);
     }
     return Claim::kHeld;
   }
@@ -295,17 +315,17 @@ class Session {
     if (!host_held_ || !connected()) return true;
     std::string value = encode_host_value({config_.epoch, now_timestamp()});
     std::uint64_t revision = 0;
-    natsStatus s = kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(),
-                                        value.c_str(), host_revision_);
+    natsStatus s = nats().kvStore_UpdateString(&revision, hosts_kv_, config_.host_key.c_str(),
+                                               value.c_str(), host_revision_);
     if (s == NATS_OK) {
       host_revision_ = revision;
       return true;
     }
     // Tell a lost entry (another run took over) from a failed write.
     kvEntry* entry = nullptr;
-    if (kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK) return true;
-    bool ours = kvEntry_Revision(entry) == host_revision_;
-    kvEntry_Destroy(entry);
+    if (nats().kvStore_Get(&entry, hosts_kv_, config_.host_key.c_str()) != NATS_OK) return true;
+    bool ours = nats().kvEntry_Revision(entry) == host_revision_;
+    nats().kvEntry_Destroy(entry);
     if (!ours) host_held_ = false;
     return ours;
   }
@@ -325,7 +345,7 @@ class Session {
   void unwatch(const std::string& prefix) {
     for (auto it = watches_.begin(); it != watches_.end(); ++it) {
       if ((*it)->prefix != prefix) continue;
-      if ((*it)->sub) natsSubscription_Unsubscribe((*it)->sub);
+      if ((*it)->sub) nats().natsSubscription_Unsubscribe((*it)->sub);
       // Its callback may still be running on nats.c's thread: the closure
       // lives until close().
       retired_.push_back(std::move(*it));
@@ -349,7 +369,7 @@ class Session {
     for (Watch* watch : every) {
       if (watch->sub != nullptr) continue;
       jsSubOptions options;
-      jsSubOptions_Init(&options);
+      nats().jsSubOptions_Init(&options);
       options.Ordered = true;
       options.Stream = watch->stream.c_str();
       options.Config.DeliverPolicy = js_DeliverLastPerSubject;
@@ -358,8 +378,8 @@ class Session {
       options.Config.Heartbeat = std::int64_t(1'000'000'000);
       std::string subject = watch->subject_prefix + watch->prefix + ">";
       jsErrCode code = jsErrCode(0);
-      natsStatus s = js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch, nullptr,
-                                  &options, &code);
+      natsStatus s = nats().js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch,
+                                         nullptr, &options, &code);
       if (s != NATS_OK) {
         watch->sub = nullptr;
         shared_.report(BridgeError{"cannot watch " + subject + ": " + status_text(s)});
@@ -369,11 +389,11 @@ class Session {
       if (watch->hosts) continue;
       // A watch with no values gets no message that could say so.
       jsConsumerInfo* info = nullptr;
-      if (natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code) == NATS_OK) {
+      if (nats().natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code) == NATS_OK) {
         if (info->NumPending == 0 && info->Delivered.Stream == 0) {
           shared_.report(BridgeCaughtUp{watch->prefix});
         }
-        jsConsumerInfo_Destroy(info);
+        nats().jsConsumerInfo_Destroy(info);
       }
     }
     return all;
@@ -397,19 +417,19 @@ class Session {
       }
       if (watch == nullptr || watch->sub == nullptr) return Probe::kRetry;
       jsPubOptions options;
-      jsPubOptions_Init(&options);
+      nats().jsPubOptions_Init(&options);
       options.MaxWait = config_.request_timeout.count();
       std::string subject = shared_.subject_prefix + marker;
       jsPubAck* ack = nullptr;
       jsErrCode code = jsErrCode(0);
-      natsStatus s = js_Publish(&ack, js_, subject.c_str(), config_.epoch.data(),
-                                int(config_.epoch.size()), &options, &code);
+      natsStatus s = nats().js_Publish(&ack, js_, subject.c_str(), config_.epoch.data(),
+                                       int(config_.epoch.size()), &options, &code);
       if (s != NATS_OK) {
-        if (ack) jsPubAck_Destroy(ack);
+        if (ack) nats().jsPubAck_Destroy(ack);
         return Probe::kRetry;
       }
       point.delivered.emplace_back(watch->prefix, ack->Sequence);
-      jsPubAck_Destroy(ack);
+      nats().jsPubAck_Destroy(ack);
     }
     point.available = true;
     return Probe::kAnswered;
@@ -424,52 +444,53 @@ class Session {
     if (!ready() || !connected()) return fail("not connected to the swarm");
     std::string subject = shared_.subject_prefix + key;
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, deleted ? nullptr : value.data(),
-                                  deleted ? 0 : int(value.size()));
+    natsStatus s =
+        nats().natsMsg_Create(&msg, subject.c_str(), nullptr, deleted ? nullptr : value.data(),
+                              deleted ? 0 : int(value.size()));
     std::string gen = std::to_string(generation);
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Coord-Gen", gen.c_str());
-    if (s == NATS_OK && deleted) s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+    if (s == NATS_OK) s = nats().natsMsgHeader_Set(msg, "Coord-Gen", gen.c_str());
+    if (s == NATS_OK && deleted) s = nats().natsMsgHeader_Set(msg, "KV-Operation", "DEL");
     // A publish the server refuses (a permissions violation) gets no ack at
     // all: without a deadline it would stay in flight for ever.
     jsPubOptions options;
-    jsPubOptions_Init(&options);
+    nats().jsPubOptions_Init(&options);
     options.MaxWait = 2 * config_.request_timeout.count();
-    if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, &options);
-    if (msg != nullptr) natsMsg_Destroy(msg);  // still ours only when the publish failed
+    if (s == NATS_OK) s = nats().js_PublishMsgAsync(js_, &msg, &options);
+    if (msg != nullptr) nats().natsMsg_Destroy(msg);  // still ours only when the publish failed
     if (s != NATS_OK) fail(status_text(s));
   }
 
   void close() {
     // A clean exit gives the host id back at once.
-    if (host_held_ && connected()) kvStore_Delete(hosts_kv_, config_.host_key.c_str());
+    if (host_held_ && connected()) nats().kvStore_Delete(hosts_kv_, config_.host_key.c_str());
     host_held_ = false;
-    if (ping_sub_) natsSubscription_Unsubscribe(ping_sub_);
-    if (nc_) natsConnection_Close(nc_);
-    if (ping_sub_) natsSubscription_Destroy(ping_sub_);
+    if (ping_sub_) nats().natsSubscription_Unsubscribe(ping_sub_);
+    if (nc_) nats().natsConnection_Close(nc_);
+    if (ping_sub_) nats().natsSubscription_Destroy(ping_sub_);
     ping_sub_ = nullptr;
-    if (hosts_kv_) kvStore_Destroy(hosts_kv_);
+    if (hosts_kv_) nats().kvStore_Destroy(hosts_kv_);
     hosts_kv_ = nullptr;
     for (const auto& watch : watches_) {
-      if (watch->sub) natsSubscription_Destroy(watch->sub);
+      if (watch->sub) nats().natsSubscription_Destroy(watch->sub);
       watch->sub = nullptr;
     }
-    if (hosts_watch_ && hosts_watch_->sub) natsSubscription_Destroy(hosts_watch_->sub);
+    if (hosts_watch_ && hosts_watch_->sub) nats().natsSubscription_Destroy(hosts_watch_->sub);
     if (hosts_watch_) hosts_watch_->sub = nullptr;
-    if (kv_) kvStore_Destroy(kv_);
+    if (kv_) nats().kvStore_Destroy(kv_);
     kv_ = nullptr;
-    if (js_) jsCtx_Destroy(js_);
+    if (js_) nats().jsCtx_Destroy(js_);
     js_ = nullptr;
-    if (nc_) natsConnection_Destroy(nc_);
+    if (nc_) nats().natsConnection_Destroy(nc_);
     nc_ = nullptr;
-    if (options_) natsOptions_Destroy(options_);
+    if (options_) nats().natsOptions_Destroy(options_);
     options_ = nullptr;
     // nats.c's threads may still be inside a callback whose closure is a
     // Watch: wait for them before the watches go.
     for (const auto& watch : retired_) {
-      if (watch->sub) natsSubscription_Destroy(watch->sub);
+      if (watch->sub) nats().natsSubscription_Destroy(watch->sub);
       watch->sub = nullptr;
     }
-    nats_CloseAndWait(2000);
+    nats().nats_CloseAndWait(2000);
     watches_.clear();
     retired_.clear();
     hosts_watch_.reset();
@@ -479,17 +500,17 @@ class Session {
 
  private:
   bool open_bucket(const std::string& name, kvStore*& kv) {
-    natsStatus s = js_KeyValue(&kv, js_, name.c_str());
+    natsStatus s = nats().js_KeyValue(&kv, js_, name.c_str());
     if (s == NATS_OK) return true;
     kv = nullptr;
     for (int replicas : replica_choices()) {
       kvConfig cfg;
-      kvConfig_Init(&cfg);
+      nats().kvConfig_Init(&cfg);
       cfg.Bucket = name.c_str();
       cfg.History = 1;
       cfg.Replicas = replicas;
       cfg.StorageType = js_FileStorage;
-      s = js_CreateKeyValue(&kv, js_, &cfg);
+      s = nats().js_CreateKeyValue(&kv, js_, &cfg);
       if (s == NATS_OK) return true;
       kv = nullptr;
     }
@@ -524,6 +545,8 @@ class Session {
 
 NatsBridge::NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink)
     : config_(std::move(config)), shared_(std::make_shared<Shared>(io, std::move(sink))) {
+  std::string error;
+  if (load_nats_api(error) == nullptr) throw std::runtime_error(error);
   shared_->subject_prefix = "$KV." + config_.records_bucket + ".";
 }
 

@@ -201,13 +201,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> repo_ids;
   coordd::ClusterOptions& cluster = options.cluster;
   cluster.cluster_name = "coordd";
-  app.add_option("--cluster", cluster_urls,
-                 "Join a swarm of coordd instances through these NATS JetStream servers\n"
-                 "(comma-separated, e.g. nats://h1:4222,nats://h2:4222). Records of roots with\n"
-                 "the same repo id on every host merge into one view; each carries \"origin\".\n"
-                 "Unset: no NATS connection and no thread at all. The roots file may say it\n"
-                 "too (`cluster URL,...`, cluster-name, host-id, cluster-creds, cluster-tls-*,\n"
-                 "and repo-id=ID after a root's path); flags win.")
+  app.add_option(
+         "--cluster", cluster_urls,
+         "Join a swarm of coordd instances through these NATS JetStream servers\n"
+         "(comma-separated, e.g. nats://h1:4222,nats://h2:4222). Records of roots with\n"
+         "the same repo id on every host merge into one view; each carries \"origin\".\n"
+         "Unset: no NATS connection, no thread, libnats not loaded. The roots file may say it\n"
+         "too (`cluster URL,...`, cluster-name, host-id, cluster-creds, cluster-tls-*,\n"
+         "and repo-id=ID after a root's path); flags win.")
       ->group("Swarm");
   CLI::Option* cluster_name_option =
       app.add_option("--cluster-name", cluster.cluster_name,

@@ -4,6 +4,8 @@
 // union of every node's disk after sync {"scope":"cluster"}.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "proto/timestamp.hpp"
 #include "tests/cluster/swarm_fixture.hpp"
 #include "tests/support/poll_until.hpp"
@@ -254,6 +256,15 @@ TEST_CASE(
 namespace coordd::swarm {
 namespace {
 
+// Whether a library whose file name contains `name` is mapped into `pid`.
+bool maps_library(pid_t pid, std::string_view name) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::size_t threads_of(pid_t pid) {
   std::size_t n = 0;
   std::error_code ec;
@@ -266,7 +277,9 @@ std::size_t threads_of(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("without --cluster coordd runs one thread and no origin appears; with it, the bridge") {
+TEST_CASE(
+    "without --cluster coordd runs one thread, maps no libnats and no origin appears; with it, the "
+    "bridge") {
   Workspace ws;
   write_record_atomic(ws.kind_dir("tasks"), "t", {{"task_id", "t"}});
   DaemonProcess alone(ws);
@@ -279,10 +292,13 @@ TEST_CASE("without --cluster coordd runs one thread and no origin appears; with 
   REQUIRE(list.at("records").as_array().size() == 1);
   CHECK_FALSE(list.at("records").as_array()[0].as_object().contains("origin"));
   CHECK_FALSE(reader.call({{"op", "status"}}).contains("cluster"));
+  // Nor its libraries: libnats (and libssl, libcrypto) load only with --cluster.
+  CHECK_FALSE(maps_library(alone.pid(), "libnats"));
 
   Swarm swarm(1);
   swarm.expect_all_converged();
   CHECK(threads_of(swarm.node(0).daemon->pid()) > alone_threads);
+  CHECK(maps_library(swarm.node(0).daemon->pid(), "libnats"));
 }
 
 }  // namespace coordd::swarm
