@@ -300,6 +300,7 @@ void NatsCluster::write_config(int i) const {
     }
     config << "  ]\n}\n";
   }
+  config << options_.extra_config;
   std::ofstream(dir_ / (server_name(i) + ".conf")) << config.str();
 }
 

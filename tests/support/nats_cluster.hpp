@@ -23,6 +23,8 @@ struct NatsClusterOptions {
   // How long one start may take: every node healthy and, in a cluster, with a
   // JetStream meta leader.
   std::chrono::milliseconds ready_within = std::chrono::seconds(20);
+  // Appended to every node's config as it is (e.g. an authorization block).
+  std::string extra_config;
 };
 
 struct HttpReply {
