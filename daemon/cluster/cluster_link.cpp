@@ -492,6 +492,15 @@ std::uint64_t ClusterLink::barrier(std::chrono::milliseconds timeout,
                            "); local records are current, other hosts' may not be"));
     return id;
   }
+  if (!bucket_ready_) {
+    // Connected but not (yet) joined: the servers refuse us, or we are still
+    // setting up. Nothing could confirm the sync before we join.
+    done(Status::error(
+        "cluster_unavailable",
+        "connected to the swarm but not joined to it (see the log: refused "
+        "permissions, or still setting up); other hosts' records may not be current"));
+    return id;
+  }
   Barrier& barrier = barriers_[id];
   barrier.done = std::move(done);
   barrier.timer = engine_.clock().make_alarm(io_.get_executor());

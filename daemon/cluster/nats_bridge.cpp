@@ -182,7 +182,9 @@ void on_connected(natsConnection* nc, void* closure) {
 }
 
 void on_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
-  static_cast<NatsBridge::Shared*>(closure)->report(BridgeError{nats().natsStatus_GetText(status)});
+  // status_text adds nats.c's detail where it has one (for a permissions
+  // violation: the subject refused).
+  static_cast<NatsBridge::Shared*>(closure)->report(BridgeError{status_text(status)});
 }
 
 // Everything nats.c gives us, owned by the bridge thread.

@@ -238,6 +238,11 @@ TEST_CASE(
   CHECK(forged.at("publish_failures") == 0);
   CHECK(forged.at("remote_applied") == 0);
   CHECK(forged.at("origins").as_object().empty());
+  // Its clients hear at once that the swarm cannot confirm a sync (not a
+  // sync_timeout after waiting on claims the servers will never allow).
+  json::object forged_sync =
+      forger->connect().call({{"op", "sync"}, {"scope", "cluster"}, {"timeout_ms", 5000}});
+  CHECK_MESSAGE(forged_sync.at("code") == "cluster_unavailable", json::serialize(forged_sync));
   bool said = support::poll_until(support::PollClock::now() + 10s, [&] {
     return forger->log().find("swarm: Not Permitted") != std::string::npos;
   });
