@@ -188,12 +188,13 @@ void ClusterLink::on_events(std::vector<BridgeEvent>& events) {
       flush();
     } else if (auto* refused = std::get_if<BridgeHostRefused>(&event)) {
       bucket_ready_ = false;
-      host_refused_ = refused->holder_epoch;
-      spdlog::error(
-          "host id {} is held by another live coordd (run {}) in swarm {}: not joining; serving "
-          "locally (give this one another --host-id)",
-          escape_control(options_.host_id), escape_control(refused->holder_epoch),
-          escape_control(options_.cluster_name));
+      host_refused_ = !refused->why.empty() ? refused->why
+                                            : "host id " + options_.host_id +
+                                                  " is held by another live coordd (run " +
+                                                  refused->holder_epoch + ")";
+      spdlog::error("{} in swarm {}: not joining; serving locally{}",
+                    escape_control(*host_refused_), escape_control(options_.cluster_name),
+                    refused->why.empty() ? " (give this one another --host-id)" : "");
     } else if (auto* error = std::get_if<BridgeError>(&event)) {
       errors_log_.warn("swarm: " + escape_control(error->text));
     } else if (auto* host = std::get_if<BridgeHost>(&event)) {
@@ -482,8 +483,7 @@ std::uint64_t ClusterLink::barrier(std::chrono::milliseconds timeout,
                                    std::function<void(Status)> done) {
   std::uint64_t id = next_barrier_++;
   if (host_refused_) {
-    done(Status::error("cluster_unavailable", "not in the swarm: host id " + options_.host_id +
-                                                  " is held by another live coordd"));
+    done(Status::error("cluster_unavailable", "not in the swarm: " + *host_refused_));
     return id;
   }
   if (!connection_.connected) {
@@ -575,10 +575,7 @@ json::object ClusterLink::status() const {
   out["server"] = connection_.connected ? json::value(connection_.server) : json::value(nullptr);
   if (!connection_.connected && !connection_.error.empty()) out["error"] = connection_.error;
   out["joined"] = bucket_ready_;
-  if (host_refused_) {
-    out["error"] = "host id " + options_.host_id + " is held by another live coordd (run " +
-                   *host_refused_ + ")";
-  }
+  if (host_refused_) out["error"] = *host_refused_;
   json::array repos;
   for (const auto& [watch, shared] : shared_) {
     repos.push_back(json::object{{"root", engine_.root_path(shared.root)},

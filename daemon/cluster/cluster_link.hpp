@@ -148,7 +148,7 @@ class ClusterLink final : public ClusterView {
 
   BridgeConnection connection_;
   bool bucket_ready_ = false;                 // joined: buckets exist and the host id is ours
-  std::optional<std::string> host_refused_;   // the holder's run, while another holds our host id
+  std::optional<std::string> host_refused_;   // why not, while the swarm keeps our host id from us
   std::map<std::string, SharedRoot> shared_;  // by watch prefix
   std::map<RootId, std::string> unshared_;    // root -> why it is not shared
   std::map<std::string, std::size_t> held_;   // own keys -> hash of the data the swarm holds

@@ -270,7 +270,7 @@ class Session {
     return true;
   }
 
-  enum class Claim { kHeld, kRefused, kRetry };
+  enum class Claim { kHeld, kRefused, kUnanswerable, kRetry };
   // Takes this run's host id: created if new, taken over from a holder that
   // no longer answers its ping (compare-and-set on the entry's revision, so
   // two claimants cannot both win), refused while the holder answers.
@@ -309,8 +309,36 @@ class Session {
       nats().natsConnection_Subscribe(&ping_sub_, nc_, config_.ping_subject.c_str(), on_ping,
                                       &ping_);
     }
+    // The id is ours only while we answer its pings: a claimant that gets no
+    // answer takes it over. The servers may refuse the subscription or the
+    // replies (authorization) without telling this call, so ask ourselves.
+    // Unanswered, give the id back rather than hold it unprotected.
+    natsMsg* reply = nullptr;
+    natsStatus ping =
+        nats().natsConnection_RequestString(&reply, nc_, config_.ping_subject.c_str(), "", 1000);
+    bool answered =
+        ping == NATS_OK && reply != nullptr &&
+        std::string_view(nats().natsMsg_GetData(reply) ? nats().natsMsg_GetData(reply) : "",
+                         std::size_t(nats().natsMsg_GetDataLength(reply))) == config_.epoch;
+    if (reply != nullptr) nats().natsMsg_Destroy(reply);
+    if (!answered) {
+      unanswerable_ = "this coordd gets no answer to its own ping on " + config_.ping_subject +
+                      " (" +
+                      (ping == NATS_OK ? std::string("another run answered") : status_text(ping)) +
+                      "), so another coordd could take this host id from it: not joining. Check "
+                      "this host's NATS permissions (subscribe "
+                      "and publish " +
+                      config_.ping_subject + ", allow_responses)";
+      nats().kvStore_Delete(hosts_kv_, config_.host_key.c_str());
+      host_held_ = false;
+      if (ping_sub_) nats().natsSubscription_Unsubscribe(ping_sub_);
+      if (ping_sub_) nats().natsSubscription_Destroy(ping_sub_);
+      ping_sub_ = nullptr;
+      return Claim::kUnanswerable;
+    }
     return Claim::kHeld;
   }
+  const std::string& unanswerable() const { return unanswerable_; }
 
   // Says again that this run holds the host id; false when another took it.
   bool refresh_host() {
@@ -541,6 +569,7 @@ class Session {
   std::vector<std::unique_ptr<Watch>> watches_;
   std::vector<std::unique_ptr<Watch>> retired_;  // unwatched, kept until close()
   std::unique_ptr<Watch> hosts_watch_;           // the hosts bucket, once joined
+  std::string unanswerable_;                     // why the last claim was given back
 };
 
 }  // namespace
@@ -635,9 +664,14 @@ void NatsBridge::run() {
             watches_dirty = true;
             break;
           case Session::Claim::kRefused:
-            if (!refused_reported) shared_->report(BridgeHostRefused{holder});
+            if (!refused_reported) shared_->report(BridgeHostRefused{holder, ""});
             refused_reported = true;
             last_attempt = now + std::chrono::seconds(5);  // and look again later
+            break;
+          case Session::Claim::kUnanswerable:
+            if (!refused_reported) shared_->report(BridgeHostRefused{"", session.unanswerable()});
+            refused_reported = true;
+            last_attempt = now + std::chrono::seconds(5);
             break;
           case Session::Claim::kRetry:
             break;
@@ -648,7 +682,7 @@ void NatsBridge::run() {
       last_refresh = now;
       if (!session.refresh_host()) {
         shared_->report(BridgeError{"another coordd took over this host id; leaving the swarm"});
-        shared_->report(BridgeHostRefused{""});
+        shared_->report(BridgeHostRefused{"", "another coordd took this host id over"});
         refused_reported = true;
       }
     }

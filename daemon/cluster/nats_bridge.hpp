@@ -50,10 +50,13 @@ struct BridgeConnection {
 // The bucket exists (made or found) and this run holds its host id: watches
 // and publishes go ahead.
 struct BridgeReady {};
-// The host id is held by another live coordd (it answered its ping): this
-// run stays out of the swarm, retrying now and then.
+// This run stays out of the swarm, retrying now and then: the host id is
+// held by another live coordd (it answered its ping), or this run cannot
+// answer pings on its host's subject itself (`why`), so it could not keep
+// the id from a second claimant.
 struct BridgeHostRefused {
   std::string holder_epoch;
+  std::string why;  // set when the reason is not another holder
 };
 // One value (or delete marker) of a watched key range, in stream order.
 struct BridgeEntry {

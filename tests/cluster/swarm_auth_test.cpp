@@ -36,7 +36,7 @@ constexpr std::string_view kUserTemplate = R"conf(
         "$JS.API.CONSUMER.DELETE.KV_coord_{C}_records.*",
         "$JS.API.DIRECT.GET.KV_coord_{C}_hosts.$KV.coord_{C}_hosts.{H}",
         "$JS.FC.KV_coord_{C}_records.>", "$JS.FC.KV_coord_{C}_hosts.>" ] }
-      subscribe: { allow: [ "_INBOX.>", "coord.{C}.host.{H}.ping" ] }
+      subscribe: { allow: [ "_INBOX.>"{PING} ] }
       allow_responses: true } }
 )conf";
 constexpr std::string_view kCreateLines =
@@ -53,18 +53,23 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 
 std::string password_of(std::string_view host) { return "pw-" + std::string(host) + "-7Qe2"; }
 
-std::string user_entry(std::string_view host, bool may_create) {
+// `may_answer` false leaves out the subscription to the host's ping subject
+// (a misconfigured host, which could not defend its host id).
+std::string user_entry(std::string_view host, bool may_create, bool may_answer = true) {
   std::string entry(kUserTemplate);
   replace_all(entry, "{CREATE}", may_create ? kCreateLines : "");
+  replace_all(entry, "{PING}", may_answer ? R"(, "coord.{C}.host.{H}.ping")" : "");
   replace_all(entry, "{C}", kCluster);
   replace_all(entry, "{H}", host);
   replace_all(entry, "{P}", password_of(host));
   return entry;
 }
 
-// host-a makes the buckets; host-b only finds them.
+// host-a makes the buckets; host-b only finds them; host-c may not answer
+// its pings.
 std::string authorization_block() {
-  return "authorization { users: [" + user_entry("a", true) + user_entry("b", false) + "] }\n";
+  return "authorization { users: [" + user_entry("a", true) + user_entry("b", false) +
+         user_entry("c", false, false) + "] }\n";
 }
 
 std::string read_file(const fs::path& path) {
@@ -285,6 +290,36 @@ TEST_CASE(
   CHECK(sync.at("code") == "cluster_unavailable");
   CHECK(list_after_sync(*a) == std::set<std::string>{"a/task/t-a"});
   CHECK(cluster_of(*a).at("joined") == true);
+}
+
+TEST_CASE(
+    "a coordd whose NATS user may not answer its host's pings gives the host id back and stays "
+    "out of the swarm, saying why, rather than hold an id any claimant could take") {
+  AuthSwarm swarm;
+  auto ws_a = swarm.workspace("a", "t-a");
+  auto ws_c = swarm.workspace("c", "t-c");
+  auto a = swarm.start(*ws_a, "a", "a");
+  wait_joined(*a);
+  auto c = swarm.start(*ws_c, "c", "c");
+  json::object cluster;
+  bool said = support::poll_until(support::PollClock::now() + 10s, [&] {
+    cluster = cluster_of(*c);
+    const json::value* error = cluster.if_contains("error");
+    return error != nullptr && error->is_string() &&
+           std::string_view(error->get_string()).find("gets no answer to its own ping") !=
+               std::string_view::npos;
+  });
+  REQUIRE_MESSAGE(said, json::serialize(cluster) << "\nits log:\n" << c->log());
+  CHECK(cluster.at("joined") == false);
+  CHECK(std::string_view(cluster.at("error").as_string()).find("coord.authtest.host.c.ping") !=
+        std::string_view::npos);
+  json::object sync =
+      c->connect().call({{"op", "sync"}, {"scope", "cluster"}, {"timeout_ms", 5000}});
+  CHECK(sync.at("code") == "cluster_unavailable");
+  // It gave the id back: a's view has no host c, and nothing of c's arrived.
+  CHECK(list_after_sync(*a) == std::set<std::string>{"a/task/t-a"});
+  CHECK_FALSE(cluster_of(*a).at("origins").as_object().contains("c"));
+  c->kill();
 }
 
 }  // namespace coordd::swarm
