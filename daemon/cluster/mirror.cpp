@@ -33,16 +33,17 @@ void Mirror::changed(RootId home, const std::string& host, Kind kind, const std:
   RecordRef local{home, kind, id};
   const Record* record = engine_.store().find(RecordRef{engine_.origin_root(home, host), kind, id});
   if (record == nullptr) return remove(local, host);
-  std::size_t hash = hash_of(encode_mirror_file(record->data_json, host));
+  std::string bytes = encode_mirror_file(record->data_json, host);
+  std::size_t hash = hash_of(bytes);
   auto written = written_.find(local);
   const Engine::MirrorFile* file = engine_.mirror_file(local);
   bool current = (written != written_.end() && written->second.origin == host &&
                   written->second.hash == hash) ||
                  (file != nullptr && file->origin == host && file->hash == hash);
-  if (!current) write(local, host, *record);
+  if (!current) write(local, host, std::move(bytes));
 }
 
-void Mirror::write(const RecordRef& local, const std::string& host, const Record& record) {
+void Mirror::write(const RecordRef& local, const std::string& host, std::string bytes) {
   std::string path = path_of(local);
   Engine::LocalFile there = engine_.local_file(local);
   std::string holder = copy_origin(local);
@@ -55,7 +56,6 @@ void Mirror::write(const RecordRef& local, const std::string& host, const Record
                               : "host " + escape_control(holder) + "'s copy is there"));
     return;
   }
-  std::string bytes = encode_mirror_file(record.data_json, host);
   std::size_t hash = hash_of(bytes);
   bytes += '\n';
   // Where no copy is known, nothing may be replaced: a local file that
@@ -82,8 +82,7 @@ void Mirror::remove(const RecordRef& local, const std::string& host) {
   // Only a file that still is this host's copy: a local record written over
   // it since stays.
   ReadResult read = fs_.read_file(path, kDefaultMaxRecordBytes);
-  if (read.status == ReadStatus::kMissing) return;
-  if (read.status != ReadStatus::kOk) return;
+  if (read.status != ReadStatus::kOk) return;  // gone already, or no longer a file of ours
   Result<ParsedRecord> parsed = parse_record(read.bytes);
   if (!parsed.ok() || parsed->mirror_of != host) return;
   fs_.remove_file(path);
@@ -96,7 +95,8 @@ void Mirror::reconcile(RootId home) {
     for (Kind kind : kAllKinds) {
       for (const auto& [id, record] : engine_.store().records(origin_root, kind)) {
         RecordRef local{home, kind, id};
-        std::size_t hash = hash_of(encode_mirror_file(record.data_json, host));
+        std::string bytes = encode_mirror_file(record.data_json, host);
+        std::size_t hash = hash_of(bytes);
         const Engine::MirrorFile* file = engine_.mirror_file(local);
         // What is on disk decides here (a copy deleted locally is written again).
         if (file == nullptr || file->origin != host || file->hash != hash) {
@@ -107,7 +107,7 @@ void Mirror::reconcile(RootId home) {
             ++counters_.conflicts;
             continue;
           }
-          write(local, host, record);
+          write(local, host, std::move(bytes));
         }
         wanted.insert(local);
       }

@@ -44,7 +44,8 @@ class Mirror {
  private:
   // The host whose copy is (or is being written) at ref, "" when none.
   std::string copy_origin(const RecordRef& local) const;
-  void write(const RecordRef& local, const std::string& host, const Record& record);
+  // `bytes`: the copy, encode_mirror_file's (a newline is added).
+  void write(const RecordRef& local, const std::string& host, std::string bytes);
   void remove(const RecordRef& local, const std::string& host);
   std::string path_of(const RecordRef& local) const;
 

@@ -231,13 +231,14 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
     auto bad = bad_files_.find(BadKey{ref.root, ref.kind, name});
     if (bad != bad_files_.end() && bad->second.stamp == *listed) return;  // still the same bad file
   }
+  // Re-noted below if it still is a mirror copy.
+  mirror_files_.erase(ref);
 
   ReadResult read =
       listing ? fs_.read_listed(*listing, name, options_.max_record_bytes)
               : fs_.read_file(path_of(ref.root, ref.kind, name), options_.max_record_bytes);
   // Remember a bad file by the stamp the poller will list next time.
   const FileStamp* seen = listed ? listed : &read.stamp;
-  if (read.status != ReadStatus::kOk) mirror_files_.erase(ref);
   switch (read.status) {
     case ReadStatus::kOk:
       break;
@@ -261,13 +262,11 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   }
   Result<ParsedRecord> parsed = parse_record(read.bytes);
   if (!parsed.ok()) {
-    mirror_files_.erase(ref);
     note_bad(ref.root, ref.kind, name, parsed.status().message(), seen);
     return;
   }
   clear_bad(ref.root, ref.kind, name);
   if (parsed->mirror_of) return note_mirror(ref, *parsed, listed ? *listed : read.stamp);
-  mirror_files_.erase(ref);
   if (existing && existing->data_json == parsed->data_json) {
     existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
     return;
