@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace coordd {
 namespace {
@@ -135,18 +136,62 @@ std::string host_ping_subject(std::string_view cluster, std::string_view host) {
   return "coord." + cluster_name(cluster) + ".host." + encode_name_part(host) + ".ping";
 }
 
-std::string broadcast_subject(std::string_view cluster) {
-  return message_subject_prefix(cluster) + ".all";
+std::string broadcast_subject(std::string_view cluster, std::string_view host) {
+  return message_subject_prefix(cluster) + ".all." + encode_name_part(host);
 }
 
-std::string direct_subject(std::string_view cluster, std::string_view host,
-                           std::string_view agent) {
-  return message_subject_prefix(cluster) + ".to." + encode_name_part(host) + "." +
-         encode_name_part(agent);
+std::string tap_copy_subject(std::string_view cluster, std::string_view host) {
+  return message_subject_prefix(cluster) + ".seen." + encode_name_part(host);
 }
 
-std::string host_inbox_filter(std::string_view cluster, std::string_view host) {
-  return message_subject_prefix(cluster) + ".to." + encode_name_part(host) + ".>";
+std::string mailbox_subject(std::string_view cluster, std::string_view agent,
+                            std::string_view sender_host) {
+  return message_subject_prefix(cluster) + ".to." + encode_name_part(agent) + "." +
+         encode_name_part(sender_host);
+}
+
+std::string mailbox_filter(std::string_view cluster, std::string_view agent) {
+  return message_subject_prefix(cluster) + ".to." + encode_name_part(agent) + ".*";
+}
+
+std::string mailbox_subjects(std::string_view cluster) {
+  return message_subject_prefix(cluster) + ".to.>";
+}
+
+std::string mailbox_consumer(std::string_view agent) { return "mb_" + encode_name_part(agent); }
+
+std::optional<MessageSubject> parse_message_subject(std::string_view prefix,
+                                                    std::string_view subject) {
+  if (!subject.starts_with(prefix) || subject.size() <= prefix.size() ||
+      subject[prefix.size()] != '.') {
+    return std::nullopt;
+  }
+  subject.remove_prefix(prefix.size() + 1);
+  std::vector<std::string_view> tokens;
+  for (std::size_t start = 0;;) {
+    std::size_t dot = subject.find('.', start);
+    tokens.push_back(subject.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  MessageSubject parsed;
+  std::optional<std::string> host;
+  if (tokens.size() == 3 && tokens[0] == "to") {
+    std::optional<std::string> agent = decode_name_part(tokens[1]);
+    if (!agent) return std::nullopt;
+    parsed.type = MessageSubject::Type::kMailbox;
+    parsed.agent = std::move(*agent);
+    host = decode_name_part(tokens[2]);
+  } else if (tokens.size() == 2 && (tokens[0] == "all" || tokens[0] == "seen")) {
+    parsed.type =
+        tokens[0] == "all" ? MessageSubject::Type::kBroadcast : MessageSubject::Type::kTapCopy;
+    host = decode_name_part(tokens[1]);
+  } else {
+    return std::nullopt;
+  }
+  if (!host || !validate_host_id(*host).ok()) return std::nullopt;
+  parsed.host = std::move(*host);
+  return parsed;
 }
 
 std::string record_key(std::string_view repo, std::string_view host, Kind kind,

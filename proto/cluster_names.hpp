@@ -47,15 +47,37 @@ std::string agents_bucket(std::string_view cluster);   // "coord_C_agents"
 std::string message_stream(std::string_view cluster);  // "COORD_C_MSG"
 // "coord.C.msg": the stream's subjects are this prefix + ".>".
 std::string message_subject_prefix(std::string_view cluster);
-// "coord.C.msg.all": broadcasts.
-std::string broadcast_subject(std::string_view cluster);
 // coord.C.host.enc(H).ping: answered by the coordd holding host id H (core
 // NATS request/reply), so a claimant can tell a live holder from a stale entry.
 std::string host_ping_subject(std::string_view cluster, std::string_view host);
-// "coord.C.msg.to.enc(H).enc(X)": a message for agent X on host H.
-std::string direct_subject(std::string_view cluster, std::string_view host, std::string_view agent);
-// "coord.C.msg.to.enc(H).>": what host H's durable consumer filters on.
-std::string host_inbox_filter(std::string_view cluster, std::string_view host);
+
+// Agent messages. A targeted message for agent X sent from host H is stored
+// in the message stream under "coord.C.msg.to.enc(X).enc(H)": the mailbox is
+// the agent's (it follows the agent to whichever host it says hello on), and
+// the sender's host is in the subject, so NATS authorization can let each
+// host publish only under its own name. Broadcasts ("coord.C.msg.all.enc(H)")
+// and copies of messages delivered without the stream for other hosts' taps
+// ("coord.C.msg.seen.enc(H)") are core NATS, not stored.
+std::string broadcast_subject(std::string_view cluster, std::string_view host);
+std::string tap_copy_subject(std::string_view cluster, std::string_view host);
+std::string mailbox_subject(std::string_view cluster, std::string_view agent,
+                            std::string_view sender_host);
+// "coord.C.msg.to.enc(X).*": what agent X's consumer filters on.
+std::string mailbox_filter(std::string_view cluster, std::string_view agent);
+// "coord.C.msg.to.>": the message stream's subjects.
+std::string mailbox_subjects(std::string_view cluster);
+// The durable consumer of agent X's mailbox: "mb_" + enc(X).
+std::string mailbox_consumer(std::string_view agent);
+
+struct MessageSubject {
+  enum class Type { kMailbox, kBroadcast, kTapCopy } type = Type::kMailbox;
+  std::string agent;  // kMailbox: the recipient
+  std::string host;   // the sender's host
+};
+// The parts of a message subject under `prefix` (message_subject_prefix);
+// nullopt for anything else, or a token that does not decode to a valid id.
+std::optional<MessageSubject> parse_message_subject(std::string_view prefix,
+                                                    std::string_view subject);
 
 // Record keys in the records bucket: enc(R).enc(H).<kind_dir>.enc(id).
 std::string record_key(std::string_view repo, std::string_view host, Kind kind,

@@ -5,6 +5,7 @@
 // Pure functions; any thread.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,5 +49,36 @@ struct HostValue {
 };
 std::string encode_host_value(const HostValue& value);
 std::optional<HostValue> decode_host_value(std::string_view bytes);
+
+// An agent's entry in the agents bucket (the swarm's registry of agent
+// names): the host whose coordd holds its mailbox, that coordd's run, whether
+// the agent is connected there now, and since when (ISO 8601 UTC) it is in
+// that state: {"host":"H","epoch":"E","connected":true,"ts":"ISO"}.
+struct AgentValue {
+  std::string host;
+  std::string epoch;
+  bool connected = false;
+  std::string ts;
+};
+std::string encode_agent_value(const AgentValue& value);
+std::optional<AgentValue> decode_agent_value(std::string_view bytes);
+
+// An agent message as it travels between hosts (stored in the message
+// stream, or published for broadcasts and taps):
+//   {"id":"H:E:N","from":"X"|null,"from_host":"H","to":"Y"|"*","timestamp":"ISO","message":{...}}
+// `id` (also the Nats-Msg-Id header) names the message swarm-wide: the
+// sender's host, its run and a counter of that run.
+struct MessageValue {
+  std::string id;
+  std::optional<std::string> from;
+  std::string from_host;
+  std::string to;
+  std::string timestamp;
+  boost::json::object message;
+};
+std::string encode_message_value(const MessageValue& value);
+// nullopt when a field is missing or of the wrong type (ids and the
+// message's kind are the receiver's to check).
+std::optional<MessageValue> decode_message_value(std::string_view bytes);
 
 }  // namespace coordd

@@ -63,7 +63,8 @@ std::string message_prefix(std::optional<std::uint64_t> sub) {
 }
 
 std::string message_body(std::uint64_t seq, std::string_view from_json, std::string_view to,
-                         std::string_view timestamp, std::string_view message_json) {
+                         std::string_view timestamp, std::string_view message_json,
+                         std::string_view from_host) {
   // `to` is a validated agent id or "*"; from_json is a JSON literal.
   std::string out = "\"seq\":" + std::to_string(seq) + ",\"from\":";
   out += from_json;
@@ -73,6 +74,10 @@ std::string message_body(std::uint64_t seq, std::string_view from_json, std::str
   out += timestamp;
   out += "\",\"message\":";
   out += message_json;
+  if (!from_host.empty()) {
+    out += ",\"from_host\":";
+    out += json::serialize(json::string_view(from_host.data(), from_host.size()));
+  }
   out += "}\n";
   return out;
 }
@@ -148,10 +153,12 @@ std::string synced_line(ReqId req, std::uint64_t seq, const std::vector<Degraded
   return line_of(out);
 }
 
-std::string sent_line(ReqId req, std::uint64_t seq, std::optional<std::size_t> recipients) {
+std::string sent_line(ReqId req, std::uint64_t seq, std::optional<std::size_t> recipients,
+                      bool lower_bound) {
   json::object out = reply_object(req, "sent");
   out["seq"] = seq;
   if (recipients) out["recipients"] = *recipients;
+  if (recipients && lower_bound) out["recipients_lower_bound"] = true;
   return line_of(out);
 }
 

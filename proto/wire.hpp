@@ -48,9 +48,11 @@ std::string event_body(const EventFields& fields);
 // A message line is message_prefix(sub) + message_body(...): without a sub
 // (delivered to an agent) `{"type":"message",`, to a tap
 // `{"type":"message","sub":N,`; from_json is a JSON literal (an id or null).
+// `from_host` (in a swarm: the sender's host id) ends the line when given.
 std::string message_prefix(std::optional<std::uint64_t> sub);
 std::string message_body(std::uint64_t seq, std::string_view from_json, std::string_view to,
-                         std::string_view timestamp, std::string_view message_json);
+                         std::string_view timestamp, std::string_view message_json,
+                         std::string_view from_host = {});
 
 // --- markers --------------------------------------------------------------
 
@@ -97,8 +99,10 @@ struct DegradedRoot {
 // when some roots cannot be watched right now).
 std::string synced_line(ReqId req, std::uint64_t seq,
                         const std::vector<DegradedRoot>& degraded = {});
-// `{"type":"sent","seq":N}` (+ `"recipients":R` for a broadcast).
-std::string sent_line(ReqId req, std::uint64_t seq, std::optional<std::size_t> recipients);
+// `{"type":"sent","seq":N}` (+ `"recipients":R` for a broadcast, and
+// `"recipients_lower_bound":true` when R counts only what this coordd knows).
+std::string sent_line(ReqId req, std::uint64_t seq, std::optional<std::size_t> recipients,
+                      bool lower_bound = false);
 std::string pong_line(ReqId req);
 std::string unsubscribed_line(ReqId req, std::uint64_t sub);
 // watch_root / unwatch_root: `{"type":"watching","path":P,"backend":B,"seq":N}`

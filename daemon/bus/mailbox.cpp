@@ -8,11 +8,12 @@ Mailbox::~Mailbox() {
   if (budget_) budget_->bytes -= bytes_;
 }
 
-void Mailbox::push(EventPtr message, std::uint64_t store_id, WallTime expires) {
+void Mailbox::push(EventPtr message, std::uint64_t store_id, WallTime expires,
+                   MessageStore* settle_in) {
   std::size_t size = message->body->size();
   bytes_ += size;
   if (budget_) budget_->bytes += size;
-  messages_.push_back(Entry{std::move(message), store_id, expires});
+  messages_.push_back(Entry{std::move(message), store_id, expires, settle_in ? settle_in : store_});
 }
 
 void Mailbox::pop() {
@@ -20,7 +21,7 @@ void Mailbox::pop() {
   std::size_t size = entry.message->body->size();
   bytes_ -= size;
   if (budget_) budget_->bytes -= size;
-  if (store_ && entry.store_id != 0) store_->settle(entry.store_id);
+  if (entry.store && entry.store_id != 0) entry.store->settle(entry.store_id);
   messages_.pop_front();
 }
 
@@ -35,6 +36,16 @@ std::size_t Mailbox::drop_expired(WallTime now) {
 
 void Mailbox::drop_all() {
   while (!messages_.empty()) pop();
+}
+
+std::vector<Mailbox::Taken> Mailbox::take_all() {
+  std::vector<Taken> taken;
+  for (Entry& entry : messages_)
+    taken.push_back({std::move(entry.message), entry.store_id, entry.store});
+  messages_.clear();
+  if (budget_) budget_->bytes -= bytes_;
+  bytes_ = 0;
+  return taken;
 }
 
 void Mailbox::note_dropped(std::uint64_t seq) {

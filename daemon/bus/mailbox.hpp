@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <vector>
 
 #include "daemon/bus/message_store.hpp"
 #include "daemon/engine/event.hpp"
@@ -50,9 +51,11 @@ class Mailbox {
   }
   // False when this mailbox alone has room but the bus-wide total does not.
   bool over_total(std::size_t bytes) const { return budget_ && !budget_->has_room(bytes); }
-  // `store_id` (0: none) is settled in the store when the message leaves;
-  // `expires` is when a recovered message stops being deliverable.
-  void push(EventPtr message, std::uint64_t store_id = 0, WallTime expires = WallTime::max());
+  // `store_id` (0: none) is settled in the store when the message leaves
+  // (in `settle_in` when given: a message another store keeps, such as the
+  // swarm's); `expires` is when a recovered message stops being deliverable.
+  void push(EventPtr message, std::uint64_t store_id = 0, WallTime expires = WallTime::max(),
+            MessageStore* settle_in = nullptr);
   const EventPtr& front() const { return messages_.front().message; }
   // The front message was handed to the connection.
   void pop();
@@ -61,6 +64,14 @@ class Mailbox {
   std::size_t drop_expired(WallTime now);
   // Drops every message (the mailbox expired).
   void drop_all();
+  // Removes every message without settling any (its agent moved to another
+  // host: the swarm delivers them there), oldest first.
+  struct Taken {
+    EventPtr message;
+    std::uint64_t store_id;
+    MessageStore* store;  // where store_id would have been settled
+  };
+  std::vector<Taken> take_all();
   bool empty() const { return messages_.empty(); }
   std::size_t size() const { return messages_.size(); }
   std::size_t bytes() const { return bytes_; }
@@ -76,6 +87,7 @@ class Mailbox {
     EventPtr message;
     std::uint64_t store_id;
     WallTime expires;
+    MessageStore* store;
   };
 
   std::size_t max_messages_;

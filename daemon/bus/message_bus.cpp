@@ -40,7 +40,8 @@ void MessageBus::recover(MessageStore& store) {
       continue;
     }
     Agent& entry = agent_entry(stored.to);
-    EventPtr event = make_message(stored.from, stored.to, stored.message, stored.sent_at);
+    EventPtr event =
+        make_message(stored.from, stored.to, stored.message, stored.sent_at, own_host());
     if (!entry.mailbox.has_room(event->body->size())) {
       store.settle(stored.id);  // the bounds were lowered since it was sent
       ++no_room;
@@ -108,6 +109,7 @@ void MessageBus::detach(const AgentSession& session, const std::string& agent) {
   if (live && live.get() != &session) return;
   entry.session.reset();
   retain(agent, limits_.mailbox_ttl);
+  if (route_) route_->detached(agent);
 }
 
 void MessageBus::retain(const std::string& agent, SteadyDuration ttl) {
@@ -123,19 +125,26 @@ void MessageBus::retain(const std::string& agent, SteadyDuration ttl) {
     }
     found->second.mailbox.drop_all();  // settled: they must not come back after a restart
     agents_.erase(found);
+    if (route_) route_->forgotten(agent);
   });
 }
 
+std::string_view MessageBus::own_host() const {
+  return route_ ? std::string_view(route_->host()) : std::string_view();
+}
+
 EventPtr MessageBus::make_message(const std::optional<std::string>& from, std::string_view to,
-                                  const boost::json::object& message, WallTime sent_at) {
+                                  const boost::json::object& message, WallTime sent_at,
+                                  std::string_view from_host) {
   auto event = std::make_shared<Event>();
   event->seq = engine_.allocate_seq();
   event->is_message = true;
   event->from = from.value_or("");
   event->to = std::string(to);
   std::string from_json = from ? "\"" + *from + "\"" : std::string("null");  // ids are JSON-safe
-  event->body = std::make_shared<const std::string>(message_body(
-      event->seq, from_json, to, format_timestamp(sent_at), boost::json::serialize(message)));
+  event->body = std::make_shared<const std::string>(
+      message_body(event->seq, from_json, to, format_timestamp(sent_at),
+                   boost::json::serialize(message), from_host));
   return event;
 }
 
@@ -178,17 +187,19 @@ SendOutcome MessageBus::send(const std::optional<std::string>& from, const std::
     }
     store_id = *recorded;
   }
-  EventPtr event = make_message(from, to, message, now);
+  EventPtr event = make_message(from, to, message, now, own_host());
   mailbox.push(event, store_id);
   fanout_.publish_message(event, nullptr);  // journal and taps
   if (auto session = it->second.session.lock()) session->mailbox_ready();
+  if (route_) route_->delivered_here(from, to, message, now);
   outcome.seq = event->seq;
   return outcome;
 }
 
 SendOutcome MessageBus::broadcast(const std::optional<std::string>& from,
                                   boost::json::object message) {
-  EventPtr event = make_message(from, "*", message, engine_.clock().now());
+  WallTime now = engine_.clock().now();
+  EventPtr event = make_message(from, "*", message, now, own_host());
   std::set<const AgentSession*> recipients;
   std::vector<std::shared_ptr<AgentSession>> live;
   for (auto& [agent, entry] : agents_) {
@@ -209,7 +220,64 @@ SendOutcome MessageBus::broadcast(const std::optional<std::string>& from,
   SendOutcome outcome;
   outcome.seq = event->seq;
   outcome.recipients = recipients.size();
+  if (route_) {
+    outcome.recipients += route_->delivered_here(from, "*", message, now);
+    outcome.lower_bound = true;
+  }
   return outcome;
+}
+
+std::uint64_t MessageBus::deliver_remote(RemoteMessage remote) {
+  EventPtr event =
+      make_message(remote.from, remote.to, remote.message, remote.sent_at, remote.from_host);
+  if (remote.to == "*") {
+    std::vector<std::shared_ptr<AgentSession>> live;
+    for (auto& [agent, entry] : agents_) {
+      std::shared_ptr<AgentSession> session = entry.session.lock();
+      if (!session) continue;
+      if (entry.mailbox.has_room(event->body->size())) {
+        entry.mailbox.push(event);
+      } else {
+        entry.mailbox.note_dropped(event->seq);
+      }
+      live.push_back(std::move(session));
+    }
+    fanout_.publish_message(event, nullptr);
+    for (auto& session : live) session->mailbox_ready();
+    return event->seq;
+  }
+  std::shared_ptr<AgentSession> session;
+  if (remote.to_mailbox) {
+    // Unconditionally: the swarm bounds what it hands over (the consumer's
+    // ack window) by the mailbox's own count.
+    Agent& entry = agent_entry(remote.to);
+    entry.mailbox.push(event, remote.settle_id, WallTime::max(), remote.settle_in);
+    session = entry.session.lock();
+  }
+  fanout_.publish_message(event, nullptr);
+  if (session) session->mailbox_ready();
+  return event->seq;
+}
+
+std::vector<Mailbox::Taken> MessageBus::evict(const std::string& agent, const std::string& why) {
+  auto it = agents_.find(agent);
+  if (it == agents_.end()) return {};
+  Agent& entry = it->second;
+  if (std::shared_ptr<AgentSession> live = entry.session.lock()) {
+    entry.session.reset();
+    live->set_agent(std::nullopt, nullptr);
+    live->close_with(error_line(nullptr, "taken_over", why));
+    spdlog::info("agent {}: {}", agent, why);
+  }
+  if (entry.expiry) entry.expiry->cancel();
+  std::vector<Mailbox::Taken> taken = entry.mailbox.take_all();
+  agents_.erase(it);
+  return taken;
+}
+
+bool MessageBus::connected(const std::string& agent) const {
+  auto it = agents_.find(agent);
+  return it != agents_.end() && !it->second.session.expired();
 }
 
 Mailbox* MessageBus::mailbox_of(const std::string& agent) {

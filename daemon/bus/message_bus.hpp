@@ -23,6 +23,7 @@
 #include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/mailbox.hpp"
 #include "daemon/bus/message_store.hpp"
+#include "daemon/bus/swarm_route.hpp"
 #include "daemon/engine/clock.hpp"
 #include "proto/status.hpp"
 
@@ -37,12 +38,18 @@ struct MessageLimits {
   std::chrono::milliseconds mailbox_ttl{300'000};
 };
 
-// The outcome of a send or broadcast: an error for the reply, or the seq it
-// was given.
-struct SendOutcome {
-  Status status;
-  std::uint64_t seq = 0;
-  std::size_t recipients = 0;  // broadcast only
+// A message from another host of the swarm, for MessageBus::deliver_remote.
+struct RemoteMessage {
+  std::optional<std::string> from;
+  std::string from_host;
+  std::string to;  // an agent id, or "*" for a broadcast
+  WallTime sent_at{};
+  boost::json::object message;
+  // Into `to`'s mailbox here (it holds the agent); otherwise only the
+  // journal and taps see it (or, for a broadcast, every agent here too).
+  bool to_mailbox = false;
+  MessageStore* settle_in = nullptr;  // settled there when handed over or dropped
+  std::uint64_t settle_id = 0;
 };
 
 class MessageBus {
@@ -75,6 +82,23 @@ class MessageBus {
 
   Mailbox* mailbox_of(const std::string& agent);
 
+  // --- in a swarm ---
+  // From now on `route` (it must outlive the bus) hears of local deliveries
+  // and mailboxes, and every message carries its sender's host.
+  void set_route(SwarmRoute* route) { route_ = route; }
+  SwarmRoute* route() const { return route_; }
+  // Delivers a message from another host (or one this host stored in the
+  // swarm, for the journal and taps); returns the seq it was given here.
+  std::uint64_t deliver_remote(RemoteMessage remote);
+  // `agent` is held by another host now: its connection here (if any) gets
+  // taken_over (`why`) and closes, and its mailbox goes. Returns what was
+  // in it, unsettled, oldest first.
+  std::vector<Mailbox::Taken> evict(const std::string& agent, const std::string& why);
+  // Whether `agent` has a mailbox here (connected or retained).
+  bool holds(const std::string& agent) const { return agents_.contains(agent); }
+  // Whether `agent` is connected here.
+  bool connected(const std::string& agent) const;
+
   std::size_t agents_connected() const;
   std::size_t mailboxes() const { return agents_.size(); }
   std::size_t messages_waiting() const;
@@ -91,7 +115,9 @@ class MessageBus {
     std::unique_ptr<Alarm> expiry;        // armed while retained
   };
   EventPtr make_message(const std::optional<std::string>& from, std::string_view to,
-                        const boost::json::object& message, WallTime sent_at);
+                        const boost::json::object& message, WallTime sent_at,
+                        std::string_view from_host);
+  std::string_view own_host() const;
   Agent& agent_entry(const std::string& agent);
   // Keeps `agent`'s mailbox, with nobody connected, for `ttl`.
   void retain(const std::string& agent, SteadyDuration ttl);
@@ -101,6 +127,7 @@ class MessageBus {
   MessageFanout& fanout_;
   MessageLimits limits_;
   MessageStore* store_ = nullptr;
+  SwarmRoute* route_ = nullptr;
   MailboxBudget budget_;  // before agents_: their mailboxes give bytes back to it
   std::map<std::string, Agent> agents_;
   LogThrottle expired_log_;  // a mailbox dropped at its TTL, once per interval

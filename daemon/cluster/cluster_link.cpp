@@ -57,6 +57,13 @@ ClusterLink::ClusterLink(boost::asio::io_context& io, Engine& engine, FileSystem
   config.tls_key = options_.tls_key;
   config.replicas = options_.replicas;
   config.discover_servers = options_.discover_servers;
+  config.agents_bucket = agents_bucket(options_.cluster_name);
+  config.message_stream = message_stream(options_.cluster_name);
+  config.message_prefix = message_subject_prefix(options_.cluster_name);
+  config.mailbox_subjects = mailbox_subjects(options_.cluster_name);
+  config.mailbox_filter_prefix = message_subject_prefix(options_.cluster_name) + ".to.";
+  config.mailbox_ttl = options_.mailbox_ttl;
+  config.mailbox_messages = options_.mailbox_messages;
   bridge_ = std::make_unique<NatsBridge>(
       io_, std::move(config), [this](std::vector<BridgeEvent>& events) { on_events(events); });
 }
@@ -82,6 +89,18 @@ void ClusterLink::start() {
     }
   }
   bridge_->start();
+}
+
+void ClusterLink::attach_bus(MessageBus& bus) {
+  swarm_bus_ =
+      std::make_unique<SwarmBus>(io_, engine_.clock(), bus, *bridge_,
+                                 SwarmBusOptions{options_.cluster_name, options_.host_id, epoch_},
+                                 [this](const std::string& host) { return is_stale(host); });
+  bus.set_route(swarm_bus_.get());
+}
+
+void ClusterLink::update_joined() {
+  if (swarm_bus_) swarm_bus_->set_joined(connection_.connected && bucket_ready_);
 }
 
 void ClusterLink::stop() {
@@ -199,8 +218,12 @@ void ClusterLink::on_events(std::vector<BridgeEvent>& events) {
       errors_log_.warn("swarm: " + escape_control(error->text));
     } else if (auto* host = std::get_if<BridgeHost>(&event)) {
       on_host(*host);
+    } else if (swarm_bus_) {
+      update_joined();
+      swarm_bus_->on_event(event);
     }
   }
+  update_joined();
   check_barriers();
 }
 
@@ -627,6 +650,7 @@ json::object ClusterLink::status() const {
                                {"removed", mirror.removed},
                                {"conflicts", mirror.conflicts},
                                {"errors", mirror.errors}};
+  if (swarm_bus_) out["messages"] = swarm_bus_->status();
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include "daemon/bus/log_throttle.hpp"
 #include "daemon/cluster/mirror.hpp"
 #include "daemon/cluster/nats_bridge.hpp"
+#include "daemon/cluster/swarm_bus.hpp"
 #include "daemon/engine/engine.hpp"
 #include "daemon/server/cluster_view.hpp"
 
@@ -37,6 +38,9 @@ struct ClusterOptions {
   std::set<std::string> mirror_roots;           // root paths whose swarm records go to disk too
   int replicas = 0;                             // see BridgeConfig
   bool discover_servers = true;                 // see BridgeConfig
+  // Agent messages across the swarm (the bus's limits; see BridgeConfig).
+  std::chrono::milliseconds mailbox_ttl{300'000};
+  std::int64_t mailbox_messages = 1024;
 };
 
 struct ClusterCounters {
@@ -62,6 +66,9 @@ class ClusterLink final : public ClusterView {
   void start();
   // Leaves: joins the bridge thread. Idempotent.
   void stop();
+  // Carries `bus`'s messages across the swarm (it must outlive nothing of
+  // this link: the bus is destroyed first). Call before start().
+  void attach_bus(MessageBus& bus);
 
   // ClusterView
   boost::json::object status() const override;
@@ -127,6 +134,8 @@ class ClusterLink final : public ClusterView {
   void flush();
   void schedule_retry();
   void check_barriers();
+  // Tells the swarm bus whether we are joined now.
+  void update_joined();
   void finish_barrier(std::uint64_t id, Status status);
   void reject(const std::string& key, const std::string& why);
   SharedRoot* shared_of(RootId root);
@@ -138,6 +147,7 @@ class ClusterLink final : public ClusterView {
   ClusterOptions options_;
   std::string epoch_;
   std::unique_ptr<NatsBridge> bridge_;
+  std::unique_ptr<SwarmBus> swarm_bus_;
   LogThrottle rejects_log_;
   LogThrottle errors_log_;
   LogThrottle mirror_log_;

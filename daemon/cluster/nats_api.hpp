@@ -13,14 +13,21 @@ namespace coordd {
 
 // Every function of nats.c that nats_bridge.cpp calls.
 #define COORDD_NATS_FUNCTIONS(X)             \
+  X(jsConsumerConfig_Init)                   \
   X(jsConsumerInfo_Destroy)                  \
   X(jsCtx_Destroy)                           \
   X(jsMsgMetaData_Destroy)                   \
   X(jsOptions_Init)                          \
   X(jsPubAck_Destroy)                        \
   X(jsPubOptions_Init)                       \
+  X(jsStreamConfig_Init)                     \
+  X(jsStreamInfo_Destroy)                    \
   X(jsSubOptions_Init)                       \
+  X(js_AddConsumer)                          \
+  X(js_AddStream)                            \
   X(js_CreateKeyValue)                       \
+  X(js_DeleteConsumer)                       \
+  X(js_GetStreamInfo)                        \
   X(js_KeyValue)                             \
   X(js_Publish)                              \
   X(js_PublishMsgAsync)                      \
@@ -41,6 +48,8 @@ namespace coordd {
   X(natsConnection_GetConnectedUrl)          \
   X(natsConnection_GetMaxPayload)            \
   X(natsConnection_JetStream)                \
+  X(natsConnection_Publish)                  \
+  X(natsConnection_PublishRequestString)     \
   X(natsConnection_PublishString)            \
   X(natsConnection_RequestString)            \
   X(natsConnection_Status)                   \

@@ -1,7 +1,9 @@
 #include "daemon/cluster/nats_bridge.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include "daemon/cluster/nats_api.hpp"
@@ -85,7 +87,7 @@ struct Watch {
   std::string prefix;
   std::string subject_prefix;  // "$KV.<bucket>."
   std::string stream;          // "KV_<bucket>"
-  bool hosts = false;          // the hosts bucket (BridgeHost), not records (BridgeEntry)
+  enum class Kind { kRecords, kHosts, kAgents } kind = Kind::kRecords;
   NatsBridge::Shared* shared = nullptr;
   natsSubscription* sub = nullptr;
   bool caught_up = false;  // touched only by the subscription's delivery thread
@@ -114,8 +116,16 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
     nats().jsMsgMetaData_Destroy(meta);
   }
   nats().natsMsg_Destroy(msg);
-  if (watch->hosts) {
+  if (watch->kind == Watch::Kind::kHosts) {
     watch->shared->report(BridgeHost{std::move(entry.key), std::move(entry.value), entry.deleted});
+    return;
+  }
+  if (watch->kind == Watch::Kind::kAgents) {
+    bool first = entry.pending == 0 && !watch->caught_up;
+    if (first) watch->caught_up = true;
+    watch->shared->report(
+        BridgeAgent{std::move(entry.key), std::move(entry.value), entry.deleted, entry.stream_seq});
+    if (first) watch->shared->report(BridgeAgentsCaughtUp{});
     return;
   }
   bool caught_up = entry.pending == 0 && !watch->caught_up;
@@ -127,6 +137,21 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
 
 void on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
   auto* shared = static_cast<NatsBridge::Shared*>(closure);
+  if (const char* token = nullptr;
+      nats().natsMsgHeader_Get(msg, "Coord-Token", &token) == NATS_OK && token != nullptr) {
+    BridgeMessageAck result;
+    result.token = std::strtoull(token, nullptr, 10);
+    result.ok = ack != nullptr && error == nullptr;
+    if (error != nullptr) {
+      result.error =
+          error->ErrText != nullptr ? error->ErrText : nats().natsStatus_GetText(error->Err);
+      // nats-server 2.9: "maximum messages per subject exceeded" (DiscardNewPerSubject).
+      result.mailbox_full = result.error.find("per subject") != std::string::npos;
+    }
+    nats().natsMsg_Destroy(msg);
+    shared->report(std::move(result));
+    return;
+  }
   BridgeAck result;
   std::string_view subject = nats().natsMsg_GetSubject(msg);
   if (subject.starts_with(shared->subject_prefix))
@@ -157,6 +182,110 @@ void on_ping(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure)
                                         static_cast<PingResponder*>(closure)->epoch.c_str());
   }
   nats().natsMsg_Destroy(msg);
+}
+
+// The mailboxes this coordd pulls, by encoded agent name: the closure of
+// the one inbox subscription their messages arrive on. A pull request asks
+// for up to kPullBatch messages and lasts kPullExpires; when it is used up
+// or expires, the next is sent from the delivery thread, so pulling never
+// waits on the bridge thread.
+struct Pulls {
+  static constexpr int kPullBatch = 64;
+  static constexpr std::chrono::seconds kPullExpires{5};
+
+  struct Pull {
+    std::string agent;
+    std::string request_subject;  // $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>
+    std::string reply;            // inbox + "." + enc(agent)
+    bool active = false;
+    int outstanding = 0;
+    std::chrono::steady_clock::time_point issued{};
+  };
+
+  // Sends the next pull request of `pull`; mutex held.
+  void issue(Pull& pull) {
+    if (nc == nullptr) return;
+    std::string body = "{\"batch\":" + std::to_string(kPullBatch) + ",\"expires\":" +
+                       std::to_string(std::chrono::nanoseconds(kPullExpires).count()) + "}";
+    pull.outstanding = kPullBatch;
+    pull.issued = std::chrono::steady_clock::now();
+    nats().natsConnection_PublishRequestString(nc, pull.request_subject.c_str(), pull.reply.c_str(),
+                                               body.c_str());
+  }
+
+  std::mutex mutex;
+  std::map<std::string, Pull> by_token;
+  natsConnection* nc = nullptr;
+  NatsBridge::Shared* shared = nullptr;
+  std::string inbox;  // "_INBOX.coordd.<host>.<epoch>"
+};
+
+// The stream seq in a JetStream ack subject, $JS.ACK.<stream>.<consumer>.
+// <delivered>.<sseq>.<cseq>.<ts>.<pending> (or the newer form with a domain
+// and account hash before the stream, and a token after), and in `agent`
+// the encoded agent its consumer ("mb_" + agent) names.
+std::uint64_t ack_stream_seq(std::string_view ack, std::string& agent) {
+  std::vector<std::string_view> tokens;
+  for (std::size_t start = 0;;) {
+    std::size_t dot = ack.find('.', start);
+    tokens.push_back(ack.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  std::size_t index = tokens.size() == 9 ? 5 : tokens.size() >= 11 ? 7 : 0;
+  if (index == 0) return 0;
+  std::string_view consumer = tokens[index - 2];
+  if (consumer.starts_with("mb_")) agent = std::string(consumer.substr(3));
+  return std::strtoull(std::string(tokens[index]).c_str(), nullptr, 10);
+}
+
+void on_pulled(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* pulls = static_cast<Pulls*>(closure);
+  // A status (408: the request expired) comes on the request's reply
+  // subject, which names the mailbox; a message keeps the subject it was
+  // published on, and its ack subject names the consumer ("mb_" + agent).
+  std::string_view subject = nats().natsMsg_GetSubject(msg);
+  std::string token;
+  const char* status = nullptr;
+  bool is_status = nats().natsMsgHeader_Get(msg, "Status", &status) == NATS_OK && status != nullptr;
+  BridgeMessage pulled;
+  if (is_status) {
+    if (subject.size() > pulls->inbox.size() + 1 && subject.starts_with(pulls->inbox)) {
+      token = std::string(subject.substr(pulls->inbox.size() + 1));
+    }
+  } else {
+    const char* reply = nats().natsMsg_GetReply(msg);
+    pulled.ack_subject = reply != nullptr ? reply : "";
+    pulled.stream_seq = ack_stream_seq(pulled.ack_subject, token);
+    pulled.subject = std::string(subject);
+    if (const char* data = nats().natsMsg_GetData(msg); data != nullptr) {
+      pulled.data.assign(data, std::size_t(nats().natsMsg_GetDataLength(msg)));
+    }
+  }
+  bool heartbeat = is_status && std::strncmp(status, "100", 3) == 0;
+  nats().natsMsg_Destroy(msg);
+  if (heartbeat) return;
+  {
+    std::lock_guard lock(pulls->mutex);
+    auto it = pulls->by_token.find(token);
+    if (it == pulls->by_token.end()) return;
+    Pulls::Pull& pull = it->second;
+    pulled.agent = pull.agent;
+    pull.outstanding = is_status ? 0 : pull.outstanding - 1;
+    if (pull.active && pull.outstanding <= 0) pulls->issue(pull);
+  }
+  if (!is_status && !pulled.ack_subject.empty()) pulls->shared->report(std::move(pulled));
+}
+
+// Every message subject of the swarm, as core NATS delivers it.
+void on_seen(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  BridgeMessage seen;
+  seen.subject = nats().natsMsg_GetSubject(msg);
+  if (const char* data = nats().natsMsg_GetData(msg); data != nullptr) {
+    seen.data.assign(data, std::size_t(nats().natsMsg_GetDataLength(msg)));
+  }
+  nats().natsMsg_Destroy(msg);
+  static_cast<NatsBridge::Shared*>(closure)->report(std::move(seen));
 }
 
 std::string now_timestamp() {
@@ -391,7 +520,7 @@ class Session {
       hosts_watch_ = std::make_unique<Watch>();
       hosts_watch_->subject_prefix = "$KV." + config_.hosts_bucket + ".";
       hosts_watch_->stream = "KV_" + config_.hosts_bucket;
-      hosts_watch_->hosts = true;
+      hosts_watch_->kind = Watch::Kind::kHosts;
       hosts_watch_->shared = &shared_;
     }
     std::vector<Watch*> every{hosts_watch_.get()};
@@ -416,7 +545,7 @@ class Session {
         all = false;
         continue;
       }
-      if (watch->hosts) continue;
+      if (watch->kind == Watch::Kind::kHosts) continue;
       // A watch with no values gets no message that could say so.
       jsConsumerInfo* info = nullptr;
       if (nats().natsSubscription_GetConsumerInfo(&info, watch->sub, nullptr, &code) == NATS_OK) {
@@ -490,6 +619,238 @@ class Session {
     if (s != NATS_OK) fail(status_text(s));
   }
 
+  // --- agent messages ---
+  bool messages_wanted() const { return !config_.agents_bucket.empty(); }
+  bool messages_ready() const { return messages_ready_; }
+
+  // Makes or finds the agents bucket and the message stream, watches the
+  // bucket and subscribes to the message subjects and the pull inbox; true
+  // once all are. A failure is reported once per kind of error.
+  bool setup_messages() {
+    if (messages_ready_ || !messages_wanted() || !ready() || !connected()) return messages_ready_;
+    std::string failure;
+    if (!agents_kv_ && !open_bucket(config_.agents_bucket, agents_kv_, /*quiet=*/true)) {
+      failure = "cannot create bucket " + config_.agents_bucket + ": " + last_error_;
+    }
+    if (failure.empty() && !stream_ready_) {
+      stream_ready_ = ensure_stream(failure);
+    }
+    if (failure.empty() && !agents_watch_) {
+      agents_watch_ = std::make_unique<Watch>();
+      agents_watch_->subject_prefix = "$KV." + config_.agents_bucket + ".";
+      agents_watch_->stream = "KV_" + config_.agents_bucket;
+      agents_watch_->kind = Watch::Kind::kAgents;
+      agents_watch_->shared = &shared_;
+    }
+    if (failure.empty() && agents_watch_->sub == nullptr) {
+      jsSubOptions options;
+      nats().jsSubOptions_Init(&options);
+      options.Ordered = true;
+      options.Stream = agents_watch_->stream.c_str();
+      options.Config.DeliverPolicy = js_DeliverLastPerSubject;
+      options.Config.Heartbeat = std::int64_t(1'000'000'000);
+      std::string subject = agents_watch_->subject_prefix + ">";
+      jsErrCode code = jsErrCode(0);
+      natsStatus s = nats().js_Subscribe(&agents_watch_->sub, js_, subject.c_str(), on_message,
+                                         agents_watch_.get(), nullptr, &options, &code);
+      if (s != NATS_OK) {
+        agents_watch_->sub = nullptr;
+        failure = "cannot watch " + subject + ": " + status_text(s);
+      } else {
+        jsConsumerInfo* info = nullptr;
+        if (nats().natsSubscription_GetConsumerInfo(&info, agents_watch_->sub, nullptr, &code) ==
+            NATS_OK) {
+          if (info->NumPending == 0 && info->Delivered.Stream == 0) {
+            agents_watch_->caught_up = true;
+            shared_.report(BridgeAgentsCaughtUp{});
+          }
+          nats().jsConsumerInfo_Destroy(info);
+        }
+      }
+    }
+    if (failure.empty() && !seen_sub_) {
+      std::string subject = config_.message_prefix + ".>";
+      if (nats().natsConnection_Subscribe(&seen_sub_, nc_, subject.c_str(), on_seen, &shared_) !=
+          NATS_OK) {
+        seen_sub_ = nullptr;
+        failure = "cannot subscribe to " + subject;
+      }
+    }
+    if (failure.empty() && !pull_sub_) {
+      pulls_.nc = nc_;
+      pulls_.shared = &shared_;
+      pulls_.inbox = "_INBOX.coordd." + config_.host_key + "." + config_.epoch;
+      std::string subject = pulls_.inbox + ".*";
+      if (nats().natsConnection_Subscribe(&pull_sub_, nc_, subject.c_str(), on_pulled, &pulls_) !=
+          NATS_OK) {
+        pull_sub_ = nullptr;
+        failure = "cannot subscribe to " + subject;
+      }
+    }
+    if (!failure.empty()) {
+      if (failure != messages_failure_) {
+        messages_failure_ = failure;
+        shared_.report(BridgeMessagesReady{false, failure + "; agent messages stay on this host "
+                                                            "until it can (retrying)"});
+      }
+      return false;
+    }
+    messages_ready_ = true;
+    messages_failure_.clear();
+    shared_.report(BridgeMessagesReady{true, ""});
+    return true;
+  }
+
+  void write_agent(std::uint64_t token, const std::string& key, const std::string& value,
+                   std::uint64_t expected) {
+    BridgeAgentWritten result;
+    result.token = token;
+    if (!messages_ready_ || !connected()) {
+      result.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
+      shared_.report(std::move(result));
+      return;
+    }
+    natsStatus s =
+        expected == 0
+            ? nats().kvStore_CreateString(&result.revision, agents_kv_, key.c_str(), value.c_str())
+            : nats().kvStore_UpdateString(&result.revision, agents_kv_, key.c_str(), value.c_str(),
+                                          expected);
+    if (s == NATS_OK) {
+      result.ok = true;
+      shared_.report(std::move(result));
+      return;
+    }
+    result.error = status_text(s);
+    // Tell a compare-and-set conflict (the entry is not at `expected`) from
+    // a failed write: read what is there.
+    kvEntry* entry = nullptr;
+    natsStatus got = nats().kvStore_Get(&entry, agents_kv_, key.c_str());
+    if (got == NATS_OK) {
+      result.current_revision = nats().kvEntry_Revision(entry);
+      if (const void* data = nats().kvEntry_Value(entry); data != nullptr) {
+        result.current.assign(static_cast<const char*>(data),
+                              std::size_t(nats().kvEntry_ValueLen(entry)));
+      }
+      nats().kvEntry_Destroy(entry);
+      result.conflict = result.current_revision != expected;
+    } else if (got == NATS_NOT_FOUND) {
+      result.conflict = expected != 0;  // deleted meanwhile: create it
+    }
+    shared_.report(std::move(result));
+  }
+
+  void delete_agent(const std::string& key) {
+    if (messages_ready_ && connected()) nats().kvStore_Delete(agents_kv_, key.c_str());
+  }
+
+  void publish_message(std::uint64_t token, const std::string& subject, const std::string& body,
+                       const std::string& msg_id) {
+    auto fail = [&](const std::string& why) {
+      shared_.report(BridgeMessageAck{token, false, false, why});
+    };
+    if (!messages_ready_ || !connected()) {
+      return fail(!connected() ? "not connected to the swarm" : "not joined to the swarm");
+    }
+    natsMsg* msg = nullptr;
+    natsStatus s =
+        nats().natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), int(body.size()));
+    std::string number = std::to_string(token);
+    if (s == NATS_OK) s = nats().natsMsgHeader_Set(msg, "Coord-Token", number.c_str());
+    if (s == NATS_OK) s = nats().natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+    jsPubOptions options;
+    nats().jsPubOptions_Init(&options);
+    options.MaxWait = 2 * config_.request_timeout.count();
+    if (s == NATS_OK) s = nats().js_PublishMsgAsync(js_, &msg, &options);
+    if (msg != nullptr) nats().natsMsg_Destroy(msg);
+    if (s != NATS_OK) fail(status_text(s));
+  }
+
+  void publish_core(const std::string& subject, const std::string& body) {
+    if (!messages_ready_ || !connected()) return;
+    nats().natsConnection_Publish(nc_, subject.c_str(), body.data(), int(body.size()));
+  }
+
+  void open_mailbox(const std::string& agent_key, bool fresh) {
+    BridgeMailboxOpened opened;
+    opened.agent = agent_key;
+    if (!messages_ready_ || !connected()) {
+      opened.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
+      shared_.report(std::move(opened));
+      return;
+    }
+    std::string consumer = "mb_" + agent_key;
+    jsErrCode code = jsErrCode(0);
+    if (fresh) {
+      nats().js_DeleteConsumer(js_, config_.message_stream.c_str(), consumer.c_str(), nullptr,
+                               &code);
+    }
+    jsConsumerConfig cc;
+    nats().jsConsumerConfig_Init(&cc);
+    std::string filter = config_.mailbox_filter_prefix + agent_key + ".*";
+    cc.Durable = consumer.c_str();
+    cc.FilterSubject = filter.c_str();
+    cc.AckPolicy = js_AckExplicit;
+    cc.DeliverPolicy = js_DeliverAll;
+    // Acked when handed to the agent's connection, which may be much later:
+    // never redelivered while this run holds the mailbox. A new holder
+    // re-makes the consumer instead.
+    cc.AckWait = std::chrono::nanoseconds(config_.mailbox_ttl + std::chrono::minutes(1)).count();
+    cc.MaxAckPending = config_.mailbox_messages;
+    jsConsumerInfo* info = nullptr;
+    natsStatus s =
+        nats().js_AddConsumer(&info, js_, config_.message_stream.c_str(), &cc, nullptr, &code);
+    if (info) nats().jsConsumerInfo_Destroy(info);
+    if (s != NATS_OK) {
+      opened.error = "cannot make the mailbox consumer " + consumer + ": " + status_text(s);
+      shared_.report(std::move(opened));
+      return;
+    }
+    {
+      std::lock_guard lock(pulls_.mutex);
+      Pulls::Pull& pull = pulls_.by_token[agent_key];
+      pull.agent = agent_key;
+      pull.request_subject = "$JS.API.CONSUMER.MSG.NEXT." + config_.message_stream + "." + consumer;
+      pull.reply = pulls_.inbox + "." + agent_key;
+      pull.active = true;
+      pulls_.issue(pull);
+    }
+    opened.ok = true;
+    shared_.report(std::move(opened));
+  }
+
+  void close_mailbox(const std::string& agent_key, bool remove) {
+    {
+      std::lock_guard lock(pulls_.mutex);
+      if (auto it = pulls_.by_token.find(agent_key); it != pulls_.by_token.end()) {
+        it->second.active = false;
+      }
+    }
+    if (remove && messages_ready_ && connected()) {
+      jsErrCode code = jsErrCode(0);
+      std::string consumer = "mb_" + agent_key;
+      nats().js_DeleteConsumer(js_, config_.message_stream.c_str(), consumer.c_str(), nullptr,
+                               &code);
+    }
+  }
+
+  void ack(const std::string& ack_subject) {
+    if (connected()) nats().natsConnection_PublishString(nc_, ack_subject.c_str(), "+ACK");
+  }
+
+  // Pull requests lost with a server or a consumer leader (or never
+  // answered) are sent again: all of them after a reconnect (`all`).
+  void renew_pulls(bool all) {
+    if (!messages_ready_ || !connected()) return;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(pulls_.mutex);
+    for (auto& [token, pull] : pulls_.by_token) {
+      if (pull.active &&
+          (all || now - pull.issued > Pulls::kPullExpires + std::chrono::seconds(1))) {
+        pulls_.issue(pull);
+      }
+    }
+  }
+
   void close() {
     // A clean exit gives the host id back at once.
     if (host_held_ && connected()) nats().kvStore_Delete(hosts_kv_, config_.host_key.c_str());
@@ -500,6 +861,19 @@ class Session {
     ping_sub_ = nullptr;
     if (hosts_kv_) nats().kvStore_Destroy(hosts_kv_);
     hosts_kv_ = nullptr;
+    if (agents_kv_) nats().kvStore_Destroy(agents_kv_);
+    agents_kv_ = nullptr;
+    if (agents_watch_ && agents_watch_->sub) nats().natsSubscription_Destroy(agents_watch_->sub);
+    if (agents_watch_) agents_watch_->sub = nullptr;
+    if (seen_sub_) nats().natsSubscription_Destroy(seen_sub_);
+    seen_sub_ = nullptr;
+    if (pull_sub_) nats().natsSubscription_Destroy(pull_sub_);
+    pull_sub_ = nullptr;
+    {
+      std::lock_guard lock(pulls_.mutex);
+      pulls_.nc = nullptr;
+      pulls_.by_token.clear();
+    }
     for (const auto& watch : watches_) {
       if (watch->sub) nats().natsSubscription_Destroy(watch->sub);
       watch->sub = nullptr;
@@ -524,12 +898,13 @@ class Session {
     watches_.clear();
     retired_.clear();
     hosts_watch_.reset();
+    agents_watch_.reset();
   }
 
   void set_stream_name(std::string name) { stream_name_ = std::move(name); }
 
  private:
-  bool open_bucket(const std::string& name, kvStore*& kv) {
+  bool open_bucket(const std::string& name, kvStore*& kv, bool quiet = false) {
     natsStatus s = nats().js_KeyValue(&kv, js_, name.c_str());
     if (s == NATS_OK) return true;
     kv = nullptr;
@@ -544,8 +919,47 @@ class Session {
       if (s == NATS_OK) return true;
       kv = nullptr;
     }
-    shared_.report(
-        BridgeError{"cannot create bucket " + name + ": " + status_text(s) + "; retrying"});
+    last_error_ = status_text(s);
+    if (!quiet) {
+      shared_.report(
+          BridgeError{"cannot create bucket " + name + ": " + last_error_ + "; retrying"});
+    }
+    return false;
+  }
+
+  // The stream of targeted messages: a work queue (a message leaves once
+  // acked), at most mailbox_messages per recipient and sending host (a
+  // publish past that is refused: mailbox_full), kept for the mailbox TTL.
+  bool ensure_stream(std::string& failure) {
+    jsStreamInfo* info = nullptr;
+    jsErrCode code = jsErrCode(0);
+    if (nats().js_GetStreamInfo(&info, js_, config_.message_stream.c_str(), nullptr, &code) ==
+        NATS_OK) {
+      nats().jsStreamInfo_Destroy(info);
+      return true;
+    }
+    natsStatus s = NATS_OK;
+    for (int replicas : replica_choices()) {
+      jsStreamConfig cfg;
+      nats().jsStreamConfig_Init(&cfg);
+      const char* subjects[] = {config_.mailbox_subjects.c_str()};
+      cfg.Name = config_.message_stream.c_str();
+      cfg.Subjects = subjects;
+      cfg.SubjectsLen = 1;
+      cfg.Retention = js_WorkQueuePolicy;
+      cfg.Storage = js_FileStorage;
+      cfg.Replicas = replicas;
+      cfg.MaxAge = std::chrono::nanoseconds(config_.mailbox_ttl).count();
+      cfg.MaxMsgsPerSubject = config_.mailbox_messages;
+      cfg.Discard = js_DiscardNew;
+      cfg.DiscardNewPerSubject = true;
+      cfg.Duplicates = std::int64_t(120) * 1'000'000'000;
+      info = nullptr;
+      s = nats().js_AddStream(&info, js_, &cfg, nullptr, &code);
+      if (info) nats().jsStreamInfo_Destroy(info);
+      if (s == NATS_OK) return true;
+    }
+    failure = "cannot create stream " + config_.message_stream + ": " + status_text(s);
     return false;
   }
 
@@ -569,7 +983,17 @@ class Session {
   std::vector<std::unique_ptr<Watch>> watches_;
   std::vector<std::unique_ptr<Watch>> retired_;  // unwatched, kept until close()
   std::unique_ptr<Watch> hosts_watch_;           // the hosts bucket, once joined
-  std::string unanswerable_;                     // why the last claim was given back
+  // Agent messages.
+  kvStore* agents_kv_ = nullptr;
+  bool stream_ready_ = false;
+  bool messages_ready_ = false;
+  std::string messages_failure_;         // the last failure reported
+  std::string last_error_;               // of open_bucket
+  std::unique_ptr<Watch> agents_watch_;  // the agents bucket
+  natsSubscription* seen_sub_ = nullptr;
+  natsSubscription* pull_sub_ = nullptr;
+  Pulls pulls_;
+  std::string unanswerable_;  // why the last claim was given back
 };
 
 }  // namespace
@@ -625,6 +1049,42 @@ void NatsBridge::probe(std::uint64_t token, std::chrono::milliseconds within,
   send({Command::Type::kProbe, {}, {}, false, token, within, std::move(markers)});
 }
 
+void NatsBridge::write_agent(std::uint64_t token, std::string key, std::string value,
+                             std::uint64_t expected_revision) {
+  Command command{
+      Command::Type::kWriteAgent, std::move(key), std::move(value), false, token, {}, {}};
+  command.extra = std::to_string(expected_revision);
+  send(std::move(command));
+}
+
+void NatsBridge::delete_agent(std::string key) {
+  send({Command::Type::kDeleteAgent, std::move(key), {}, false, 0, {}, {}});
+}
+
+void NatsBridge::publish_message(std::uint64_t token, std::string subject, std::string body,
+                                 std::string msg_id) {
+  Command command{
+      Command::Type::kPublishMessage, std::move(subject), std::move(body), false, token, {}, {}};
+  command.extra = std::move(msg_id);
+  send(std::move(command));
+}
+
+void NatsBridge::publish_core(std::string subject, std::string body) {
+  send({Command::Type::kPublishCore, std::move(subject), std::move(body), false, 0, {}, {}});
+}
+
+void NatsBridge::open_mailbox(std::string agent, bool fresh) {
+  send({Command::Type::kOpenMailbox, std::move(agent), {}, fresh, 0, {}, {}});
+}
+
+void NatsBridge::close_mailbox(std::string agent, bool remove) {
+  send({Command::Type::kCloseMailbox, std::move(agent), {}, remove, 0, {}, {}});
+}
+
+void NatsBridge::ack(std::string ack_subject) {
+  send({Command::Type::kAck, std::move(ack_subject), {}, false, 0, {}, {}});
+}
+
 void NatsBridge::run() {
   Session session(config_, *shared_);
   session.set_stream_name("KV_" + config_.records_bucket);
@@ -640,6 +1100,10 @@ void NatsBridge::run() {
   };
   std::vector<PendingProbe> probes;
   auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto last_message_setup = last_attempt;
+  std::chrono::milliseconds message_setup_wait{250};
+  auto last_pull_check = last_attempt;
+  bool was_connected = false;
   for (;;) {
     std::deque<Command> batch;
     {
@@ -701,9 +1165,46 @@ void NatsBridge::run() {
         case Command::Type::kProbe:
           probes.push_back({command.number, now + command.within, std::move(command.markers)});
           break;
+        case Command::Type::kWriteAgent:
+          session.write_agent(command.number, command.key, command.value,
+                              std::strtoull(command.extra.c_str(), nullptr, 10));
+          break;
+        case Command::Type::kDeleteAgent:
+          session.delete_agent(command.key);
+          break;
+        case Command::Type::kPublishMessage:
+          session.publish_message(command.number, command.key, command.value, command.extra);
+          break;
+        case Command::Type::kPublishCore:
+          session.publish_core(command.key, command.value);
+          break;
+        case Command::Type::kOpenMailbox:
+          session.open_mailbox(command.key, command.deleted);
+          break;
+        case Command::Type::kCloseMailbox:
+          session.close_mailbox(command.key, command.deleted);
+          break;
+        case Command::Type::kAck:
+          session.ack(command.key);
+          break;
       }
     }
     if (watches_dirty && session.ready()) watches_dirty = !session.subscribe_watches();
+    // Each failed attempt may have waited on the servers (a refused API
+    // call is a timeout): back off, so records and syncs are not held up.
+    if (session.ready() && session.messages_wanted() && !session.messages_ready() &&
+        now - last_message_setup > message_setup_wait) {
+      last_message_setup = now;
+      message_setup_wait = session.setup_messages() ? std::chrono::milliseconds(500)
+                                                    : std::min(2 * message_setup_wait,
+                                                               std::chrono::milliseconds(30'000));
+    }
+    bool connected = session.connected();
+    if ((connected && !was_connected) || now - last_pull_check > std::chrono::seconds(1)) {
+      session.renew_pulls(connected && !was_connected);
+      last_pull_check = now;
+    }
+    was_connected = connected;
     for (auto it = probes.begin(); it != probes.end();) {
       if (std::chrono::steady_clock::now() > it->give_up) {
         it = probes.erase(it);  // answered by the caller's timeout already

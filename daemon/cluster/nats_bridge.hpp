@@ -38,6 +38,14 @@ struct BridgeConfig {
   // Also use the servers the cluster announces; off: only `servers`, in order.
   bool discover_servers = true;
   std::chrono::milliseconds request_timeout{2000};  // JetStream API calls
+  // Agent messages (empty agents_bucket: none).
+  std::string agents_bucket;          // KV bucket of agent names and the hosts holding them
+  std::string message_stream;         // the stream of targeted messages
+  std::string message_prefix;         // "coord.C.msg": every message subject starts with it + '.'
+  std::string mailbox_subjects;       // the stream's subjects ("coord.C.msg.to.>")
+  std::string mailbox_filter_prefix;  // "coord.C.msg.to.": + enc(agent) + ".*" is its consumer's
+  std::chrono::milliseconds mailbox_ttl{300'000};  // the stream's MaxAge
+  std::int64_t mailbox_messages = 1024;            // per recipient and sending host, in the stream
 };
 
 // --- what the bridge reports (copied out of nats.c's objects) ------------
@@ -96,9 +104,62 @@ struct BridgeHost {
   std::string value;
   bool deleted = false;
 };
+// The message layer is set up (agents bucket, message stream, their
+// subscriptions), or cannot be (`error`: e.g. permissions); records go on
+// either way.
+struct BridgeMessagesReady {
+  bool ok = false;
+  std::string error;
+};
+// An entry of the agents bucket (watched once the message layer is set up),
+// in stream order; `revision` is what a compare-and-set must name.
+struct BridgeAgent {
+  std::string key;  // the agent's encoded name
+  std::string value;
+  bool deleted = false;
+  std::uint64_t revision = 0;
+};
+// The agents watch has delivered every entry there was.
+struct BridgeAgentsCaughtUp {};
+// The answer to write_agent(): stored at `revision`, or not; on a
+// compare-and-set conflict, the entry found instead (none: `current_revision` 0).
+struct BridgeAgentWritten {
+  std::uint64_t token = 0;
+  bool ok = false;
+  std::uint64_t revision = 0;
+  bool conflict = false;
+  std::string current;
+  std::uint64_t current_revision = 0;
+  std::string error;
+};
+// A targeted message publish_message() was asked for: stored (ok) or not.
+struct BridgeMessageAck {
+  std::uint64_t token = 0;
+  bool ok = false;
+  bool mailbox_full = false;  // refused by the stream's per-subject bound
+  std::string error;
+};
+// A message: pulled from an agent's mailbox consumer (`agent` set, with the
+// subject to ack it on), or seen on the message subjects (core NATS: every
+// targeted publish, broadcast and tap copy of the swarm, our own included).
+struct BridgeMessage {
+  std::string agent;  // pulled: the mailbox's agent; empty: seen
+  std::string subject;
+  std::string data;
+  std::string ack_subject;
+  std::uint64_t stream_seq = 0;
+};
+// A mailbox consumer was (re)made, or could not be.
+struct BridgeMailboxOpened {
+  std::string agent;
+  bool ok = false;
+  std::string error;
+};
 using BridgeEvent =
     std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry, BridgeCaughtUp,
-                 BridgeAck, BridgeSyncPoint, BridgeError, BridgeHost>;
+                 BridgeAck, BridgeSyncPoint, BridgeError, BridgeHost, BridgeMessagesReady,
+                 BridgeAgent, BridgeAgentsCaughtUp, BridgeAgentWritten, BridgeMessageAck,
+                 BridgeMessage, BridgeMailboxOpened>;
 
 // How often a joined coordd refreshes its claim in the hosts bucket.
 inline constexpr std::chrono::seconds kHostRefreshInterval{10};
@@ -137,18 +198,54 @@ class NatsBridge {
   void probe(std::uint64_t token, std::chrono::milliseconds within,
              std::vector<std::string> markers);
 
+  // --- agent messages (once BridgeMessagesReady said ok) ---
+  // Creates `key` in the agents bucket (expected_revision 0) or updates it
+  // at that revision; answered by a BridgeAgentWritten carrying `token`.
+  void write_agent(std::uint64_t token, std::string key, std::string value,
+                   std::uint64_t expected_revision);
+  void delete_agent(std::string key);
+  // Stores a targeted message in the stream (deduplicated on `msg_id`);
+  // answered by a BridgeMessageAck carrying `token`.
+  void publish_message(std::uint64_t token, std::string subject, std::string body,
+                       std::string msg_id);
+  // Core NATS, not stored (broadcasts, tap copies).
+  void publish_core(std::string subject, std::string body);
+  // Starts (or resumes) pulling agent `agent`'s mailbox; `fresh` first
+  // re-makes its consumer, so that every message still in the stream for it
+  // comes again, in order. Answered by BridgeMailboxOpened, then
+  // BridgeMessages.
+  void open_mailbox(std::string agent, bool fresh);
+  // Stops pulling (what is on its way still comes); `remove` also deletes
+  // the consumer.
+  void close_mailbox(std::string agent, bool remove);
+  // A pulled message is done with: it leaves the stream.
+  void ack(std::string ack_subject);
+
   // Thread-safe: what the bridge thread and nats.c's threads add to.
   struct Shared;
 
  private:
   struct Command {
-    enum class Type { kPublish, kWatch, kUnwatch, kProbe } type;
+    enum class Type {
+      kPublish,
+      kWatch,
+      kUnwatch,
+      kProbe,
+      kWriteAgent,
+      kDeleteAgent,
+      kPublishMessage,
+      kPublishCore,
+      kOpenMailbox,
+      kCloseMailbox,
+      kAck,
+    } type;
     std::string key;
     std::string value;
     bool deleted = false;
     std::uint64_t number = 0;             // generation or token
     std::chrono::milliseconds within{0};  // probes
     std::vector<std::string> markers;     // probes
+    std::string extra{};                  // a message's id, an expected revision
   };
   void send(Command command);
   void run();

@@ -141,15 +141,63 @@ void RequestHandler::hello(Connection& connection, Request& request) {
                                   "'; open another connection for another agent");
   }
   if (request.failed()) return;
-  HelloReply reply;
-  if (agent) {
-    Status attached = bus_.attach(connection.session(), *agent, takeover, reply.waiting);
-    if (!attached.ok()) {
-      request.fail(attached.code(), attached.message());
+  SwarmRoute* route = bus_.route();
+  if (!agent || !route) {
+    HelloReply reply;
+    if (agent) {
+      Status attached = bus_.attach(connection.session(), *agent, takeover, reply.waiting);
+      if (!attached.ok()) {
+        request.fail(attached.code(), attached.message());
+        return;
+      }
+    }
+    // Queue the reply before the mailbox is drained into the connection.
+    connection.reply(hello_reply(request.req(), agent, reply.waiting));
+    if (agent) connection.pump();
+    return;
+  }
+  // In a swarm the name must be this host's across the swarm first: a
+  // local holder answers at once, the registry later.
+  if (bus_.connected(*agent) && !takeover && connection.agent() != agent) {
+    request.fail("agent_taken", "agent '" + *agent +
+                                    "' is connected elsewhere; say hello with "
+                                    "\"takeover\":true to replace that connection");
+    return;
+  }
+  std::weak_ptr<Connection> weak = connection.weak_from_this();
+  std::optional<json::value> req;
+  if (request.req()) req = *request.req();
+  auto live = std::make_shared<bool>(true);
+  connection.defer_reply([live] { *live = false; });
+  route->claim(*agent, takeover, [this, weak, req, agent = *agent, takeover, live](Status status) {
+    std::shared_ptr<Connection> conn = weak.lock();
+    if (!*live || !conn || conn->closed()) {
+      // Gone while the swarm answered: the name is no longer used here.
+      if (status.ok() && !bus_.holds(agent)) bus_.route()->forgotten(agent);
+      if (status.ok() && bus_.holds(agent) && !bus_.connected(agent)) {
+        bus_.route()->detached(agent);
+      }
       return;
     }
-    reply.agent = *agent;
-  }
+    std::size_t waiting = 0;
+    if (status.ok()) status = bus_.attach(conn->session(), agent, takeover, waiting);
+    if (!status.ok()) {
+      conn->finish_deferred_reply([req, status] {
+        return error_line(req ? &*req : nullptr, status.code(), status.message());
+      });
+      return;
+    }
+    conn->finish_deferred_reply(
+        [this, req, agent, waiting] { return hello_reply(req ? &*req : nullptr, agent, waiting); });
+    conn->pump();
+  });
+}
+
+std::string RequestHandler::hello_reply(ReqId req, const std::optional<std::string>& agent,
+                                        std::size_t waiting) const {
+  HelloReply reply;
+  reply.waiting = waiting;
+  if (agent) reply.agent = *agent;
   std::string server = std::string("coordd/") + COORDD_VERSION;
   std::string backend = info_.backend ? info_.backend() : "none";
   reply.server = server;
@@ -157,9 +205,7 @@ void RequestHandler::hello(Connection& connection, Request& request) {
   reply.seq = engine_.last_seq();
   reply.backend = backend;
   for (RootId root : engine_.root_ids()) reply.roots.push_back(engine_.root_path(root));
-  // Queue the reply before the mailbox is drained into the connection.
-  connection.reply(hello_line(request.req(), reply));
-  if (agent) connection.pump();
+  return hello_line(req, reply);
 }
 
 void RequestHandler::subscribe(Connection& connection, Request& request) {
@@ -314,6 +360,27 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
     request.fail(valid.code(), valid.message());
     return;
   }
+  if (!broadcast && bus_.route() && bus_.route()->routes(*to)) {
+    // For an agent on another host: the reply waits for the swarm to store it.
+    std::weak_ptr<Connection> weak = connection.weak_from_this();
+    std::optional<json::value> req;
+    if (request.req()) req = *request.req();
+    auto live = std::make_shared<bool>(true);
+    connection.defer_reply([live] { *live = false; });
+    bus_.route()->send(connection.agent(), *to, std::move(message),
+                       [weak, req, live](SendOutcome outcome) {
+                         std::shared_ptr<Connection> conn = weak.lock();
+                         if (!*live || !conn || conn->closed()) return;
+                         conn->finish_deferred_reply([req, outcome] {
+                           const json::value* id = req ? &*req : nullptr;
+                           if (!outcome.status.ok()) {
+                             return error_line(id, outcome.status.code(), outcome.status.message());
+                           }
+                           return sent_line(id, outcome.seq, std::nullopt);
+                         });
+                       });
+    return;
+  }
   SendOutcome outcome = broadcast ? bus_.broadcast(connection.agent(), std::move(message))
                                   : bus_.send(connection.agent(), *to, std::move(message));
   if (!outcome.status.ok()) {
@@ -321,7 +388,8 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
     return;
   }
   connection.reply(sent_line(request.req(), outcome.seq,
-                             broadcast ? std::optional(outcome.recipients) : std::nullopt));
+                             broadcast ? std::optional(outcome.recipients) : std::nullopt,
+                             outcome.lower_bound));
 }
 
 void RequestHandler::watch_root(Connection& connection, Request& request) {

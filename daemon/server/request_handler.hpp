@@ -5,11 +5,14 @@
 // nothing a client sends can throw out of handle(). Reactor thread only.
 #pragma once
 
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "daemon/server/connection.hpp"
 #include "daemon/server/daemon_info.hpp"
+#include "proto/wire.hpp"
 
 namespace coordd {
 
@@ -36,6 +39,9 @@ class RequestHandler final : public FrameHandler {
   static std::string op_names();
 
   void hello(Connection& connection, Request& request);
+  // The hello reply line (`agent` when the connection is one now).
+  std::string hello_reply(ReqId req, const std::optional<std::string>& agent,
+                          std::size_t waiting) const;
   void subscribe(Connection& connection, Request& request);
   void unsubscribe(Connection& connection, Request& request);
   void list(Connection& connection, Request& request);

@@ -55,6 +55,7 @@ class ServerCore {
   ConnectionManager& manager() { return manager_; }
   ConnectionContext& context() { return context_; }
   RequestHandler& handler() { return handler_; }
+  MessageBus& bus() { return bus_; }
 
  private:
   Monitor& monitor_;

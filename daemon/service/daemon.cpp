@@ -26,6 +26,14 @@ void release_scan_scratch() {
 #endif
 }
 
+// The cluster's options with the bus's limits, which the swarm's message
+// stream and mailbox consumers take too.
+ClusterOptions with_message_limits(ClusterOptions cluster, const MessageLimits& messages) {
+  cluster.mailbox_ttl = messages.mailbox_ttl;
+  cluster.mailbox_messages = std::int64_t(messages.mailbox_messages);
+  return cluster;
+}
+
 }  // namespace
 
 std::string Daemon::make_epoch() {
@@ -43,8 +51,9 @@ Daemon::Daemon(DaemonOptions options)
       epoch_(make_epoch()),
       cluster_(options_.cluster.servers.empty()
                    ? nullptr
-                   : std::make_unique<ClusterLink>(io_, monitor_.engine(), monitor_.file_system(),
-                                                   options_.cluster, epoch_)),
+                   : std::make_unique<ClusterLink>(
+                         io_, monitor_.engine(), monitor_.file_system(),
+                         with_message_limits(options_.cluster, options_.messages), epoch_)),
       core_(io_, monitor_,
             ServerLimits{options_.journal_events, options_.journal_bytes, options_.connection,
                          options_.messages},
@@ -108,6 +117,7 @@ Daemon::Daemon(DaemonOptions options)
   if (roots.empty())
     throw std::runtime_error("no repository to watch: give --root or --roots-file");
   monitor_.start(roots);
+  if (cluster_) cluster_->attach_bus(core_.bus());
   core_.start(message_log_.get());
   if (cluster_) cluster_->start();
 }

@@ -35,13 +35,23 @@ constexpr std::string_view kUserTemplate = R"conf(
         "$JS.API.CONSUMER.INFO.KV_coord_{C}_records.*",
         "$JS.API.CONSUMER.DELETE.KV_coord_{C}_records.*",
         "$JS.API.DIRECT.GET.KV_coord_{C}_hosts.$KV.coord_{C}_hosts.{H}",
-        "$JS.FC.KV_coord_{C}_records.>", "$JS.FC.KV_coord_{C}_hosts.>" ] }
-      subscribe: { allow: [ "_INBOX.>"{PING} ] }
+        "$JS.FC.KV_coord_{C}_records.>", "$JS.FC.KV_coord_{C}_hosts.>",
+        "$KV.coord_{C}_agents.*", "$JS.API.STREAM.INFO.KV_coord_{C}_agents",
+        "$JS.API.CONSUMER.CREATE.KV_coord_{C}_agents",
+        "$JS.API.DIRECT.GET.KV_coord_{C}_agents.>", "$JS.FC.KV_coord_{C}_agents.>",
+        "coord.{C}.msg.to.*.{H}", "coord.{C}.msg.all.{H}", "coord.{C}.msg.seen.{H}",
+        "$JS.API.STREAM.INFO.COORD_{C}_MSG",
+        "$JS.API.CONSUMER.DURABLE.CREATE.COORD_{C}_MSG.*",
+        "$JS.API.CONSUMER.DELETE.COORD_{C}_MSG.*",
+        "$JS.API.CONSUMER.MSG.NEXT.COORD_{C}_MSG.*", "$JS.ACK.COORD_{C}_MSG.>" ] }
+      subscribe: { allow: [ "_INBOX.>", "coord.{C}.msg.>"{PING} ] }
       allow_responses: true } }
 )conf";
 constexpr std::string_view kCreateLines =
     R"conf(        "$JS.API.STREAM.CREATE.KV_coord_{C}_records",
         "$JS.API.STREAM.CREATE.KV_coord_{C}_hosts",
+        "$JS.API.STREAM.CREATE.KV_coord_{C}_agents",
+        "$JS.API.STREAM.CREATE.COORD_{C}_MSG",
 )conf";
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {

@@ -110,9 +110,37 @@ TEST_CASE("the buckets, stream and subjects of a cluster are named as CLUSTER.md
   CHECK(agents_bucket("prod") == "coord_prod_agents");
   CHECK(message_stream("prod") == "COORD_prod_MSG");
   CHECK(message_subject_prefix("prod") == "coord.prod.msg");
-  CHECK(broadcast_subject("prod") == "coord.prod.msg.all");
-  CHECK(direct_subject("prod", "box.1", "agent x") == "coord.prod.msg.to.box=2E1.agent=20x");
-  CHECK(host_inbox_filter("prod", "box.1") == "coord.prod.msg.to.box=2E1.>");
+  CHECK(broadcast_subject("prod", "box.1") == "coord.prod.msg.all.box=2E1");
+  CHECK(tap_copy_subject("prod", "box.1") == "coord.prod.msg.seen.box=2E1");
+  CHECK(mailbox_subject("prod", "agent x", "box.1") == "coord.prod.msg.to.agent=20x.box=2E1");
+  CHECK(mailbox_filter("prod", "agent x") == "coord.prod.msg.to.agent=20x.*");
+  CHECK(mailbox_subjects("prod") == "coord.prod.msg.to.>");
+  CHECK(mailbox_consumer("w.1") == "mb_w=2E1");
+}
+
+TEST_CASE(
+    "a message subject names its recipient's mailbox (or a broadcast) and the sender's host") {
+  std::string prefix = message_subject_prefix("prod");
+  std::optional<MessageSubject> to =
+      parse_message_subject(prefix, mailbox_subject("prod", "agent x", "box.1"));
+  REQUIRE(to);
+  CHECK(to->type == MessageSubject::Type::kMailbox);
+  CHECK(to->agent == "agent x");
+  CHECK(to->host == "box.1");
+  std::optional<MessageSubject> all = parse_message_subject(prefix, broadcast_subject("prod", "h"));
+  REQUIRE(all);
+  CHECK(all->type == MessageSubject::Type::kBroadcast);
+  CHECK(all->host == "h");
+  std::optional<MessageSubject> seen = parse_message_subject(prefix, tap_copy_subject("prod", "h"));
+  REQUIRE(seen);
+  CHECK(seen->type == MessageSubject::Type::kTapCopy);
+  for (const char* bad :
+       {"coord.prod.msg", "coord.prod.msg.to.x", "coord.prod.msg.to.x.h.extra",
+        "coord.prod.msg.all", "coord.prod.msg.other.h", "coord.prod.msg.to.x.a=zz",
+        "coord.other.msg.all.h", "coord.prod.msgs.all.h"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_message_subject(prefix, bad));
+  }
 }
 
 TEST_CASE(
