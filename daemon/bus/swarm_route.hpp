@@ -41,9 +41,10 @@ class SwarmRoute {
   // `takeover` is false (with it, that connection gets taken_over); or
   // cluster_unavailable.
   virtual void claim(const std::string& agent, bool takeover, std::function<void(Status)> done) = 0;
-  // Whether a send to `agent` must go through the swarm: its mailbox is
-  // not on this host.
-  virtual bool routes(const std::string& agent) const = 0;
+  // Whether a send from `from` to `to` must go through the swarm: the
+  // mailbox is not on this host, or an earlier message of the same sender
+  // is still on its way to it through the swarm (it must not be overtaken).
+  virtual bool routes(const std::optional<std::string>& from, const std::string& to) const = 0;
   // Stores the message in the swarm for `to`; `done` gets its seq here once
   // it is stored, or an error (not_subscribed, mailbox_full,
   // cluster_unavailable).

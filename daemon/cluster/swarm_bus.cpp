@@ -20,6 +20,7 @@ constexpr std::size_t kRecentIds = 16'384;
 constexpr auto kSenderWait = std::chrono::seconds(2);
 constexpr auto kRetryAfter = std::chrono::milliseconds(250);
 constexpr int kMaxConflicts = 8;
+constexpr std::size_t kMaxInTransit = 65'536;
 
 Status unavailable(std::string why) {
   return Status::error("cluster_unavailable",
@@ -288,7 +289,9 @@ void SwarmBus::forgotten(const std::string& agent) {
 
 // --- sending -------------------------------------------------------------------
 
-bool SwarmBus::routes(const std::string& agent) const { return !bus_.holds(agent); }
+bool SwarmBus::routes(const std::optional<std::string>& from, const std::string& to) const {
+  return !bus_.holds(to) || in_transit_.contains({from.value_or(""), to});
+}
 
 void SwarmBus::send(const std::optional<std::string>& from, const std::string& to,
                     json::object message, std::function<void(SendOutcome)> done) {
@@ -329,7 +332,8 @@ void SwarmBus::send(const std::optional<std::string>& from, const std::string& t
   std::uint64_t token = next_token_++;
   bridge_.publish_message(token, mailbox_subject(options_.cluster_name, to, options_.host_id),
                           encode_message_value(value), value.id);
-  sends_[token] = PendingSend{std::move(done), from, to, std::move(message), now, nullptr, 0};
+  sends_[token] = PendingSend{std::move(done), value.id, from, to, std::move(message), now,
+                              nullptr, 0};
 }
 
 std::size_t SwarmBus::delivered_here(const std::optional<std::string>& from, std::string_view to,
@@ -434,6 +438,12 @@ void SwarmBus::drain_waiting(const std::string& agent) {
       recent_ids_.erase(recent_order_.front());
       recent_order_.pop_front();
     }
+    if (pulled.value.from_host == options_.host_id) {
+      auto transit = in_transit_.find({pulled.value.from.value_or(""), agent});
+      if (transit != in_transit_.end() && transit->second == pulled.value.id) {
+        in_transit_.erase(transit);
+      }
+    }
     std::uint64_t id = next_token_++;
     unacked_[id] = PendingAck{agent, pulled.ack_subject, pulled.stream_seq};
     ++counters_.received;
@@ -527,6 +537,8 @@ void SwarmBus::on_event(BridgeEvent& event) {
     SendOutcome outcome;
     if (ack->ok) {
       ++counters_.sent;
+      if (in_transit_.size() >= kMaxInTransit) in_transit_.erase(in_transit_.begin());
+      in_transit_[{pending.from.value_or(""), pending.to}] = pending.id;
       RemoteMessage own;
       own.from = pending.from;
       own.from_host = options_.host_id;

@@ -65,7 +65,7 @@ class SwarmBus final : public SwarmRoute {
   // SwarmRoute
   const std::string& host() const override { return options_.host_id; }
   void claim(const std::string& agent, bool takeover, std::function<void(Status)> done) override;
-  bool routes(const std::string& agent) const override;
+  bool routes(const std::optional<std::string>& from, const std::string& to) const override;
   void send(const std::optional<std::string>& from, const std::string& to,
             boost::json::object message, std::function<void(SendOutcome)> done) override;
   void detached(const std::string& agent) override;
@@ -129,6 +129,7 @@ class SwarmBus final : public SwarmRoute {
   };
   struct PendingSend {
     std::function<void(SendOutcome)> done;  // null: a forwarded message
+    std::string id;
     std::optional<std::string> from;
     std::string to;
     boost::json::object message;
@@ -182,6 +183,10 @@ class SwarmBus final : public SwarmRoute {
   // Ids of messages delivered here lately (a sender's retry the stream did
   // not catch): bounded.
   std::unordered_set<std::string> recent_ids_;
+  // (sender, recipient) -> the id of the sender's latest message stored in
+  // the swarm for it and not yet pulled here: while the recipient's mailbox
+  // is here, the sender's next messages follow it through the swarm.
+  std::map<std::pair<std::string, std::string>, std::string> in_transit_;
   std::deque<std::string> recent_order_;
   SwarmBusCounters counters_;
 };

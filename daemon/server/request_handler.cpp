@@ -360,7 +360,7 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
     request.fail(valid.code(), valid.message());
     return;
   }
-  if (!broadcast && bus_.route() && bus_.route()->routes(*to)) {
+  if (!broadcast && bus_.route() && bus_.route()->routes(connection.agent(), *to)) {
     // For an agent on another host: the reply waits for the swarm to store it.
     std::weak_ptr<Connection> weak = connection.weak_from_this();
     std::optional<json::value> req;

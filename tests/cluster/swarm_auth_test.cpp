@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/cluster/loopback_client.hpp"
 #include "tests/integration/daemon_fixture.hpp"
 #include "tests/support/nats_cluster.hpp"
 #include "tests/support/poll_until.hpp"
@@ -38,6 +39,7 @@ constexpr std::string_view kUserTemplate = R"conf(
         "$JS.FC.KV_coord_{C}_records.>", "$JS.FC.KV_coord_{C}_hosts.>",
         "$KV.coord_{C}_agents.*", "$JS.API.STREAM.INFO.KV_coord_{C}_agents",
         "$JS.API.CONSUMER.CREATE.KV_coord_{C}_agents",
+        "$JS.API.CONSUMER.INFO.KV_coord_{C}_agents.*",
         "$JS.API.DIRECT.GET.KV_coord_{C}_agents.>", "$JS.FC.KV_coord_{C}_agents.>",
         "coord.{C}.msg.to.*.{H}", "coord.{C}.msg.all.{H}", "coord.{C}.msg.seen.{H}",
         "$JS.API.STREAM.INFO.COORD_{C}_MSG",
@@ -119,6 +121,8 @@ class AuthSwarm {
                                      "--repo-id", ws.repo().string() + "=" + std::string(kRepo),
                                      "--state-dir", "none"});
   }
+
+  int client_port() const { return nats_->client_port(0); }
 
   // Waits until the server has logged `line`.
   void expect_server_logged(const std::string& line) {
@@ -330,6 +334,84 @@ TEST_CASE(
   CHECK(list_after_sync(*a) == std::set<std::string>{"a/task/t-a"});
   CHECK_FALSE(cluster_of(*a).at("origins").as_object().contains("c"));
   c->kill();
+}
+
+namespace {
+
+LinePattern content_is(std::string content) {
+  return {"a message with content " + content, [content](const json::object& line) {
+            if (line.at("type") != "message") return false;
+            const json::value* c = line.at("message").as_object().if_contains("content");
+            return c && c->is_string() && c->as_string() == content;
+          }};
+}
+
+void wait_messages_ready(const DaemonProcess& daemon) {
+  json::object cluster;
+  bool ready = support::poll_until(support::PollClock::now() + 15s, [&] {
+    cluster = cluster_of(daemon);
+    const json::value* messages = cluster.if_contains("messages");
+    return messages && messages->as_object().at("ready") == true;
+  });
+  REQUIRE_MESSAGE(ready, json::serialize(cluster) << "\nits log:\n" << daemon.log());
+}
+
+json::object context_message(std::string content) {
+  return {{"kind", "additional_context"}, {"content", std::move(content)}};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "under per-host NATS authorization agents on two hosts exchange messages, and a host's user "
+    "may not publish a message under another host's name") {
+  AuthSwarm swarm;
+  auto ws_a = swarm.workspace("a", "task-a");
+  auto ws_b = swarm.workspace("b", "task-b");
+  auto a = swarm.start(*ws_a, "a", "a");
+  wait_joined(*a);
+  auto b = swarm.start(*ws_b, "b", "b");
+  wait_joined(*b);
+  wait_messages_ready(*a);
+  wait_messages_ready(*b);
+
+  EventReader orch = a->connect();
+  REQUIRE(orch.call({{"op", "hello"}, {"agent", "orch"}}).at("type") == "hello");
+  EventReader worker = b->connect();
+  REQUIRE(worker.call({{"op", "hello"}, {"agent", "w1"}}).at("type") == "hello");
+
+  json::object sent =
+      orch.call({{"op", "send"}, {"to", "w1"}, {"message", context_message("to-w1")}});
+  REQUIRE_MESSAGE(sent.at("type") == "sent", json::serialize(sent) << "\n" << a->log());
+  json::object got = worker.read_until(content_is("to-w1"), 10s).back();
+  CHECK(got.at("from") == "orch");
+  CHECK(got.at("from_host") == "a");
+  sent = worker.call({{"op", "send"}, {"to", "orch"}, {"message", context_message("to-orch")}});
+  REQUIRE_MESSAGE(sent.at("type") == "sent", json::serialize(sent) << "\n" << b->log());
+  CHECK(orch.read_until(content_is("to-orch"), 10s).back().at("from_host") == "b");
+
+  // host-b's user, publishing by hand a message as if host a had sent it.
+  cluster_suite::LoopbackClient raw(swarm.client_port());
+  REQUIRE(raw.read_until("INFO", 5s) == cluster_suite::LoopbackClient::Read::kFound);
+  std::string body = R"({"id":"a:forged:1","from":"orch","from_host":"a","to":"w1",)"
+                     R"("timestamp":"2026-12-02T00:00:00.000000Z",)"
+                     R"("message":{"kind":"additional_context","content":"forged"}})";
+  std::string headers = "NATS/1.0\r\nNats-Msg-Id: a:forged:1\r\n\r\n";
+  raw.send(R"(CONNECT {"verbose":false,"pedantic":false,"headers":true,"user":"host-b","pass":")" +
+           password_of("b") + "\"}\r\n");
+  raw.send("HPUB coord." + std::string(kCluster) + ".msg.to.w1.a " +
+           std::to_string(headers.size()) + " " + std::to_string(headers.size() + body.size()) +
+           "\r\n" + headers + body + "\r\nPING\r\n");
+  CHECK(raw.read_until("PONG", 5s) == cluster_suite::LoopbackClient::Read::kFound);
+  swarm.expect_server_logged("Publish Violation - User \"host-b\", Subject \"coord." +
+                             std::string(kCluster) + ".msg.to.w1.a\"");
+
+  // What w1 gets next is the genuine message sent after it, not the forgery.
+  sent = orch.call({{"op", "send"}, {"to", "w1"}, {"message", context_message("after")}});
+  REQUIRE(sent.at("type") == "sent");
+  for (const json::object& line : worker.read_until(content_is("after"), 10s)) {
+    CHECK_MESSAGE(json::serialize(line).find("forged") == std::string::npos, json::serialize(line));
+  }
 }
 
 }  // namespace coordd::swarm
