@@ -332,8 +332,8 @@ void SwarmBus::send(const std::optional<std::string>& from, const std::string& t
   std::uint64_t token = next_token_++;
   bridge_.publish_message(token, mailbox_subject(options_.cluster_name, to, options_.host_id),
                           encode_message_value(value), value.id);
-  sends_[token] = PendingSend{std::move(done), value.id, from, to, std::move(message), now,
-                              nullptr, 0};
+  sends_[token] =
+      PendingSend{std::move(done), value.id, from, to, std::move(message), now, nullptr, 0};
 }
 
 std::size_t SwarmBus::delivered_here(const std::optional<std::string>& from, std::string_view to,
