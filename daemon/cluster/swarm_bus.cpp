@@ -20,6 +20,9 @@ constexpr std::size_t kRecentIds = 16'384;
 constexpr auto kSenderWait = std::chrono::seconds(2);
 constexpr auto kRetryAfter = std::chrono::milliseconds(250);
 constexpr int kMaxConflicts = 8;
+// How long a hello waits for the swarm's registry of a coordd that has
+// just joined, before it is served locally (and claimed later).
+constexpr auto kRegistryWait = std::chrono::seconds(5);
 constexpr std::size_t kMaxInTransit = 65'536;
 
 Status unavailable(std::string why) {
@@ -42,9 +45,13 @@ SwarmBus::SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& 
       acks_(*this),
       refused_log_(clock, io.get_executor()),
       errors_log_(clock, io.get_executor()),
-      retry_(clock.make_alarm(io.get_executor())) {}
+      retry_(clock.make_alarm(io.get_executor())),
+      registry_wait_(clock.make_alarm(io.get_executor())) {}
 
-SwarmBus::~SwarmBus() { retry_->cancel(); }
+SwarmBus::~SwarmBus() {
+  retry_->cancel();
+  registry_wait_->cancel();
+}
 
 std::string SwarmBus::next_id() {
   return options_.host_id + ":" + options_.epoch + ":" + std::to_string(next_message_++);
@@ -54,9 +61,19 @@ bool SwarmBus::live_elsewhere(const Registered& entry) const {
   return entry.value.host != options_.host_id && entry.value.connected && !stale_(entry.value.host);
 }
 
+void SwarmBus::release_waiters() {
+  if (ready() && registry_caught_up_) return;
+  std::vector<Waiter> waiters;
+  for (auto& [agent, mine] : mine_) {
+    for (Waiter& waiter : std::exchange(mine.waiters, {})) waiters.push_back(std::move(waiter));
+  }
+  for (Waiter& waiter : waiters) waiter.done(Status());
+}
+
 void SwarmBus::set_joined(bool joined) {
   bool was = ready();
   joined_ = joined;
+  if (!joined_) release_waiters();
   if (ready() && !was) {
     for (auto& [agent, mine] : mine_) kick(agent);
   }
@@ -105,8 +122,20 @@ void SwarmBus::kick(const std::string& agent) {
   Mine& mine = it->second;
   if (mine.writing) return;
   if (!ready() || !registry_caught_up_) {
-    // Local service never waits on the swarm: the agent is served here and
-    // claimed once the swarm is back (a conflict then closes it).
+    // Joined but the registry not read yet (just started): a hello waits
+    // for it a little. Otherwise local service never waits on the swarm:
+    // the agent is served here and claimed once the swarm is back (a
+    // conflict then closes it).
+    if (joined_ && !mine.waiters.empty()) {
+      if (!registry_wait_armed_) {
+        registry_wait_armed_ = true;
+        registry_wait_->arm(kRegistryWait, [this] {
+          registry_wait_armed_ = false;
+          release_waiters();
+        });
+      }
+      return;
+    }
     for (Waiter& waiter : std::exchange(mine.waiters, {})) waiter.done(Status());
     return;
   }

@@ -155,6 +155,8 @@ class SwarmBus final : public SwarmRoute {
   std::string next_id();
   bool live_elsewhere(const Registered& entry) const;
   void arm_retry();
+  // Answers every hello still waiting for the registry: served locally.
+  void release_waiters();
 
   boost::asio::io_context& io_;
   const Clock& clock_;
@@ -168,6 +170,8 @@ class SwarmBus final : public SwarmRoute {
   LogThrottle errors_log_;
   std::unique_ptr<Alarm> retry_;
   bool retry_armed_ = false;
+  std::unique_ptr<Alarm> registry_wait_;
+  bool registry_wait_armed_ = false;
 
   bool joined_ = false;
   bool messages_ready_ = false;
