@@ -635,4 +635,49 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "messages a local sender left in an agent's retained mailbox go on to the agent when it says "
+    "hello on another host, in order") {
+  Swarm swarm;
+  wait_messages_ready(swarm);
+  EventReader orch = hello_on(swarm, 0, "orch");
+  EventReader s = hello_on(swarm, 1, "s");
+  { EventReader w1 = hello_on(swarm, 1, "w1"); }  // w1 goes away from b; its mailbox is kept there
+  // Sent on b while w1's mailbox is on b: kept there, not in the stream.
+  for (const std::string& content : numbered("local-", 3)) {
+    json::object reply;
+    support::poll_until(support::PollClock::now() + 10s, [&] {
+      reply = send(s, "w1", context_message(content));
+      return reply.at("type") == "sent";
+    });
+    REQUIRE_MESSAGE(reply.at("type") == "sent", text(reply));
+  }
+  REQUIRE(send_when_known(orch, "w1", context_message("remote-0")).at("type") == "sent");
+
+  EventReader w1 = hello_on(swarm, 2, "w1", 10s);
+  std::vector<json::object> lines;
+  std::set<std::string> seen;
+  while (seen.size() < 4) {
+    std::vector<json::object> more = w1.read_until(line_of_type("message"), 10s);
+    for (json::object& line : more) {
+      if (line.at("type") != "message") continue;
+      std::string content = content_or_empty(line);
+      CHECK_MESSAGE(seen.insert(content).second, "delivered twice: " << text(line));
+      lines.push_back(std::move(line));
+    }
+  }
+  std::vector<std::string> local_order;
+  for (const json::object& line : lines) {
+    std::string content = content_or_empty(line);
+    if (content.starts_with("local-")) {
+      local_order.push_back(content);
+      check_message(line, "s", "w1", "b", content);
+    } else {
+      check_message(line, "orch", "w1", "a", content);
+    }
+  }
+  CHECK(local_order == numbered("local-", 3));
+  CHECK(message_counters(*swarm.node(1).daemon).at("forwarded") == 3);
+}
+
 }  // namespace coordd::swarm
