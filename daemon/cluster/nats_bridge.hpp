@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/cluster/message_bridge.hpp"
+
 namespace coordd {
 
 // How to reach the swarm. Secrets (the creds file, the TLS key) are paths:
@@ -164,14 +166,14 @@ using BridgeEvent =
 // How often a joined coordd refreshes its claim in the hosts bucket.
 inline constexpr std::chrono::seconds kHostRefreshInterval{10};
 
-class NatsBridge {
+class NatsBridge final : public MessageBridge {
  public:
   using Sink = std::function<void(std::vector<BridgeEvent>&)>;
 
   // `sink` runs on `io`'s thread with each batch, in order.
   NatsBridge(boost::asio::io_context& io, BridgeConfig config, Sink sink);
   // stop().
-  ~NatsBridge();
+  ~NatsBridge() override;
   NatsBridge(const NatsBridge&) = delete;
   NatsBridge& operator=(const NatsBridge&) = delete;
 
@@ -198,28 +200,16 @@ class NatsBridge {
   void probe(std::uint64_t token, std::chrono::milliseconds within,
              std::vector<std::string> markers);
 
-  // --- agent messages (once BridgeMessagesReady said ok) ---
-  // Creates `key` in the agents bucket (expected_revision 0) or updates it
-  // at that revision; answered by a BridgeAgentWritten carrying `token`.
+  // --- MessageBridge (agent messages, once BridgeMessagesReady said ok) ---
   void write_agent(std::uint64_t token, std::string key, std::string value,
-                   std::uint64_t expected_revision);
-  void delete_agent(std::string key);
-  // Stores a targeted message in the stream (deduplicated on `msg_id`);
-  // answered by a BridgeMessageAck carrying `token`.
+                   std::uint64_t expected_revision) override;
+  void delete_agent(std::string key) override;
   void publish_message(std::uint64_t token, std::string subject, std::string body,
-                       std::string msg_id);
-  // Core NATS, not stored (broadcasts, tap copies).
-  void publish_core(std::string subject, std::string body);
-  // Starts (or resumes) pulling agent `agent`'s mailbox; `fresh` first
-  // re-makes its consumer, so that every message still in the stream for it
-  // comes again, in order. Answered by BridgeMailboxOpened, then
-  // BridgeMessages.
-  void open_mailbox(std::string agent, bool fresh);
-  // Stops pulling (what is on its way still comes); `remove` also deletes
-  // the consumer.
-  void close_mailbox(std::string agent, bool remove);
-  // A pulled message is done with: it leaves the stream.
-  void ack(std::string ack_subject);
+                       std::string msg_id) override;
+  void publish_core(std::string subject, std::string body) override;
+  void open_mailbox(std::string agent, bool fresh) override;
+  void close_mailbox(std::string agent, bool remove) override;
+  void ack(std::string ack_subject) override;
 
   // Thread-safe: what the bridge thread and nats.c's threads add to.
   struct Shared;

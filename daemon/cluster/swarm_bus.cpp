@@ -33,10 +33,9 @@ Status unavailable(std::string why) {
 }  // namespace
 
 SwarmBus::SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& bus,
-                   NatsBridge& bridge, SwarmBusOptions options,
+                   MessageBridge& bridge, SwarmBusOptions options,
                    std::function<bool(const std::string&)> stale)
-    : io_(io),
-      clock_(clock),
+    : clock_(clock),
       bus_(bus),
       bridge_(bridge),
       options_(std::move(options)),
@@ -242,20 +241,20 @@ void SwarmBus::on_agent(const BridgeAgent& event) {
     registry_[*agent] = {*value, event.revision};
   }
   auto it = mine_.find(*agent);
-  if (it == mine_.end() || !value) {
-    if (it != mine_.end()) drain_waiting(*agent);
-    return;
+  if (it != mine_.end() && value) {
+    Mine& mine = it->second;
+    bool ours = value->host == options_.host_id && value->epoch == options_.epoch;
+    if (!ours && mine.revision != 0 && event.revision > mine.revision) {
+      lose(*agent, "agent " + *agent + " said hello on host " + value->host +
+                       (value->connected ? " with takeover" : "") + "; closing this connection");
+    }
   }
-  Mine& mine = it->second;
-  bool ours = value->host == options_.host_id && value->epoch == options_.epoch;
-  if (!ours && mine.revision != 0 && event.revision > mine.revision) {
-    lose(*agent, "agent " + *agent + " said hello on host " + value->host +
-                     (value->connected ? " with takeover" : "") + "; closing this connection");
-    return;
+  // Messages held back for a sender the registry did not show may pass now.
+  std::vector<std::string> holding;
+  for (const auto& [other, state] : mine_) {
+    if (!state.waiting.empty()) holding.push_back(other);
   }
-  for (auto& [other, state] : mine_) {
-    if (!state.waiting.empty()) drain_waiting(other);
-  }
+  for (const std::string& other : holding) drain_waiting(other);
 }
 
 void SwarmBus::lose(const std::string& agent, const std::string& why) {

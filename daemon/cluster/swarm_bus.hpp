@@ -26,6 +26,7 @@
 #include "daemon/bus/log_throttle.hpp"
 #include "daemon/bus/message_bus.hpp"
 #include "daemon/bus/swarm_route.hpp"
+#include "daemon/cluster/message_bridge.hpp"
 #include "daemon/cluster/nats_bridge.hpp"
 #include "proto/cluster_value.hpp"
 
@@ -49,7 +50,7 @@ struct SwarmBusCounters {
 class SwarmBus final : public SwarmRoute {
  public:
   // `stale(host)`: whether that host's coordd has stopped saying it runs.
-  SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& bus, NatsBridge& bridge,
+  SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& bus, MessageBridge& bridge,
            SwarmBusOptions options, std::function<bool(const std::string&)> stale);
   ~SwarmBus() override;
   SwarmBus(const SwarmBus&) = delete;
@@ -158,10 +159,9 @@ class SwarmBus final : public SwarmRoute {
   // Answers every hello still waiting for the registry: served locally.
   void release_waiters();
 
-  boost::asio::io_context& io_;
   const Clock& clock_;
   MessageBus& bus_;
-  NatsBridge& bridge_;
+  MessageBridge& bridge_;
   SwarmBusOptions options_;
   std::function<bool(const std::string&)> stale_;
   std::string prefix_;  // message_subject_prefix

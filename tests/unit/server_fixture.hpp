@@ -68,6 +68,8 @@ class ServerFixture {
   // Runs ready handlers and lets reading clients drain, until nothing moves.
   void run();
   void advance(std::chrono::milliseconds by);
+  boost::asio::io_context& io() { return io_; }
+  MessageBus& bus() { return core_.bus(); }
   // Connections coordd holds open.
   std::size_t connections() { return core_.manager().size(); }
 

@@ -1,0 +1,357 @@
+// The SwarmBus's rules, in process on a fake clock: the server of one host
+// (ServerFixture) with a SwarmBus over a fake MessageBridge that records
+// what it is asked and answers as the swarm would, so every event of the
+// swarm (registry entries, acks, pulled messages) is one the test chose.
+#include "daemon/cluster/swarm_bus.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "proto/cluster_names.hpp"
+#include "proto/cluster_value.hpp"
+#include "tests/unit/server_fixture.hpp"
+
+namespace coordd::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kCluster = "unit";
+
+struct FakeMessageBridge final : MessageBridge {
+  struct Write {
+    std::uint64_t token;
+    std::string key, value;
+    std::uint64_t expected;
+  };
+  struct Publish {
+    std::uint64_t token;
+    std::string subject, body, id;
+  };
+  void write_agent(std::uint64_t token, std::string key, std::string value,
+                   std::uint64_t expected) override {
+    writes.push_back({token, std::move(key), std::move(value), expected});
+  }
+  void delete_agent(std::string key) override { deleted.push_back(std::move(key)); }
+  void publish_message(std::uint64_t token, std::string subject, std::string body,
+                       std::string id) override {
+    published.push_back({token, std::move(subject), std::move(body), std::move(id)});
+  }
+  void publish_core(std::string subject, std::string body) override {
+    core.emplace_back(std::move(subject), std::move(body));
+  }
+  void open_mailbox(std::string agent, bool fresh) override { opened.emplace_back(agent, fresh); }
+  void close_mailbox(std::string agent, bool remove) override {
+    closed.emplace_back(agent, remove);
+  }
+  void ack(std::string subject) override { acks.push_back(std::move(subject)); }
+
+  std::deque<Write> writes;
+  std::vector<std::string> deleted;
+  std::deque<Publish> published;
+  std::vector<std::pair<std::string, std::string>> core;
+  std::vector<std::pair<std::string, bool>> opened;
+  std::vector<std::pair<std::string, bool>> closed;
+  std::vector<std::string> acks;
+};
+
+// Host "a" of swarm "unit", joined, its message layer up.
+class Host {
+ public:
+  Host()
+      : swarm_(server.io(), server.clock, server.bus(), bridge, {std::string(kCluster), "a", "ea"},
+               [this](const std::string& host) { return stale.contains(host); }) {
+    server.bus().set_route(&swarm_);
+    swarm_.set_joined(true);
+    event(BridgeMessagesReady{true, ""});
+  }
+  ~Host() { server.bus().set_route(nullptr); }
+
+  void event(BridgeEvent e) {
+    swarm_.on_event(e);
+    server.run();
+  }
+  void registry_read() { event(BridgeAgentsCaughtUp{}); }
+  json::object status() const { return swarm_.status(); }
+  // The registry entry of `agent` at `revision`, as the agents watch delivers it.
+  void entry(std::string_view agent, std::string_view host, bool connected, std::uint64_t revision,
+             std::string_view epoch = "e") {
+    event(BridgeAgent{encode_name_part(agent),
+                      encode_agent_value({std::string(host), std::string(epoch), connected,
+                                          "2026-03-30T15:00:00.000000Z"}),
+                      false, revision});
+  }
+  // Answers the oldest registry write: stored at `revision`.
+  FakeMessageBridge::Write answer_write(std::uint64_t revision) {
+    REQUIRE_FALSE(bridge.writes.empty());
+    FakeMessageBridge::Write write = bridge.writes.front();
+    bridge.writes.pop_front();
+    BridgeAgentWritten written;
+    written.token = write.token;
+    written.ok = true;
+    written.revision = revision;
+    event(std::move(written));
+    return write;
+  }
+  // Answers the oldest registry write: someone else holds the entry.
+  void conflict_write(std::string_view host, bool connected, std::uint64_t revision) {
+    REQUIRE_FALSE(bridge.writes.empty());
+    FakeMessageBridge::Write write = bridge.writes.front();
+    bridge.writes.pop_front();
+    BridgeAgentWritten written;
+    written.token = write.token;
+    written.conflict = true;
+    written.current =
+        encode_agent_value({std::string(host), "e", connected, "2026-03-30T15:00:00.000000Z"});
+    written.current_revision = revision;
+    event(std::move(written));
+  }
+  // A message pulled from `to`'s consumer, published by host `host`.
+  void pulled(std::string_view to, std::string_view host, std::optional<std::string> from,
+              std::string_view content, std::uint64_t stream_seq, std::string id = "") {
+    MessageValue value{id.empty() ? std::string(host) + ":x:" + std::to_string(stream_seq) : id,
+                       from,
+                       std::string(host),
+                       std::string(to),
+                       "2026-03-30T15:00:00.000000Z",
+                       {{"kind", "additional_context"}, {"content", content}}};
+    BridgeMessage message;
+    message.agent = encode_name_part(to);
+    message.subject = mailbox_subject(kCluster, to, host);
+    message.data = encode_message_value(value);
+    message.ack_subject = "$JS.ACK.s.mb." + std::to_string(stream_seq);
+    message.stream_seq = stream_seq;
+    event(std::move(message));
+  }
+
+  FixtureClient& hello(std::string_view agent, bool takeover = false) {
+    FixtureClient& client = server.connect();
+    client.send({{"op", "hello"}, {"agent", agent}, {"takeover", takeover}});
+    server.run();
+    return client;
+  }
+
+  ServerFixture server;
+  FakeMessageBridge bridge;
+  std::set<std::string> stale;
+
+ private:
+  SwarmBus swarm_;
+};
+
+std::string type_of(const json::object& line) { return std::string(line.at("type").as_string()); }
+std::string content_of(const json::object& line) {
+  return std::string(line.at("message").at("content").as_string());
+}
+
+TEST_CASE("a hello on a coordd that has just joined waits for the registry, at most 5 s") {
+  Host host;
+  FixtureClient& w1 = host.hello("w1");
+  CHECK(w1.lines().empty());  // waiting for the registry
+  host.server.advance(4900ms);
+  CHECK(w1.lines().empty());
+  host.server.advance(200ms);
+  REQUIRE(type_of(w1.take()) == "hello");  // served locally
+  CHECK(host.bridge.writes.empty());
+  host.registry_read();  // now the claim is written
+  REQUIRE(host.bridge.writes.size() == 1);
+  CHECK(host.bridge.writes.front().expected == 0);
+
+  FixtureClient& w2 = host.hello("w2");
+  host.registry_read();
+  host.answer_write(7);  // w1's
+  CHECK(w2.lines().empty());
+  host.answer_write(8);  // w2's
+  CHECK(type_of(w2.take()) == "hello");
+}
+
+TEST_CASE(
+    "a name connected on another live host is agent_taken; with takeover it is written at "
+    "that entry's revision; on a stale host it is free") {
+  Host host;
+  host.registry_read();
+  host.entry("w1", "b", true, 5);
+  FixtureClient& plain = host.hello("w1");
+  json::object refused = plain.take();
+  CHECK(refused.at("code") == "agent_taken");
+  CHECK(std::string(refused.at("message").as_string()).find("host b") != std::string::npos);
+  CHECK(host.bridge.writes.empty());
+
+  FixtureClient& forced = host.hello("w1", true);
+  REQUIRE(host.bridge.writes.size() == 1);
+  CHECK(host.bridge.writes.front().expected == 5);
+  std::optional<AgentValue> value = decode_agent_value(host.bridge.writes.front().value);
+  REQUIRE(value);
+  CHECK(value->host == "a");
+  CHECK(value->epoch == "ea");
+  CHECK(value->connected);
+  host.answer_write(6);
+  CHECK(type_of(forced.take()) == "hello");
+  REQUIRE(host.bridge.opened.size() == 1);
+  CHECK(host.bridge.opened.front() == std::pair<std::string, bool>("w1", true));  // re-made
+
+  host.entry("w2", "c", true, 9);
+  host.stale.insert("c");
+  FixtureClient& w2 = host.hello("w2");
+  REQUIRE(host.bridge.writes.size() == 1);
+  CHECK(host.bridge.writes.front().expected == 9);
+  host.answer_write(10);
+  CHECK(type_of(w2.take()) == "hello");
+}
+
+TEST_CASE(
+    "of two hosts racing for one name, the one whose compare-and-set loses gets agent_taken") {
+  Host host;
+  host.registry_read();
+  FixtureClient& w1 = host.hello("w1");
+  REQUIRE(host.bridge.writes.size() == 1);
+  host.conflict_write("b", true, 3);
+  CHECK(w1.take().at("code") == "agent_taken");
+  // The name is b's: a send goes through the swarm.
+  FixtureClient& orch = host.hello("orch");
+  host.answer_write(4);
+  REQUIRE(type_of(orch.take()) == "hello");
+  orch.send({{"op", "send"},
+             {"to", "w1"},
+             {"message", {{"kind", "additional_context"}, {"content", "x"}}}});
+  host.server.run();
+  REQUIRE(host.bridge.published.size() == 1);
+  CHECK(host.bridge.published.front().subject == "coord.unit.msg.to.w1.a");
+}
+
+TEST_CASE(
+    "a send to a remote agent is sent once the stream stores it; mailbox_full and an "
+    "unanswered publish are errors, and the connection's next request waits behind it") {
+  Host host;
+  host.registry_read();
+  host.entry("w1", "b", true, 5);
+  FixtureClient& orch = host.hello("orch");
+  host.answer_write(6);
+  REQUIRE(type_of(orch.take()) == "hello");
+  json::object message{{"kind", "additional_context"}, {"content", "x"}};
+  orch.send({{"op", "send"}, {"req", 1}, {"to", "w1"}, {"message", message}});
+  orch.send({{"op", "ping"}, {"req", 2}});
+  host.server.run();
+  CHECK(orch.lines().empty());
+  REQUIRE(host.bridge.published.size() == 1);
+  FakeMessageBridge::Publish first = host.bridge.published.front();
+  std::optional<MessageValue> value = decode_message_value(first.body);
+  REQUIRE(value);
+  CHECK(value->from == "orch");
+  CHECK(value->from_host == "a");
+  CHECK(value->id == first.id);
+  host.event(BridgeMessageAck{first.token, true, false, ""});
+  json::object sent = orch.take();
+  CHECK(type_of(sent) == "sent");
+  CHECK(sent.at("req") == 1);
+  CHECK(type_of(orch.take()) == "pong");
+
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", message}});
+  host.server.run();
+  host.event(BridgeMessageAck{host.bridge.published.back().token, false, true, "per subject"});
+  CHECK(orch.take().at("code") == "mailbox_full");
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", message}});
+  host.server.run();
+  host.event(BridgeMessageAck{host.bridge.published.back().token, false, false, "timeout"});
+  CHECK(orch.take().at("code") == "cluster_unavailable");
+
+  orch.send({{"op", "send"}, {"to", "nobody"}, {"message", message}});
+  host.server.run();
+  CHECK(orch.take().at("code") == "not_subscribed");
+  // Disconnected longer than the mailbox TTL: gone.
+  host.entry("w9", "b", false, 11);
+  host.server.clock.advance(301s);
+  orch.send({{"op", "send"}, {"to", "w9"}, {"message", message}});
+  host.server.run();
+  CHECK(orch.take().at("code") == "not_subscribed");
+}
+
+TEST_CASE(
+    "pulled messages reach the agent once each, are acked only once handed over, and one "
+    "from a sender the registry places elsewhere is refused") {
+  Host host;
+  host.registry_read();
+  host.entry("orch", "b", true, 2);
+  FixtureClient& w1 = host.hello("w1");
+  host.answer_write(3);
+  REQUIRE(type_of(w1.take()) == "hello");
+  w1.set_reading(false);
+  host.pulled("w1", "b", "orch", "m1", 10);
+  // Written to the connection (its kernel buffer has room): handed over, acked.
+  CHECK(host.bridge.acks == std::vector<std::string>{"$JS.ACK.s.mb.10"});
+  host.pulled("w1", "b", "orch", "m1", 10);  // redelivered (its ack was lost): acked again
+  host.pulled("w1", "b", "orch", "m2", 11);
+  CHECK(host.bridge.acks.size() == 3);
+  host.pulled("w1", "c", "orch", "forged", 12);        // orch is b's agent, not c's
+  CHECK(host.bridge.acks.size() == 4);                 // refused, and removed from the stream
+  host.pulled("w1", "b", "orch", "m3", 13, "b:x:11");  // m2's id again: a sender's retry
+  CHECK(host.bridge.acks.size() == 5);
+  w1.set_reading(true);
+  host.server.run();
+  std::vector<std::string> got;
+  while (!w1.lines().empty()) got.push_back(content_of(w1.take()));
+  CHECK(got == std::vector<std::string>{"m1", "m2"});
+  json::object messages = host.status();
+  CHECK(messages.at("received") == 2);
+  CHECK(messages.at("duplicates") == 2);
+  CHECK(messages.at("refused") == 1);
+}
+
+TEST_CASE(
+    "a message from a sender not yet in the registry waits for its entry, up to 2 s, "
+    "holding back the ones behind it") {
+  Host host;
+  host.registry_read();
+  FixtureClient& w1 = host.hello("w1");
+  host.answer_write(3);
+  REQUIRE(type_of(w1.take()) == "hello");
+  host.pulled("w1", "b", "newcomer", "first", 10);
+  host.pulled("w1", "b", std::nullopt, "second", 11);  // anonymous: would pass at once
+  CHECK(w1.lines().empty());
+  host.entry("newcomer", "b", true, 4);
+  REQUIRE(w1.lines().size() == 2);
+  CHECK(content_of(w1.take()) == "first");
+  CHECK(content_of(w1.take()) == "second");
+
+  host.pulled("w1", "b", "ghost", "never", 12);
+  host.server.advance(1900ms);
+  CHECK(w1.lines().empty());
+  host.server.advance(600ms);
+  CHECK(w1.lines().empty());
+  CHECK(host.bridge.acks.back() == "$JS.ACK.s.mb.12");  // refused, and removed
+}
+
+TEST_CASE(
+    "when the registry shows the agent taken on another host, its connection here gets "
+    "taken_over and its pulled messages stay in the stream") {
+  Host host;
+  host.registry_read();
+  host.entry("orch", "b", true, 2);
+  FixtureClient& w1 = host.hello("w1");
+  host.answer_write(3);
+  REQUIRE(type_of(w1.take()) == "hello");
+  w1.set_reading(false);
+  for (int i = 0; i < 20; ++i) host.pulled("w1", "b", "orch", "m" + std::to_string(i), 10 + i);
+  std::size_t acked = host.bridge.acks.size();
+  CHECK(acked < 20);  // some wait in the mailbox, unacked
+  host.entry("w1", "c", true, 4);
+  w1.set_reading(true);
+  host.server.run();
+  CHECK(host.bridge.acks.size() == acked);  // the rest are the new holder's
+  bool taken_over = false;
+  while (!w1.lines().empty()) {
+    json::object line = w1.take();
+    if (type_of(line) == "error") taken_over = line.at("code") == "taken_over";
+  }
+  CHECK(taken_over);
+  CHECK(w1.closed_by_server());
+  REQUIRE_FALSE(host.bridge.closed.empty());
+  CHECK(host.bridge.closed.back() == std::pair<std::string, bool>("w1", false));
+}
+
+}  // namespace
+}  // namespace coordd::testing
