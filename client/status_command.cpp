@@ -107,6 +107,19 @@ std::string cluster_lines(const json::object& status) {
          " in flight; " + get(c, "published") + " published, " + get(c, "publish_failures") +
          " failed (retried), " + get(c, "remote_applied") + " applied, " +
          get(c, "remote_rejected") + " refused\n";
+  if (const json::value* m = c.if_contains("messages"); m && m->is_object()) {
+    const json::object& messages = m->get_object();
+    bool ready = messages.if_contains("ready") && messages.at("ready") == true;
+    out += "  swarm messages " +
+           (ready ? get(messages, "connected_elsewhere") + " agent(s) connected elsewhere; " +
+                        get(messages, "sent") + " sent, " + get(messages, "received") +
+                        " received, " + get(messages, "refused") + " refused, " +
+                        get(messages, "send_failures") + " failed sends"
+                  : std::string("not crossing the swarm") +
+                        (messages.if_contains("error") ? " (" + get(messages, "error") + ")"
+                                                       : std::string(" yet"))) +
+           "\n";
+  }
   if (const json::value* m = c.if_contains("mirror"); m && m->is_object()) {
     const json::object& mirror = m->get_object();
     if (get(mirror, "written") != "0" || get(mirror, "conflicts") != "0" ||
@@ -126,9 +139,9 @@ CLI::App* add_status_command(CLI::App& app, StatusArgs& args) {
       app.add_subcommand("status", "Show what coordd reports about itself, readable (or --json).");
   sub->footer(
       "Shows version, uptime, watch backend, roots, the swarm (when coordd runs with --cluster:\n"
-      "host id, connection, shared roots, other hosts, what waits to be published), records per\n"
-      "kind, active leases, clients and subscriptions, events, bad files skipped, overflows and\n"
-      "rescans, journal and limits.\n\n"
+      "host id, connection, shared roots, other hosts, what waits to be published, messages\n"
+      "across hosts), records per kind, active leases, clients and subscriptions, events, bad\n"
+      "files skipped, overflows and rescans, journal and limits.\n\n"
       "Examples:\n"
       "  coordctl status\n"
       "  coordctl status --json | jq .active_leases");

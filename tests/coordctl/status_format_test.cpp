@@ -29,7 +29,9 @@ TEST_CASE("coordctl status shows the swarm: host, connection, shared roots, othe
                "laptop-3":{"epoch":"e3","records":1,"last_seen_ms_ago":90000,"skew_ms":0,
                            "stale":true}},
     "backlog":4,"in_flight":1,"published":10,"publish_failures":0,"remote_applied":7,
-    "remote_rejected":2,"mirror":{"written":5,"removed":1,"conflicts":1,"errors":0}})")
+    "remote_rejected":2,"mirror":{"written":5,"removed":1,"conflicts":1,"errors":0},
+    "messages":{"ready":true,"connected_elsewhere":3,"sent":12,"received":9,"refused":1,
+                "send_failures":2}})")
                              .as_object();
   std::string text = coordd::format_status(status_with(cluster), "/s.sock");
   CHECK(text.find("swarm          team as host laptop-1: joined, connected to nats://n1:4222\n") !=
@@ -43,6 +45,8 @@ TEST_CASE("coordctl status shows the swarm: host, connection, shared roots, othe
                   "coordd is not running)\n") != std::string::npos);
   CHECK(text.find("mirror         5 written, 1 removed, 1 not written (a local file is there), 0 "
                   "failed\n") != std::string::npos);
+  CHECK(text.find("swarm messages 3 agent(s) connected elsewhere; 12 sent, 9 received, 1 "
+                  "refused, 2 failed sends\n") != std::string::npos);
   CHECK(text.find("swarm backlog  4 to publish, 1 in flight; 10 published, 0 failed (retried), 7 "
                   "applied, 2 refused\n") != std::string::npos);
 }
@@ -51,9 +55,13 @@ TEST_CASE("coordctl status says why a coordd is not in the swarm, and nothing of
   json::object cluster = json::parse(R"({"cluster_name":"team","host_id":"a","connected":true,
     "joined":false,"server":"nats://n1:4222","error":"host id a is held by another live coordd",
     "repos":[],"unshared":[],"origins":{},"backlog":0,"in_flight":0,"published":0,
-    "publish_failures":0,"remote_applied":0,"remote_rejected":0})")
+    "publish_failures":0,"remote_applied":0,"remote_rejected":0,
+    "messages":{"ready":false,"error":"cannot create stream COORD_team_MSG"}})")
                              .as_object();
   std::string text = coordd::format_status(status_with(cluster), "/s.sock");
+  CHECK(
+      text.find("swarm messages not crossing the swarm (cannot create stream COORD_team_MSG)\n") !=
+      std::string::npos);
   CHECK(text.find("team as host a: not joined, connected to nats://n1:4222 (host id a is held by "
                   "another live coordd)\n") != std::string::npos);
   CHECK(coordd::format_status(status_with({}), "/s.sock").find("swarm") == std::string::npos);
