@@ -823,6 +823,7 @@ class Session {
       std::lock_guard lock(pulls_.mutex);
       if (auto it = pulls_.by_token.find(agent_key); it != pulls_.by_token.end()) {
         it->second.active = false;
+        if (remove) pulls_.by_token.erase(it);  // its mailbox expired: nothing more comes
       }
     }
     if (remove && messages_ready_ && connected()) {
