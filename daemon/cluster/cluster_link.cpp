@@ -95,7 +95,12 @@ void ClusterLink::attach_bus(MessageBus& bus) {
   swarm_bus_ =
       std::make_unique<SwarmBus>(io_, engine_.clock(), bus, *bridge_,
                                  SwarmBusOptions{options_.cluster_name, options_.host_id, epoch_},
-                                 [this](const std::string& host) { return is_stale(host); });
+                                 [this](const std::string& host, const std::string& epoch) {
+                                   if (is_stale(host)) return true;
+                                   auto claim = hosts_.find(host);
+                                   return claim != hosts_.end() && !claim->second.epoch.empty() &&
+                                          claim->second.epoch != epoch;
+                                 });
   bus.set_route(swarm_bus_.get());
 }
 

@@ -34,12 +34,12 @@ Status unavailable(std::string why) {
 
 SwarmBus::SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& bus,
                    MessageBridge& bridge, SwarmBusOptions options,
-                   std::function<bool(const std::string&)> stale)
+                   std::function<bool(const std::string&, const std::string&)> gone)
     : clock_(clock),
       bus_(bus),
       bridge_(bridge),
       options_(std::move(options)),
-      stale_(std::move(stale)),
+      gone_(std::move(gone)),
       prefix_(message_subject_prefix(options_.cluster_name)),
       acks_(*this),
       refused_log_(clock, io.get_executor()),
@@ -57,7 +57,8 @@ std::string SwarmBus::next_id() {
 }
 
 bool SwarmBus::live_elsewhere(const Registered& entry) const {
-  return entry.value.host != options_.host_id && entry.value.connected && !stale_(entry.value.host);
+  return entry.value.host != options_.host_id && entry.value.connected &&
+         !gone_(entry.value.host, entry.value.epoch);
 }
 
 void SwarmBus::release_waiters() {
@@ -338,7 +339,8 @@ void SwarmBus::send(const std::optional<std::string>& from, const std::string& t
   auto entry = registry_.find(to);
   if (outcome.status.ok()) {
     bool gone = entry == registry_.end();
-    if (!gone && !entry->second.value.connected) {
+    if (!gone && (!entry->second.value.connected ||
+                  gone_(entry->second.value.host, entry->second.value.epoch))) {
       std::optional<WallTime> since = parse_timestamp(entry->second.value.ts);
       gone = since && clock_.now() - *since > std::chrono::duration_cast<std::chrono::microseconds>(
                                                   bus_.limits().mailbox_ttl);

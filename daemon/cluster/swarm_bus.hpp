@@ -49,9 +49,12 @@ struct SwarmBusCounters {
 
 class SwarmBus final : public SwarmRoute {
  public:
-  // `stale(host)`: whether that host's coordd has stopped saying it runs.
+  // `gone(host, epoch)`: whether that run of that host's coordd has ended
+  // (the host is stale, or holds its id under another run now): what its
+  // registry entries say of connections is no longer so.
   SwarmBus(boost::asio::io_context& io, const Clock& clock, MessageBus& bus, MessageBridge& bridge,
-           SwarmBusOptions options, std::function<bool(const std::string&)> stale);
+           SwarmBusOptions options,
+           std::function<bool(const std::string&, const std::string&)> gone);
   ~SwarmBus() override;
   SwarmBus(const SwarmBus&) = delete;
   SwarmBus& operator=(const SwarmBus&) = delete;
@@ -163,7 +166,7 @@ class SwarmBus final : public SwarmRoute {
   MessageBus& bus_;
   MessageBridge& bridge_;
   SwarmBusOptions options_;
-  std::function<bool(const std::string&)> stale_;
+  std::function<bool(const std::string&, const std::string&)> gone_;
   std::string prefix_;  // message_subject_prefix
   StreamAcks acks_;
   LogThrottle refused_log_;

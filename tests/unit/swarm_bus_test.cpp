@@ -64,7 +64,9 @@ class Host {
  public:
   Host()
       : swarm_(server.io(), server.clock, server.bus(), bridge, {std::string(kCluster), "a", "ea"},
-               [this](const std::string& host) { return stale.contains(host); }) {
+               [this](const std::string& host, const std::string& epoch) {
+                 return stale.contains(host) || epoch == "ended";
+               }) {
     server.bus().set_route(&swarm_);
     swarm_.set_joined(true);
     event(BridgeMessagesReady{true, ""});
@@ -171,7 +173,7 @@ TEST_CASE("a hello on a coordd that has just joined waits for the registry, at m
 
 TEST_CASE(
     "a name connected on another live host is agent_taken; with takeover it is written at "
-    "that entry's revision; on a stale host it is free") {
+    "that entry's revision; on a stale host, or under an ended run, it is free") {
   Host host;
   host.registry_read();
   host.entry("w1", "b", true, 5);
@@ -201,6 +203,15 @@ TEST_CASE(
   CHECK(host.bridge.writes.front().expected == 9);
   host.answer_write(10);
   CHECK(type_of(w2.take()) == "hello");
+
+  // Connected under a run of b that has ended (b's coordd was killed and
+  // runs again): free too.
+  host.entry("w3", "b", true, 11, "ended");
+  FixtureClient& w3 = host.hello("w3");
+  REQUIRE(host.bridge.writes.size() == 1);
+  CHECK(host.bridge.writes.front().expected == 11);
+  host.answer_write(12);
+  CHECK(type_of(w3.take()) == "hello");
 }
 
 TEST_CASE(
