@@ -160,13 +160,7 @@ std::string mailbox_subjects(std::string_view cluster) {
 
 std::string mailbox_consumer(std::string_view agent) { return "mb_" + encode_name_part(agent); }
 
-std::optional<MessageSubject> parse_message_subject(std::string_view prefix,
-                                                    std::string_view subject) {
-  if (!subject.starts_with(prefix) || subject.size() <= prefix.size() ||
-      subject[prefix.size()] != '.') {
-    return std::nullopt;
-  }
-  subject.remove_prefix(prefix.size() + 1);
+std::vector<std::string_view> subject_tokens(std::string_view subject) {
   std::vector<std::string_view> tokens;
   for (std::size_t start = 0;;) {
     std::size_t dot = subject.find('.', start);
@@ -174,6 +168,17 @@ std::optional<MessageSubject> parse_message_subject(std::string_view prefix,
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
+  return tokens;
+}
+
+std::optional<MessageSubject> parse_message_subject(std::string_view prefix,
+                                                    std::string_view subject) {
+  if (!subject.starts_with(prefix) || subject.size() <= prefix.size() ||
+      subject[prefix.size()] != '.') {
+    return std::nullopt;
+  }
+  subject.remove_prefix(prefix.size() + 1);
+  std::vector<std::string_view> tokens = subject_tokens(subject);
   MessageSubject parsed;
   std::optional<std::string> host;
   if (tokens.size() == 3 && tokens[0] == "to") {

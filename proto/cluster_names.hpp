@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/kind.hpp"
 #include "proto/status.hpp"
@@ -68,6 +69,9 @@ std::string mailbox_filter(std::string_view cluster, std::string_view agent);
 std::string mailbox_subjects(std::string_view cluster);
 // The durable consumer of agent X's mailbox: "mb_" + enc(X).
 std::string mailbox_consumer(std::string_view agent);
+
+// The '.'-separated tokens of a NATS subject (empty tokens kept).
+std::vector<std::string_view> subject_tokens(std::string_view subject);
 
 struct MessageSubject {
   enum class Type { kMailbox, kBroadcast, kTapCopy } type = Type::kMailbox;

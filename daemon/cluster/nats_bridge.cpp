@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "daemon/cluster/nats_api.hpp"
+#include "proto/cluster_names.hpp"
 #include "proto/cluster_value.hpp"
 #include "proto/display.hpp"
 #include "proto/timestamp.hpp"
@@ -225,13 +226,7 @@ struct Pulls {
 // and account hash before the stream, and a token after), and in `agent`
 // the encoded agent its consumer ("mb_" + agent) names.
 std::uint64_t ack_stream_seq(std::string_view ack, std::string& agent) {
-  std::vector<std::string_view> tokens;
-  for (std::size_t start = 0;;) {
-    std::size_t dot = ack.find('.', start);
-    tokens.push_back(ack.substr(start, dot == std::string_view::npos ? dot : dot - start));
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
+  std::vector<std::string_view> tokens = subject_tokens(ack);
   std::size_t index = tokens.size() == 9 ? 5 : tokens.size() >= 11 ? 7 : 0;
   if (index == 0) return 0;
   std::string_view consumer = tokens[index - 2];
@@ -513,6 +508,22 @@ class Session {
     }
   }
 
+  // An ordered consumer of the latest value of each key under `subject`, then
+  // of every change, delivered to on_message with `watch` as its closure.
+  natsStatus subscribe_watch(Watch& watch, const std::string& subject) {
+    jsSubOptions options;
+    nats().jsSubOptions_Init(&options);
+    options.Ordered = true;
+    options.Stream = watch.stream.c_str();
+    options.Config.DeliverPolicy = js_DeliverLastPerSubject;
+    // A consumer lost with its server is noticed (and re-made by nats.c)
+    // after missed heartbeats: 1 s apart, not the default 5 s.
+    options.Config.Heartbeat = std::int64_t(1'000'000'000);
+    jsErrCode code = jsErrCode(0);
+    return nats().js_Subscribe(&watch.sub, js_, subject.c_str(), on_message, &watch, nullptr,
+                               &options, &code);
+  }
+
   // Subscribes every watch that is not yet; false if one failed (retried later).
   bool subscribe_watches() {
     bool all = true;
@@ -527,18 +538,9 @@ class Session {
     for (const auto& watch : watches_) every.push_back(watch.get());
     for (Watch* watch : every) {
       if (watch->sub != nullptr) continue;
-      jsSubOptions options;
-      nats().jsSubOptions_Init(&options);
-      options.Ordered = true;
-      options.Stream = watch->stream.c_str();
-      options.Config.DeliverPolicy = js_DeliverLastPerSubject;
-      // A consumer lost with its server is noticed (and re-made by nats.c)
-      // after missed heartbeats: 1 s apart, not the default 5 s.
-      options.Config.Heartbeat = std::int64_t(1'000'000'000);
       std::string subject = watch->subject_prefix + watch->prefix + ">";
       jsErrCode code = jsErrCode(0);
-      natsStatus s = nats().js_Subscribe(&watch->sub, js_, subject.c_str(), on_message, watch,
-                                         nullptr, &options, &code);
+      natsStatus s = subscribe_watch(*watch, subject);
       if (s != NATS_OK) {
         watch->sub = nullptr;
         shared_.report(BridgeError{"cannot watch " + subject + ": " + status_text(s)});
@@ -643,16 +645,9 @@ class Session {
       agents_watch_->shared = &shared_;
     }
     if (failure.empty() && agents_watch_->sub == nullptr) {
-      jsSubOptions options;
-      nats().jsSubOptions_Init(&options);
-      options.Ordered = true;
-      options.Stream = agents_watch_->stream.c_str();
-      options.Config.DeliverPolicy = js_DeliverLastPerSubject;
-      options.Config.Heartbeat = std::int64_t(1'000'000'000);
       std::string subject = agents_watch_->subject_prefix + ">";
       jsErrCode code = jsErrCode(0);
-      natsStatus s = nats().js_Subscribe(&agents_watch_->sub, js_, subject.c_str(), on_message,
-                                         agents_watch_.get(), nullptr, &options, &code);
+      natsStatus s = subscribe_watch(*agents_watch_, subject);
       if (s != NATS_OK) {
         agents_watch_->sub = nullptr;
         failure = "cannot watch " + subject + ": " + status_text(s);
