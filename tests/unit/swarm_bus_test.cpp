@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kCluster = "unit";
 
+std::string type_of(const json::object& line) { return std::string(line.at("type").as_string()); }
+
 struct FakeMessageBridge final : MessageBridge {
   struct Write {
     std::uint64_t token;
@@ -130,6 +132,14 @@ class Host {
     event(std::move(message));
   }
 
+  // A client that said hello as `agent`, claimed in the registry at `revision`.
+  FixtureClient& held(std::string_view agent, std::uint64_t revision) {
+    FixtureClient& client = hello(agent);
+    answer_write(revision);
+    REQUIRE(type_of(client.take()) == "hello");
+    return client;
+  }
+
   FixtureClient& hello(std::string_view agent, bool takeover = false) {
     FixtureClient& client = server.connect();
     client.send({{"op", "hello"}, {"agent", agent}, {"takeover", takeover}});
@@ -145,7 +155,6 @@ class Host {
   SwarmBus swarm_;
 };
 
-std::string type_of(const json::object& line) { return std::string(line.at("type").as_string()); }
 std::string content_of(const json::object& line) {
   return std::string(line.at("message").at("content").as_string());
 }
@@ -223,9 +232,7 @@ TEST_CASE(
   host.conflict_write("b", true, 3);
   CHECK(w1.take().at("code") == "agent_taken");
   // The name is b's: a send goes through the swarm.
-  FixtureClient& orch = host.hello("orch");
-  host.answer_write(4);
-  REQUIRE(type_of(orch.take()) == "hello");
+  FixtureClient& orch = host.held("orch", 4);
   orch.send({{"op", "send"},
              {"to", "w1"},
              {"message", {{"kind", "additional_context"}, {"content", "x"}}}});
@@ -240,9 +247,7 @@ TEST_CASE(
   Host host;
   host.registry_read();
   host.entry("w1", "b", true, 5);
-  FixtureClient& orch = host.hello("orch");
-  host.answer_write(6);
-  REQUIRE(type_of(orch.take()) == "hello");
+  FixtureClient& orch = host.held("orch", 6);
   json::object message{{"kind", "additional_context"}, {"content", "x"}};
   orch.send({{"op", "send"}, {"req", 1}, {"to", "w1"}, {"message", message}});
   orch.send({{"op", "ping"}, {"req", 2}});
@@ -287,9 +292,7 @@ TEST_CASE(
   Host host;
   host.registry_read();
   host.entry("orch", "b", true, 2);
-  FixtureClient& w1 = host.hello("w1");
-  host.answer_write(3);
-  REQUIRE(type_of(w1.take()) == "hello");
+  FixtureClient& w1 = host.held("w1", 3);
   w1.set_reading(false);
   host.pulled("w1", "b", "orch", "m1", 10);
   // Written to the connection (its kernel buffer has room): handed over, acked.
@@ -317,9 +320,7 @@ TEST_CASE(
     "holding back the ones behind it") {
   Host host;
   host.registry_read();
-  FixtureClient& w1 = host.hello("w1");
-  host.answer_write(3);
-  REQUIRE(type_of(w1.take()) == "hello");
+  FixtureClient& w1 = host.held("w1", 3);
   host.pulled("w1", "b", "newcomer", "first", 10);
   host.pulled("w1", "b", std::nullopt, "second", 11);  // anonymous: would pass at once
   CHECK(w1.lines().empty());
@@ -342,9 +343,7 @@ TEST_CASE(
   Host host;
   host.registry_read();
   host.entry("orch", "b", true, 2);
-  FixtureClient& w1 = host.hello("w1");
-  host.answer_write(3);
-  REQUIRE(type_of(w1.take()) == "hello");
+  FixtureClient& w1 = host.held("w1", 3);
   w1.set_reading(false);
   for (int i = 0; i < 20; ++i) host.pulled("w1", "b", "orch", "m" + std::to_string(i), 10 + i);
   std::size_t acked = host.bridge.acks.size();
