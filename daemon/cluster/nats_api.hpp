@@ -78,6 +78,7 @@ namespace coordd {
   X(natsOptions_SetReconnectWait)            \
   X(natsOptions_SetReconnectedCB)            \
   X(natsOptions_SetRetryOnFailedConnect)     \
+  X(natsOptions_SetSendAsap)                 \
   X(natsOptions_SetServers)                  \
   X(natsOptions_SetTimeout)                  \
   X(natsOptions_SetUserCredentialsFromFiles) \

@@ -337,6 +337,10 @@ class Session {
     if (s == NATS_OK) s = nats().natsOptions_SetMaxReconnect(options_, -1);
     if (s == NATS_OK) s = nats().natsOptions_SetReconnectWait(options_, 250);
     if (s == NATS_OK) s = nats().natsOptions_SetTimeout(options_, 2000);
+    // Write each publish at once: nats.c's flusher otherwise waits up to
+    // 1 ms per message, on the path of every cross-host hop (measured: a
+    // core request/reply 1.00 ms by default, 0.16 ms so).
+    if (s == NATS_OK) s = nats().natsOptions_SetSendAsap(options_, true);
     if (s == NATS_OK) s = nats().natsOptions_SetDisconnectedCB(options_, on_disconnected, &shared_);
     if (s == NATS_OK) s = nats().natsOptions_SetReconnectedCB(options_, on_connected, &shared_);
     if (s == NATS_OK) s = nats().natsOptions_SetErrorHandler(options_, on_error, &shared_);
