@@ -5,9 +5,14 @@
 # spread over the hosts: agent-ada writes on host-a, agent-bob on host-b,
 # agent-cyd on host-c. One watcher (swarm_watch.py) subscribes to host-a's
 # coordd only and shows every event with its origin: the swarm's records
-# reach it through NATS. At the end every coordd's `list` must equal the union
-# of the three clones' records. Everything it started is stopped, and its
-# temporary files removed, on every exit (Ctrl-C too).
+# reach it through NATS. Meanwhile an orchestrator agent on host-a and a
+# worker on host-b (swarm_pair.py) talk over the agent message bus: the
+# orchestrator sends additional_context, the worker reserves and releases a
+# symbol in its clone and answers task_completed; each must receive its
+# message, with the other's host as from_host, within 15 s. At the end every
+# coordd's `list` must equal the union of the three clones' records.
+# Everything it started is stopped, and its temporary files removed, on every
+# exit (Ctrl-C too).
 #
 # Usage: client/demo/swarm_demo.sh BUILD_DIR [--short]
 #   BUILD_DIR  a meson build directory holding daemon/coordd
@@ -48,7 +53,7 @@ origin_urls=(git@git.example.com:demo/shop.git https://git.example.com/demo/shop
 
 # Under /tmp, not $TMPDIR: a Unix socket path must stay short.
 work=$(mktemp -d /tmp/coordd-swarm.XXXXXX)
-nats_pids=() coordd_pids=() watch_pid="" agents_pid=""
+nats_pids=() coordd_pids=() watch_pid="" agents_pid="" pair_pid=""
 
 # stop PID: a process we started goes (SIGTERM, then SIGKILL if it lingers).
 # shellcheck source=demo_lib.sh
@@ -58,6 +63,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   stop "$agents_pid"
+  stop "$pair_pid"
   stop "$watch_pid"
   local pid
   for pid in "${coordd_pids[@]}"; do stop "$pid"; done
@@ -210,9 +216,18 @@ repo_ids=$(for i in 0 1 2; do
 done | sort -u)
 [[ $(wc -l <<<"$repo_ids") == 1 ]] || fail "the clones did not agree on a repo id: $(echo $repo_ids)"
 echo "  repo id    $repo_ids (derived by each coordd from its clone's origin URL)"
+# The message layer (the agent registry and the message stream) set up.
+messages_ready() {
+  coordd_alive "$1"
+  ask "$(sock "$1")" '{"op":"status"}' | status_holds '(c.get("messages") or {}).get("ready")'
+}
+for i in 0 1; do
+  wait_for 20 messages_ready "$i" || { show_log "$work/coordd-${hosts[i]}.log"; fail "coordd on ${hosts[i]} did not get its agent messages ready within 20 s"; }
+done
 
 # --- the watcher on host-a, then the agents -----------------------------------
 echo "  watcher    swarm_watch.py on host-a's socket: [origin] is the host that wrote the record"
+echo "  messages   swarm_pair.py: orchestrator on host-a, worker-1 on host-b (✉ lines: what each sends and receives)"
 echo
 python3 "$here/swarm_watch.py" "$(sock 0)" --record "$work/events.ndjson" &
 watch_pid=$!
@@ -224,8 +239,13 @@ wait_for 10 subscribed || fail "the watcher did not subscribe on host-a"
 
 python3 "$here/agents.py" "$(clone 0)" "$(clone 1)" "$(clone 2)" --hosts "$(IFS=,; echo "${hosts[*]}")" $short &
 agents_pid=$!
+python3 "$here/swarm_pair.py" "$(sock 0)" "$(sock 1)" "$(clone 1)" --hosts "${hosts[0]},${hosts[1]}" \
+  --deadline 15 $short &
+pair_pid=$!
 wait "$agents_pid" || fail "the agents failed"
 agents_pid=""
+wait "$pair_pid" || fail "the orchestrator and the worker did not exchange their messages (see swarm_pair above)"
+pair_pid=""
 
 # Two releases and bob's ttl expiry, each seen on host-a with its origin.
 expiries_seen() {
@@ -290,6 +310,9 @@ for host in hosts:
     print(f"  {host}: " + ", ".join(f"{n} from {h}" for h, n in by_origin.items()) +
           f"  (published {cluster['published']}, applied from others {cluster['remote_applied']},"
           f" rejected {cluster['remote_rejected']})")
+    messages = cluster["messages"]
+    print(f"  {' ' * len(host)}  agent messages through NATS: sent {messages['sent']},"
+          f" received {messages['received']}, refused {messages['refused']}")
     if have != disks:
         ok = False
         print(f"  {host} differs from the clones: missing {sorted(disks - have)[:5]},"
