@@ -42,6 +42,7 @@
 #include "bench/proc_stats.hpp"
 #include "bench/records.hpp"
 #include "bench/stats.hpp"
+#include "bench/swarm_cluster.hpp"
 #include "proto/cluster_names.hpp"
 #include "tests/support/nats_cluster.hpp"
 #include "tests/support/poll_until.hpp"
@@ -53,105 +54,10 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr std::string_view kRepoId = "bench.example/swarm";
-constexpr std::string_view kClusterName = "benchswarm";
 constexpr std::size_t kRecordBytes = 300;
 // coordd's value is the record plus a header line (origin, epoch, seq, ts).
 constexpr std::size_t kFloorBytes = 420;
 constexpr std::int64_t kStallNs = 20'000'000'000;
-
-// --- the swarm ------------------------------------------------------------
-
-struct Host {
-  std::string id;
-  std::unique_ptr<Workspace> ws;
-  std::unique_ptr<CoorddProcess> coordd;
-  std::unique_ptr<RecordDir> dir;
-};
-
-class Swarm {
- public:
-  Swarm(const BenchConfig& config, int hosts, const std::string& label)
-      : dir_(label + "-nats", config.scratch) {
-    nats_ = std::make_unique<support::NatsCluster>(dir_.path());
-    for (int i = 0; i < hosts; ++i) {
-      Host host;
-      host.id = std::string(1, char('a' + i));
-      host.ws = std::make_unique<Workspace>(workspace_in(config, label + "-" + host.id));
-      std::vector<std::string> flags{"--cluster",
-                                     nats_->url(i % nats_->size()),
-                                     "--no-cluster-discovery",
-                                     "--cluster-name",
-                                     std::string(kClusterName),
-                                     "--host-id",
-                                     host.id,
-                                     "--repo-id",
-                                     host.ws->repo().string() + "=" + std::string(kRepoId),
-                                     "--state-dir",
-                                     "none"};
-      host.coordd = std::make_unique<CoorddProcess>(config.coordd, *host.ws, flags);
-      host.dir = std::make_unique<RecordDir>(host.ws->kind_dir("reservations"));
-      hosts_.push_back(std::move(host));
-    }
-    for (int i = 0; i < hosts; ++i) settle(i);
-  }
-
-  support::NatsCluster& nats() { return *nats_; }
-  Host& host(int i) { return hosts_.at(std::size_t(i)); }
-  int size() const { return int(hosts_.size()); }
-  std::string bucket() const { return records_bucket(kClusterName); }
-
-  json::object cluster_status(int i) {
-    CoordClient client = host(i).coordd->connect();
-    return call_or_throw(client, {{"op", "status"}}).at("cluster").as_object();
-  }
-
-  // Connected, caught up, nothing left to publish.
-  static bool settled(const json::object& cluster) {
-    const json::array& repos = cluster.at("repos").as_array();
-    return cluster.at("connected") == true && cluster.at("backlog") == 0 &&
-           cluster.at("in_flight") == 0 && repos.size() == 1 && repos[0].at("caught_up") == true;
-  }
-
-  void settle(int i) {
-    json::object cluster;
-    bool ok = support::poll_until(
-        support::PollClock::now() + 30s,
-        [&] {
-          cluster = cluster_status(i);
-          return settled(cluster);
-        },
-        20ms);
-    if (!ok) {
-      throw std::runtime_error("coordd " + host(i).id + " did not settle in the swarm: " +
-                               json::serialize(cluster) + "\n" + host(i).coordd->log_tail());
-    }
-  }
-
-  // The pids of the nats-server processes, found by their config files.
-  std::vector<pid_t> nats_pids() const {
-    std::vector<pid_t> pids(std::size_t(nats_->size()), 0);
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr) return pids;
-    while (dirent* entry = ::readdir(proc)) {
-      pid_t pid = std::atoi(entry->d_name);
-      if (pid <= 0) continue;
-      std::ifstream in("/proc/" + std::string(entry->d_name) + "/cmdline");
-      std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-      for (int i = 0; i < nats_->size(); ++i) {
-        std::string conf = (dir_.path() / (nats_->server_name(i) + ".conf")).string();
-        if (cmdline.find(conf) != std::string::npos) pids[std::size_t(i)] = pid;
-      }
-    }
-    ::closedir(proc);
-    return pids;
-  }
-
- private:
-  support::TempDir dir_;
-  std::unique_ptr<support::NatsCluster> nats_;
-  std::vector<Host> hosts_;
-};
 
 // One subscriber per host, all kinds, logging the first "added" of each id
 // `prefix`+index as its receiver; ids `probe_prefix`<writer>-k bump seen[writer].
