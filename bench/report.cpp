@@ -99,8 +99,9 @@ std::string format_number(double value, int significant) {
 }
 
 std::string format_us(double us) {
-  if (us < 1000) return format_number(us) + " µs";
-  if (us < 1e6) return format_number(us / 1e3) + " ms";
+  // Below 999.5 "%.3g" keeps three digits; at it, it would print "1e+03".
+  if (us < 999.5) return format_number(us) + " µs";
+  if (us < 999.5e3) return format_number(us / 1e3) + " ms";
   return format_number(us / 1e6) + " s";
 }
 
