@@ -47,6 +47,10 @@ BenchResult run_send(const BenchConfig& config);
 // $PATH): cross-host latency against the engine's own floor, and federated
 // ingest until every node has every change.
 BenchResult run_swarm(const BenchConfig& config);
+// Agent messages across that swarm: a targeted message's round trip between
+// agents on two hosts against NATS request/reply, and broadcasts to 100
+// agents over three hosts against the same on one coordd.
+BenchResult run_swarm_bus(const BenchConfig& config);
 
 // The Workspace of one run, <config.scratch>/<label>-XXXXXX: every kind
 // directory and sock/ (0700) made up front.

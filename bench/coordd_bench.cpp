@@ -32,7 +32,7 @@ Runs coordd's benchmarks side by side with their peers and prints
 benchmark | coordd | peer | ratio | target | met?.
 
   --quick             small counts and one run each: proves the harness works
-  --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale,send,swarm
+  --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale,send,swarm,swarm_bus
   --coordd PATH       coordd binary (default: the one built with this tool)
   --seed-watch PATH   seed_watch.py (default: bench/peers/seed_watch.py in the source tree)
   --out PATH          JSON results (default: bench/results/latest.json in the source tree)
@@ -40,7 +40,8 @@ benchmark | coordd | peer | ratio | target | met?.
   --label TEXT        recorded as "label" in the JSON (run.sh passes the git revision)
 
 Peers are found in $PATH: inotifywait (inotify-tools), redis-server, python3;
-swarm needs nats-server (its floor is NATS itself, through libnats).
+swarm and swarm_bus need nats-server (their floors are NATS itself, through
+libnats).
 A missing peer is reported as "not measured". Exit status: 0 when every
 benchmark ran (targets missed or not), 1 when one failed to run, 2 on bad usage.
 )";
@@ -159,10 +160,11 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<std::pair<std::string, std::function<BenchResult(const BenchConfig&)>>>
-      benchmarks = {{"latency", coordd::bench::run_latency}, {"idle", coordd::bench::run_idle},
-                    {"fanout", coordd::bench::run_fanout},   {"ingest", coordd::bench::run_ingest},
-                    {"scale", coordd::bench::run_scale},     {"send", coordd::bench::run_send},
-                    {"swarm", coordd::bench::run_swarm}};
+      benchmarks = {
+          {"latency", coordd::bench::run_latency}, {"idle", coordd::bench::run_idle},
+          {"fanout", coordd::bench::run_fanout},   {"ingest", coordd::bench::run_ingest},
+          {"scale", coordd::bench::run_scale},     {"send", coordd::bench::run_send},
+          {"swarm", coordd::bench::run_swarm},     {"swarm_bus", coordd::bench::run_swarm_bus}};
   for (const std::string& name : flags.only) {
     bool known = false;
     for (const auto& [bench_name, run] : benchmarks) known = known || bench_name == name;

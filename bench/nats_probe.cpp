@@ -264,6 +264,57 @@ void NatsProbe::await_acks() {
   }
 }
 
+namespace {
+
+void answer(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+  if (const char* reply = natsMsg_GetReply(msg); reply != nullptr && *reply != '\0') {
+    natsConnection_Publish(nc, reply, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  }
+  natsMsg_Destroy(msg);
+}
+
+}  // namespace
+
+std::vector<std::int64_t> request_reply_ns(NatsPeer& requester, NatsPeer& responder,
+                                           const std::string& subject, std::size_t count,
+                                           std::size_t bytes) {
+  natsSubscription* sub = nullptr;
+  check(natsConnection_Subscribe(&sub, responder.impl().nc, subject.c_str(), answer, nullptr),
+        "subscribe " + subject);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  std::vector<std::int64_t> out;
+  std::string payload(bytes, 'x');
+  auto request = [&](std::int64_t timeout_ms) {
+    natsMsg* reply = nullptr;
+    natsStatus s = natsConnection_Request(&reply, requester.impl().nc, subject.c_str(),
+                                          payload.data(), int(payload.size()), timeout_ms);
+    if (reply != nullptr) natsMsg_Destroy(reply);
+    return s;
+  };
+  try {
+    check(natsConnection_Flush(responder.impl().nc), "flush");
+    auto deadline = support::PollClock::now() + std::chrono::seconds(30);
+    natsStatus s = NATS_TIMEOUT;
+    while ((s = request(100)) != NATS_OK) {
+      if (support::PollClock::now() > deadline) check(s, "a request on " + subject);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::int64_t start = mono_now_ns();
+      check(request(5000), "request on " + subject);
+      out.push_back(mono_now_ns() - start);
+    }
+  } catch (...) {
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    throw;
+  }
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  return out;
+}
+
 std::size_t NatsProbe::acks() const { return impl_->acks() - impl_->acks_before; }
 
 std::size_t NatsProbe::ack_errors() const { return impl_->ack_errors() - impl_->errors_before; }

@@ -8,6 +8,8 @@
 //   - jetstream: js_PublishMsgAsync into a KV bucket's stream -> an ordered
 //     push consumer (DeliverLastPerSubject, 1 s heartbeats), exactly the
 //     bridge's publish and watch: the stream's quorum write included.
+// and request_reply_ns times core request/reply between two peers (the
+// floor of a message round trip between agents on two hosts).
 // Arrival times are read with CLOCK_MONOTONIC as nats.c's delivery thread
 // hands over the message. Main thread drives; callbacks run on nats.c's.
 #pragma once
@@ -72,5 +74,16 @@ class NatsProbe {
 
   std::unique_ptr<Impl> impl_;
 };
+
+// The round-trip floor: `responder` answers every request on `subject` (an
+// async subscription publishing the request's payload back to its reply
+// subject, on nats.c's delivery thread); `requester` sends `count` requests
+// of `bytes` bytes one at a time (natsConnection_Request) and returns each
+// round trip in ns, from just before the request to its reply handed over.
+// First waits (30 s at most, else throws) until a request is answered: the
+// responder's interest must reach the requester's server over the routes.
+std::vector<std::int64_t> request_reply_ns(NatsPeer& requester, NatsPeer& responder,
+                                           const std::string& subject, std::size_t count,
+                                           std::size_t bytes);
 
 }  // namespace coordd::bench
