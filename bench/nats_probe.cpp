@@ -52,7 +52,7 @@ struct NatsPeer::Impl {
   }
 };
 
-NatsPeer::NatsPeer(const std::string& url, const std::string& name)
+NatsPeer::NatsPeer(const std::string& url, const std::string& name, bool send_asap)
     : impl_(std::make_unique<Impl>()) {
   Impl& p = *impl_;
   check(natsOptions_Create(&p.options), "natsOptions_Create");
@@ -62,6 +62,7 @@ NatsPeer::NatsPeer(const std::string& url, const std::string& name)
   check(natsOptions_SetIgnoreDiscoveredServers(p.options, true), "ignore discovered servers");
   check(natsOptions_SetNoRandomize(p.options, true), "natsOptions_SetNoRandomize");
   check(natsOptions_SetTimeout(p.options, 2000), "natsOptions_SetTimeout");
+  if (send_asap) check(natsOptions_SetSendAsap(p.options, true), "natsOptions_SetSendAsap");
   check(natsConnection_Connect(&p.nc, p.options), "connect to " + url);
   jsOptions js_options;
   jsOptions_Init(&js_options);

@@ -29,7 +29,10 @@ namespace coordd::bench {
 class NatsPeer {
  public:
   // Connects to `url` alone; throws std::runtime_error when it cannot.
-  explicit NatsPeer(const std::string& url, const std::string& name);
+  // Like coordd's bridge, nats.c's defaults buffer what is published and
+  // leave it to the connection's flusher thread (which sleeps 1 ms before
+  // each flush); `send_asap` (natsOptions_SetSendAsap) writes each at once.
+  explicit NatsPeer(const std::string& url, const std::string& name, bool send_asap = false);
   ~NatsPeer();
   NatsPeer(const NatsPeer&) = delete;
   NatsPeer& operator=(const NatsPeer&) = delete;

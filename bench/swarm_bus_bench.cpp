@@ -10,8 +10,10 @@
 // quorum has the message), the message read by w1, w1's `sent`, the reply
 // read by orch. Side by side, in turns on the same cluster: the floor, core
 // NATS request/reply between two plain libnats clients on the servers a
-// and b use (the request on a's, answered on b's). Target (the issue):
-// coordd p50 <= 2x the floor's p50.
+// and b use (the request on a's, answered on b's), with nats.c's defaults
+// as coordd's bridge has them (what is published waits for the flusher
+// thread, which sleeps 1 ms first) and, informational, with SendAsap (the
+// transport alone). Target (the issue): coordd p50 <= 2x the floor's p50.
 //
 // Broadcast: 100 agent connections spread 34/33/33 over the three coordd,
 // one sender (an agent on a, whose own copies are read and not counted)
@@ -472,11 +474,13 @@ BenchResult run_swarm_bus(const BenchConfig& config) {
 
   // --- round trip ----------------------------------------------------------
   std::vector<RoundTripRun> ours;
-  std::vector<Percentiles> floor;
+  std::vector<Percentiles> floor, floor_asap;
   {
     RoundTrip trip(*swarm.host(0).coordd, *swarm.host(1).coordd, rounds * trips + 50);
     NatsPeer requester(swarm.nats().url(0), "bench requester a");
     NatsPeer responder(swarm.nats().url(1), "bench responder b");
+    NatsPeer requester_asap(swarm.nats().url(0), "bench requester a (send asap)", true);
+    NatsPeer responder_asap(swarm.nats().url(1), "bench responder b (send asap)", true);
     for (std::size_t round = 1; round <= rounds; ++round) {
       std::string of = std::to_string(round) + "/" + std::to_string(rounds);
       progress(config, "swarm bus round trip: coordd orch@a -> w1@b -> orch, round " + of + ": " +
@@ -495,17 +499,26 @@ BenchResult run_swarm_bus(const BenchConfig& config) {
       floor.push_back(percentiles(std::move(ns)));
       progress(config, "  p50 " + format_us(floor.back().p50_us) + ", p99 " +
                            format_us(floor.back().p99_us));
+      progress(config, "swarm bus round trip: NATS request/reply a -> b, send asap, round " + of);
+      ns = request_reply_ns(requester_asap, responder_asap, "benchrr.asap" + std::to_string(round),
+                            trips + 50, kFloorBytes);
+      ns.erase(ns.begin(), ns.begin() + 50);
+      floor_asap.push_back(percentiles(std::move(ns)));
+      progress(config, "  p50 " + format_us(floor_asap.back().p50_us) + ", p99 " +
+                           format_us(floor_asap.back().p99_us));
     }
   }
   {
     json::object rt;
     rt["round_trips_per_run"] = trips;
     rt["floor_request_bytes"] = kFloorBytes;
-    json::array our_runs, floor_runs;
+    json::array our_runs, floor_runs, asap_runs;
     for (const RoundTripRun& run : ours) our_runs.push_back(round_trip_json(run));
     for (const Percentiles& p : floor) floor_runs.push_back(percentiles_json(p));
+    for (const Percentiles& p : floor_asap) asap_runs.push_back(percentiles_json(p));
     rt["coordd"] = std::move(our_runs);
     rt["nats_request_reply_floor"] = std::move(floor_runs);
+    rt["nats_request_reply_send_asap"] = std::move(asap_runs);
     auto rt_med = [&](Percentiles RoundTripRun::*leg, double Percentiles::*field) {
       return median_of(ours, [&](const RoundTripRun& run) { return run.*leg.*field; });
     };
@@ -513,6 +526,8 @@ BenchResult run_swarm_bus(const BenchConfig& config) {
     double p99 = rt_med(&RoundTripRun::round_trip, &Percentiles::p99_us);
     double floor_p50 = median_of(floor, &Percentiles::p50_us);
     double floor_p99 = median_of(floor, &Percentiles::p99_us);
+    double asap_p50 = median_of(floor_asap, &Percentiles::p50_us);
+    double asap_p99 = median_of(floor_asap, &Percentiles::p99_us);
     std::vector<double> p50s, floor_p50s;
     for (const RoundTripRun& run : ours) p50s.push_back(run.round_trip.p50_us);
     for (const Percentiles& p : floor) floor_p50s.push_back(p.p50_us);
@@ -521,6 +536,8 @@ BenchResult run_swarm_bus(const BenchConfig& config) {
         {"p99_us", p99},
         {"floor_p50_us", floor_p50},
         {"floor_p99_us", floor_p99},
+        {"send_asap_p50_us", asap_p50},
+        {"send_asap_p99_us", asap_p99},
         {"orch_to_worker_p50_us", rt_med(&RoundTripRun::to_worker, &Percentiles::p50_us)},
         {"worker_to_orch_p50_us", rt_med(&RoundTripRun::back, &Percentiles::p50_us)},
         {"orch_sent_p50_us", rt_med(&RoundTripRun::orch_sent, &Percentiles::p50_us)},
@@ -538,6 +555,10 @@ BenchResult run_swarm_bus(const BenchConfig& config) {
     result.rows.push_back(std::move(row));
     result.rows.push_back(ratio_row("swarm message round trip p99 a↔b vs NATS request/reply",
                                     format_us(p99), format_us(floor_p99), p99, floor_p99, "us"));
+    result.rows.push_back(
+        ratio_row("swarm message round trip p50 vs request/reply, send asap", format_us(p50),
+                  format_us(asap_p50) + " p50, " + format_us(asap_p99) + " p99 (unbuffered)", p50,
+                  asap_p50, "us"));
   }
 
   // --- broadcast -----------------------------------------------------------
