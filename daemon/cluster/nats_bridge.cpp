@@ -185,6 +185,9 @@ void on_ping(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure)
   nats().natsMsg_Destroy(msg);
 }
 
+// How long a pulled message may stay unacked before it is delivered again.
+constexpr std::chrono::seconds kAckWait{30};
+
 // The mailboxes this coordd pulls, by encoded agent name: the closure of
 // the one inbox subscription their messages arrive on. A pull request asks
 // for up to kPullBatch messages and lasts kPullExpires; when it is used up
@@ -790,10 +793,12 @@ class Session {
     cc.FilterSubject = filter.c_str();
     cc.AckPolicy = js_AckExplicit;
     cc.DeliverPolicy = js_DeliverAll;
-    // Acked when handed to the agent's connection, which may be much later:
-    // never redelivered while this run holds the mailbox. A new holder
-    // re-makes the consumer instead.
-    cc.AckWait = std::chrono::nanoseconds(config_.mailbox_ttl + std::chrono::minutes(1)).count();
+    // Acked when handed to the agent's connection. Unacked after the ack
+    // wait, a message comes again: one delivered here but lost on its way
+    // (with a failing server) is not lost, and one waiting in the mailbox
+    // here is recognised by its stream seq. A new holder re-makes the
+    // consumer instead.
+    cc.AckWait = std::chrono::nanoseconds(kAckWait).count();
     cc.MaxAckPending = config_.mailbox_messages;
     jsConsumerInfo* info = nullptr;
     natsStatus s =
@@ -804,17 +809,16 @@ class Session {
       shared_.report(std::move(opened));
       return;
     }
-    {
-      std::lock_guard lock(pulls_.mutex);
-      Pulls::Pull& pull = pulls_.by_token[agent_key];
-      pull.agent = agent_key;
-      pull.request_subject = "$JS.API.CONSUMER.MSG.NEXT." + config_.message_stream + "." + consumer;
-      pull.reply = pulls_.inbox + "." + agent_key;
-      pull.active = true;
-      pulls_.issue(pull);
-    }
+    // Reported before the first pull: whatever it delivers comes after.
     opened.ok = true;
     shared_.report(std::move(opened));
+    std::lock_guard lock(pulls_.mutex);
+    Pulls::Pull& pull = pulls_.by_token[agent_key];
+    pull.agent = agent_key;
+    pull.request_subject = "$JS.API.CONSUMER.MSG.NEXT." + config_.message_stream + "." + consumer;
+    pull.reply = pulls_.inbox + "." + agent_key;
+    pull.active = true;
+    pulls_.issue(pull);
   }
 
   void close_mailbox(const std::string& agent_key, bool remove) {

@@ -24,6 +24,9 @@ constexpr int kMaxConflicts = 8;
 // just joined, before it is served locally (and claimed later).
 constexpr auto kRegistryWait = std::chrono::seconds(5);
 constexpr std::size_t kMaxInTransit = 65'536;
+// Stream seqs remembered per mailbox as handed over: a re-made consumer
+// delivers again only what was unacked, i.e. acks lost in a failover.
+constexpr std::size_t kHandedWindow = 4096;
 
 Status unavailable(std::string why) {
   return Status::error("cluster_unavailable",
@@ -413,14 +416,12 @@ void SwarmBus::on_pulled(BridgeMessage& message) {
   auto it = mine_.find(*agent);
   if (it == mine_.end()) return;  // no longer ours: the next holder gets it
   Mine& mine = it->second;
-  if (message.stream_seq != 0 && message.stream_seq <= mine.highest_seq) {
-    if (!mine.in_mailbox.contains(message.stream_seq)) {
-      ++counters_.duplicates;
-      bridge_.ack(message.ack_subject);  // handed over before: its ack was lost
-    }
+  if (mine.in_mailbox.contains(message.stream_seq)) return;  // here already, not handed yet
+  if (mine.handed.contains(message.stream_seq)) {
+    ++counters_.duplicates;
+    bridge_.ack(message.ack_subject);  // handed over before: its ack was lost
     return;
   }
-  mine.highest_seq = std::max(mine.highest_seq, message.stream_seq);
   std::optional<MessageSubject> subject = parse_message_subject(prefix_, message.subject);
   std::optional<MessageValue> value = decode_message_value(message.data);
   if (!subject || subject->type != MessageSubject::Type::kMailbox || subject->agent != *agent ||
@@ -494,8 +495,15 @@ void SwarmBus::settle(std::uint64_t id) {
   auto it = unacked_.find(id);
   if (it == unacked_.end()) return;
   bridge_.ack(it->second.ack_subject);
-  if (auto mine = mine_.find(it->second.agent); mine != mine_.end()) {
-    mine->second.in_mailbox.erase(it->second.stream_seq);
+  if (auto found = mine_.find(it->second.agent); found != mine_.end()) {
+    Mine& mine = found->second;
+    std::uint64_t seq = it->second.stream_seq;
+    mine.in_mailbox.erase(seq);
+    if (mine.handed.insert(seq).second) mine.handed_order.push_back(seq);
+    if (mine.handed_order.size() > kHandedWindow) {
+      mine.handed.erase(mine.handed_order.front());
+      mine.handed_order.pop_front();
+    }
   }
   unacked_.erase(it);
 }

@@ -108,9 +108,12 @@ class SwarmBus final : public SwarmRoute {
     std::vector<Waiter> waiters;
     bool consumer_made = false;  // this run re-made its consumer
     bool pulling = false;
-    std::uint64_t highest_seq = 0;       // the highest stream seq taken
     std::set<std::uint64_t> in_mailbox;  // stream seqs taken, not yet acked
-    std::deque<Pulled> waiting;          // held back (see Pulled)
+    // Stream seqs handed over lately (their acks may be lost): bounded.
+    std::set<std::uint64_t> handed;
+    std::deque<std::uint64_t> handed_order;
+
+    std::deque<Pulled> waiting;  // held back (see Pulled)
   };
   // The MessageStore that pulled messages are settled in: an ack.
   class StreamAcks final : public MessageStore {

@@ -455,8 +455,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "the message stream's leader killed mid-traffic: every message whose send was sent arrives "
-    "once, in order") {
+    "the message stream's leader killed mid-traffic: every message whose send was sent arrives, "
+    "once") {
   Swarm swarm;
   wait_messages_ready(swarm);
   EventReader orch = hello_on(swarm, 0, "orch");
@@ -491,11 +491,26 @@ TEST_CASE(
     }
   }
   MESSAGE(retries << " send(s) were retried after cluster_unavailable");
-  std::vector<json::object> lines = w1.read_until(message_with_content("m199"), 30s);
-  CHECK_MESSAGE(contents(lines) == want, "w1 received:" << lines_text(lines) << "\nb's log:\n"
-                                                        << swarm.node(1).daemon->log()
-                                                        << "\na's log:\n"
-                                                        << swarm.node(0).daemon->log());
+  // Every message arrives once. In order, but for one delivered to b just as
+  // b's server died, lost on its way: that one comes again after the ack
+  // wait (30 s), behind later ones (PROTOCOL.md, "Across hosts").
+  std::map<std::string, int> count;
+  std::vector<json::object> lines;
+  bool all = support::poll_until(support::PollClock::now() + 75s, [&] {
+    std::vector<json::object> more = w1.read_until(line_of_type("message"), 75s);
+    for (json::object& line : more) {
+      if (line.at("type") != "message") continue;
+      ++count[content_or_empty(line)];
+      lines.push_back(std::move(line));
+    }
+    return count.size() == want.size();
+  });
+  std::vector<std::string> got = contents(lines);
+  CHECK_MESSAGE(all, "w1 received:" << lines_text(lines) << "\nb's log:\n"
+                                    << swarm.node(1).daemon->log());
+  for (const auto& [content, times] : count) CHECK_MESSAGE(times == 1, content << " x" << times);
+  if (got != want)
+    MESSAGE("delivered out of order (a delivery lost with a server): " << got.size());
   sent_seq(send_waiting(orch, "w1", context_message("marker"), 25s));
   json::object next = next_line(w1);
   CHECK_MESSAGE(content_or_empty(next) == "marker", "after m199 w1 received " << text(next));
