@@ -508,7 +508,9 @@ TEST_CASE(
   std::vector<std::string> got = contents(lines);
   CHECK_MESSAGE(all, "w1 received:" << lines_text(lines) << "\nb's log:\n"
                                     << swarm.node(1).daemon->log());
-  for (const auto& [content, times] : count) CHECK_MESSAGE(times == 1, content << " x" << times);
+  for (const auto& entry : count) {
+    CHECK_MESSAGE(entry.second == 1, entry.first << " x" << entry.second);
+  }
   if (got != want)
     MESSAGE("delivered out of order (a delivery lost with a server): " << got.size());
   sent_seq(send_waiting(orch, "w1", context_message("marker"), 25s));
