@@ -392,6 +392,10 @@ class Session {
     return nc_ && nats().natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
   }
   bool ready() const { return kv_ != nullptr && host_held_; }
+  // Why a call that needs the swarm cannot be made now.
+  const char* not_ready_reason() const {
+    return !connected() ? "not connected to the swarm" : "not joined to the swarm";
+  }
 
   // Finds or makes both buckets; true once they exist.
   bool ensure_bucket() {
@@ -574,7 +578,7 @@ class Session {
   Probe probe(const std::vector<std::string>& markers, BridgeSyncPoint& point) {
     point.delivered.clear();
     if (!connected() || !ready()) {
-      point.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
+      point.error = not_ready_reason();
       point.available = false;
       return Probe::kAnswered;
     }
@@ -708,7 +712,7 @@ class Session {
     BridgeAgentWritten result;
     result.token = token;
     if (!messages_ready_ || !connected()) {
-      result.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
+      result.error = not_ready_reason();
       shared_.report(std::move(result));
       return;
     }
@@ -751,7 +755,7 @@ class Session {
       shared_.report(BridgeMessageAck{token, false, false, why});
     };
     if (!messages_ready_ || !connected()) {
-      return fail(!connected() ? "not connected to the swarm" : "not joined to the swarm");
+      return fail(not_ready_reason());
     }
     natsMsg* msg = nullptr;
     natsStatus s =
@@ -776,7 +780,7 @@ class Session {
     BridgeMailboxOpened opened;
     opened.agent = agent_key;
     if (!messages_ready_ || !connected()) {
-      opened.error = !connected() ? "not connected to the swarm" : "not joined to the swarm";
+      opened.error = not_ready_reason();
       shared_.report(std::move(opened));
       return;
     }
