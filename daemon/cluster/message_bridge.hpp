@@ -19,6 +19,9 @@ class MessageBridge {
   virtual void write_agent(std::uint64_t token, std::string key, std::string value,
                            std::uint64_t expected_revision) = 0;
   virtual void delete_agent(std::string key) = 0;
+  // Reads `key`'s latest entry from the bucket's leader, so that it shows
+  // every acked write; answered by a BridgeAgentRead carrying `token`.
+  virtual void read_agent(std::uint64_t token, std::string key) = 0;
   // Stores a targeted message in the stream (deduplicated on `msg_id`);
   // answered by a BridgeMessageAck carrying `token`.
   virtual void publish_message(std::uint64_t token, std::string subject, std::string body,

@@ -27,6 +27,7 @@ namespace coordd {
   X(js_AddStream)                            \
   X(js_CreateKeyValue)                       \
   X(js_DeleteConsumer)                       \
+  X(js_GetLastMsg)                           \
   X(js_GetStreamInfo)                        \
   X(js_KeyValue)                             \
   X(js_Publish)                              \
@@ -62,6 +63,7 @@ namespace coordd {
   X(natsMsg_GetDataLength)                   \
   X(natsMsg_GetMetaData)                     \
   X(natsMsg_GetReply)                        \
+  X(natsMsg_GetSequence)                     \
   X(natsMsg_GetSubject)                      \
   X(natsOptions_Create)                      \
   X(natsOptions_Destroy)                     \

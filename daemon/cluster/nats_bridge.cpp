@@ -729,20 +729,59 @@ class Session {
     result.error = status_text(s);
     // Tell a compare-and-set conflict (the entry is not at `expected`) from
     // a failed write: read what is there.
-    kvEntry* entry = nullptr;
-    natsStatus got = nats().kvStore_Get(&entry, agents_kv_, key.c_str());
-    if (got == NATS_OK) {
-      result.current_revision = nats().kvEntry_Revision(entry);
-      if (const void* data = nats().kvEntry_Value(entry); data != nullptr) {
-        result.current.assign(static_cast<const char*>(data),
-                              std::size_t(nats().kvEntry_ValueLen(entry)));
-      }
-      nats().kvEntry_Destroy(entry);
+    bool deleted = false;
+    natsStatus got = get_agent(key, result.current, result.current_revision, deleted);
+    if (got == NATS_OK && !deleted) {
       result.conflict = result.current_revision != expected;
-    } else if (got == NATS_NOT_FOUND) {
+    } else if (got == NATS_OK || got == NATS_NOT_FOUND) {
+      result.current.clear();
+      result.current_revision = 0;
       result.conflict = expected != 0;  // deleted meanwhile: create it
     }
     shared_.report(std::move(result));
+  }
+
+  void read_agent(std::uint64_t token, const std::string& key) {
+    BridgeAgentRead result;
+    result.token = token;
+    result.key = key;
+    if (!messages_ready_ || !connected()) {
+      result.error = not_ready_reason();
+      shared_.report(std::move(result));
+      return;
+    }
+    natsStatus s = get_agent(key, result.value, result.revision, result.deleted);
+    if (s == NATS_OK || s == NATS_NOT_FOUND) {
+      result.ok = true;
+      result.found = s == NATS_OK;
+    } else {
+      result.error = status_text(s);
+    }
+    shared_.report(std::move(result));
+  }
+
+  // The latest entry of agent `key`, asked of the bucket's stream leader
+  // (STREAM.MSG.GET): unlike kvStore_Get's direct get, which any replica
+  // may answer from behind, it shows every write the stream has acked, so a
+  // hello answered on one host is seen by a send on any other.
+  natsStatus get_agent(const std::string& key, std::string& value, std::uint64_t& revision,
+                       bool& deleted) {
+    natsMsg* msg = nullptr;
+    std::string stream = "KV_" + config_.agents_bucket;
+    std::string subject = "$KV." + config_.agents_bucket + "." + key;
+    natsStatus s = nats().js_GetLastMsg(&msg, js_, stream.c_str(), subject.c_str(), nullptr, nullptr);
+    if (s != NATS_OK) return s;
+    revision = nats().natsMsg_GetSequence(msg);
+    value.clear();
+    if (const char* data = nats().natsMsg_GetData(msg); data != nullptr) {
+      value.assign(data, std::size_t(nats().natsMsg_GetDataLength(msg)));
+    }
+    const char* operation = nullptr;
+    deleted = nats().natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK &&
+              operation != nullptr &&
+              (std::strcmp(operation, "DEL") == 0 || std::strcmp(operation, "PURGE") == 0);
+    nats().natsMsg_Destroy(msg);
+    return NATS_OK;
   }
 
   void delete_agent(const std::string& key) {
@@ -1069,6 +1108,10 @@ void NatsBridge::delete_agent(std::string key) {
   send({Command::Type::kDeleteAgent, std::move(key), {}, false, 0, {}, {}});
 }
 
+void NatsBridge::read_agent(std::uint64_t token, std::string key) {
+  send({Command::Type::kReadAgent, std::move(key), {}, false, token, {}, {}});
+}
+
 void NatsBridge::publish_message(std::uint64_t token, std::string subject, std::string body,
                                  std::string msg_id) {
   Command command{
@@ -1179,6 +1222,9 @@ void NatsBridge::run() {
           break;
         case Command::Type::kDeleteAgent:
           session.delete_agent(command.key);
+          break;
+        case Command::Type::kReadAgent:
+          session.read_agent(command.number, command.key);
           break;
         case Command::Type::kPublishMessage:
           session.publish_message(command.number, command.key, command.value, command.extra);

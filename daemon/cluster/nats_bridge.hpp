@@ -134,6 +134,18 @@ struct BridgeAgentWritten {
   std::uint64_t current_revision = 0;
   std::string error;
 };
+// The answer to read_agent(): the entry as the bucket's leader has it (ok),
+// or why it could not be read.
+struct BridgeAgentRead {
+  std::uint64_t token = 0;
+  std::string key;
+  bool ok = false;
+  bool found = false;  // a value or a delete marker
+  bool deleted = false;
+  std::string value;
+  std::uint64_t revision = 0;
+  std::string error;
+};
 // A targeted message publish_message() was asked for: stored (ok) or not.
 struct BridgeMessageAck {
   std::uint64_t token = 0;
@@ -160,7 +172,8 @@ struct BridgeMailboxOpened {
 using BridgeEvent =
     std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry, BridgeCaughtUp,
                  BridgeAck, BridgeSyncPoint, BridgeError, BridgeHost, BridgeMessagesReady,
-                 BridgeAgent, BridgeAgentsCaughtUp, BridgeAgentWritten, BridgeMessageAck,
+                 BridgeAgent, BridgeAgentsCaughtUp, BridgeAgentWritten, BridgeAgentRead,
+                 BridgeMessageAck,
                  BridgeMessage, BridgeMailboxOpened>;
 
 // How often a joined coordd refreshes its claim in the hosts bucket.
@@ -204,6 +217,7 @@ class NatsBridge final : public MessageBridge {
   void write_agent(std::uint64_t token, std::string key, std::string value,
                    std::uint64_t expected_revision) override;
   void delete_agent(std::string key) override;
+  void read_agent(std::uint64_t token, std::string key) override;
   void publish_message(std::uint64_t token, std::string subject, std::string body,
                        std::string msg_id) override;
   void publish_core(std::string subject, std::string body) override;
@@ -223,6 +237,7 @@ class NatsBridge final : public MessageBridge {
       kProbe,
       kWriteAgent,
       kDeleteAgent,
+      kReadAgent,
       kPublishMessage,
       kPublishCore,
       kOpenMailbox,

@@ -339,34 +339,79 @@ void SwarmBus::send(const std::optional<std::string>& from, const std::string& t
   } else if (!registry_caught_up_) {
     outcome.status = unavailable("this coordd is still reading the swarm's agent registry");
   }
-  auto entry = registry_.find(to);
-  if (outcome.status.ok()) {
-    bool gone = entry == registry_.end();
-    if (!gone && (!entry->second.value.connected ||
-                  gone_(entry->second.value.host, entry->second.value.epoch))) {
-      std::optional<WallTime> since = parse_timestamp(entry->second.value.ts);
-      gone = since && clock_.now() - *since > std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  bus_.limits().mailbox_ttl);
-    }
-    if (gone) {
-      outcome.status = Status::error(
-          "not_subscribed", "agent " + to +
-                                " is not subscribed anywhere in the swarm (it never said hello, "
-                                "or its mailbox expired after the mailbox TTL)");
-    }
-  }
   if (!outcome.status.ok()) {
     ++counters_.send_failures;
     done(std::move(outcome));
     return;
   }
-  WallTime now = clock_.now();
-  MessageValue value{next_id(), from, options_.host_id, to, format_timestamp(now), message};
+  QueuedSend queued{from, to, std::move(message), std::move(done)};
+  if (auto lookup = lookups_.find(to); lookup != lookups_.end()) {
+    lookup->second.push_back(std::move(queued));  // behind the sends already waiting
+    return;
+  }
+  if (subscribed(to)) {
+    publish(std::move(queued));
+    return;
+  }
+  // Not in our copy of the registry, which the watch may bring a moment
+  // after a hello elsewhere was answered: ask the registry's leader.
   std::uint64_t token = next_token_++;
-  bridge_.publish_message(token, mailbox_subject(options_.cluster_name, to, options_.host_id),
+  reads_[token] = to;
+  lookups_[to].push_back(std::move(queued));
+  bridge_.read_agent(token, encode_name_part(to));
+}
+
+bool SwarmBus::subscribed(const std::string& agent) const {
+  auto entry = registry_.find(agent);
+  if (entry == registry_.end()) return false;
+  const AgentValue& value = entry->second.value;
+  if (value.connected && !gone_(value.host, value.epoch)) return true;
+  std::optional<WallTime> since = parse_timestamp(value.ts);
+  return !since || clock_.now() - *since <= std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 bus_.limits().mailbox_ttl);
+}
+
+void SwarmBus::on_read(BridgeAgentRead& read) {
+  auto r = reads_.find(read.token);
+  if (r == reads_.end()) return;
+  std::string to = r->second;
+  reads_.erase(r);
+  if (read.ok && read.found) on_agent(BridgeAgent{read.key, read.value, read.deleted, read.revision});
+  auto lookup = lookups_.find(to);
+  if (lookup == lookups_.end()) return;
+  std::deque<QueuedSend> queued = std::move(lookup->second);
+  lookups_.erase(lookup);
+  for (QueuedSend& send : queued) {
+    if (read.ok && subscribed(to)) {
+      publish(std::move(send));
+      continue;
+    }
+    ++counters_.send_failures;
+    SendOutcome outcome;
+    if (!read.ok) {
+      outcome.status = unavailable("agent " + to +
+                                   " is not on this host and the swarm's agent registry cannot "
+                                   "be read (" +
+                                   read.error + ")");
+    } else {
+      outcome.status = Status::error(
+          "not_subscribed", "agent " + to +
+                                " is not subscribed anywhere in the swarm (it never said hello, "
+                                "or its mailbox expired after the mailbox TTL)");
+    }
+    send.done(std::move(outcome));
+  }
+}
+
+void SwarmBus::publish(QueuedSend send) {
+  WallTime now = clock_.now();
+  MessageValue value{next_id(), send.from, options_.host_id, send.to, format_timestamp(now),
+                     send.message};
+  std::uint64_t token = next_token_++;
+  bridge_.publish_message(token, mailbox_subject(options_.cluster_name, send.to, options_.host_id),
                           encode_message_value(value), value.id);
-  sends_[token] =
-      PendingSend{std::move(done), value.id, from, to, std::move(message), now, nullptr, 0};
+  sends_[token] = PendingSend{std::move(send.done), value.id,  std::move(send.from),
+                              std::move(send.to),   std::move(send.message), now, nullptr, 0};
 }
 
 std::size_t SwarmBus::delivered_here(const std::optional<std::string>& from, std::string_view to,
@@ -556,6 +601,8 @@ void SwarmBus::on_event(BridgeEvent& event) {
     }
   } else if (auto* written = std::get_if<BridgeAgentWritten>(&event)) {
     on_written(*written);
+  } else if (auto* read = std::get_if<BridgeAgentRead>(&event)) {
+    on_read(*read);
   } else if (auto* ack = std::get_if<BridgeMessageAck>(&event)) {
     auto it = sends_.find(ack->token);
     if (it == sends_.end()) return;

@@ -145,7 +145,21 @@ class SwarmBus final : public SwarmRoute {
     std::uint64_t settle_id = 0;
   };
 
+  // A send waiting for the registry's leader to say whether its recipient
+  // is subscribed (not in our copy of the registry).
+  struct QueuedSend {
+    std::optional<std::string> from;
+    std::string to;
+    boost::json::object message;
+    std::function<void(SendOutcome)> done;
+  };
+
   bool ready() const { return joined_ && messages_ready_; }
+  // Whether `agent`'s registry entry (as seen here) says it has a mailbox
+  // in the swarm: connected on a live host, or away for less than the TTL.
+  bool subscribed(const std::string& agent) const;
+  void publish(QueuedSend send);
+  void on_read(BridgeAgentRead& read);
   void kick(const std::string& agent);
   void on_written(BridgeAgentWritten& written);
   void on_agent(const BridgeAgent& entry);
@@ -187,6 +201,9 @@ class SwarmBus final : public SwarmRoute {
   std::map<std::string, Mine> mine_;
   std::map<std::uint64_t, std::string> writes_;  // token -> agent
   std::map<std::uint64_t, PendingSend> sends_;   // token -> send
+  std::map<std::uint64_t, std::string> reads_;   // token -> recipient looked up
+  // Recipient -> the sends waiting for its lookup, in order.
+  std::map<std::string, std::deque<QueuedSend>> lookups_;
   std::map<std::uint64_t, PendingAck> unacked_;  // settle id -> ack
   std::uint64_t next_token_ = 1;
   std::uint64_t next_message_ = 1;

@@ -40,7 +40,7 @@ constexpr std::string_view kUserTemplate = R"conf(
         "$KV.coord_{C}_agents.*", "$JS.API.STREAM.INFO.KV_coord_{C}_agents",
         "$JS.API.CONSUMER.CREATE.KV_coord_{C}_agents",
         "$JS.API.CONSUMER.INFO.KV_coord_{C}_agents.*",
-        "$JS.API.DIRECT.GET.KV_coord_{C}_agents.>", "$JS.FC.KV_coord_{C}_agents.>",
+        "$JS.API.STREAM.MSG.GET.KV_coord_{C}_agents", "$JS.FC.KV_coord_{C}_agents.>",
         "coord.{C}.msg.to.*.{H}", "coord.{C}.msg.all.{H}", "coord.{C}.msg.seen.{H}",
         "$JS.API.STREAM.INFO.COORD_{C}_MSG",
         "$JS.API.CONSUMER.DURABLE.CREATE.COORD_{C}_MSG.*",

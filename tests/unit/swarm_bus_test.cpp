@@ -39,6 +39,9 @@ struct FakeMessageBridge final : MessageBridge {
     writes.push_back({token, std::move(key), std::move(value), expected});
   }
   void delete_agent(std::string key) override { deleted.push_back(std::move(key)); }
+  void read_agent(std::uint64_t token, std::string key) override {
+    reads.emplace_back(token, std::move(key));
+  }
   void publish_message(std::uint64_t token, std::string subject, std::string body,
                        std::string id) override {
     published.push_back({token, std::move(subject), std::move(body), std::move(id)});
@@ -54,6 +57,7 @@ struct FakeMessageBridge final : MessageBridge {
 
   std::deque<Write> writes;
   std::vector<std::string> deleted;
+  std::deque<std::pair<std::uint64_t, std::string>> reads;
   std::deque<Publish> published;
   std::vector<std::pair<std::string, std::string>> core;
   std::vector<std::pair<std::string, bool>> opened;
@@ -113,6 +117,23 @@ class Host {
         encode_agent_value({std::string(host), "e", connected, "2026-03-30T15:00:00.000000Z"});
     written.current_revision = revision;
     event(std::move(written));
+  }
+  // Answers the oldest registry read: the leader has `value` at `revision`
+  // (no value: no entry), or cannot be asked (`error`).
+  void answer_read(std::optional<AgentValue> value, std::uint64_t revision,
+                   std::string error = "") {
+    REQUIRE_FALSE(bridge.reads.empty());
+    auto [token, key] = bridge.reads.front();
+    bridge.reads.pop_front();
+    BridgeAgentRead read;
+    read.token = token;
+    read.key = key;
+    read.ok = error.empty();
+    read.found = value.has_value();
+    read.value = value ? encode_agent_value(*value) : "";
+    read.revision = revision;
+    read.error = std::move(error);
+    event(std::move(read));
   }
   // A message pulled from `to`'s consumer, published by host `host`.
   void pulled(std::string_view to, std::string_view host, std::optional<std::string> from,
@@ -277,13 +298,62 @@ TEST_CASE(
 
   orch.send({{"op", "send"}, {"to", "nobody"}, {"message", message}});
   host.server.run();
+  CHECK(orch.lines().empty());  // asked of the registry's leader first
+  host.answer_read(std::nullopt, 0);
   CHECK(orch.take().at("code") == "not_subscribed");
   // Disconnected longer than the mailbox TTL: gone.
   host.entry("w9", "b", false, 11);
   host.server.clock.advance(301s);
   orch.send({{"op", "send"}, {"to", "w9"}, {"message", message}});
   host.server.run();
+  host.answer_read(AgentValue{"b", "e", false, "2026-03-30T15:00:00.000000Z"}, 11);
   CHECK(orch.take().at("code") == "not_subscribed");
+  CHECK(host.bridge.published.size() == 3);
+}
+
+TEST_CASE(
+    "a send to an agent not yet in this host's copy of the registry asks the registry's leader, "
+    "and the sends behind it keep their order") {
+  Host host;
+  host.registry_read();
+  FixtureClient& orch = host.held("orch", 6);
+  FixtureClient& other = host.held("other", 7);
+  json::object first{{"kind", "additional_context"}, {"content", "1"}};
+  json::object second{{"kind", "additional_context"}, {"content", "2"}};
+  // w1's hello on host b has been answered; the watch has not shown it here yet.
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", first}});
+  host.server.run();
+  other.send({{"op", "send"}, {"to", "w1"}, {"message", second}});
+  host.server.run();
+  REQUIRE(host.bridge.reads.size() == 1);  // one lookup for both
+  CHECK(host.bridge.reads.front().second == encode_name_part("w1"));
+  CHECK(host.bridge.published.empty());
+  host.answer_read(AgentValue{"b", "e", true, "2026-03-30T15:00:00.000000Z"}, 9);
+  REQUIRE(host.bridge.published.size() == 2);
+  CHECK(decode_message_value(host.bridge.published[0].body)->message.at("content") == "1");
+  CHECK(decode_message_value(host.bridge.published[1].body)->message.at("content") == "2");
+  CHECK(host.bridge.published[0].subject == mailbox_subject(kCluster, "w1", "a"));
+  for (const FakeMessageBridge::Publish& publish : host.bridge.published) {
+    host.event(BridgeMessageAck{publish.token, true, false, ""});
+  }
+  CHECK(type_of(orch.take()) == "sent");
+  CHECK(type_of(other.take()) == "sent");
+  // The entry read is the registry's now: the next send goes straight on.
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", first}});
+  host.server.run();
+  CHECK(host.bridge.reads.empty());
+  CHECK(host.bridge.published.size() == 3);
+  CHECK(host.status().at("registry_agents") == 3);
+  host.event(BridgeMessageAck{host.bridge.published.back().token, true, false, ""});
+  CHECK(type_of(orch.take()) == "sent");
+
+  // A leader that cannot be asked: cluster_unavailable, never a silent drop.
+  orch.send({{"op", "send"}, {"to", "w2"}, {"message", first}});
+  host.server.run();
+  host.answer_read(std::nullopt, 0, "timeout");
+  json::object failed = orch.take();
+  CHECK(failed.at("code") == "cluster_unavailable");
+  CHECK(std::string(failed.at("message").as_string()).find("timeout") != std::string::npos);
 }
 
 TEST_CASE(
