@@ -82,6 +82,13 @@ std::string message_body(std::uint64_t seq, std::string_view from_json, std::str
   return out;
 }
 
+std::string redelivered_message_body(std::string_view body) {
+  // A body ends with "}\n" (message_body).
+  std::string out(body.substr(0, body.size() >= 2 ? body.size() - 2 : 0));
+  out += ",\"redelivered\":true}\n";
+  return out;
+}
+
 std::string snapshot_end_line(std::uint64_t sub, std::uint64_t seq, bool resync) {
   return "{\"type\":\"snapshot_end\",\"sub\":" + std::to_string(sub) +
          ",\"seq\":" + std::to_string(seq) + (resync ? ",\"resync\":true}\n" : "}\n");
@@ -126,8 +133,21 @@ std::string hello_line(ReqId req, const HelloReply& hello) {
   out["roots"] = std::move(roots);
   if (hello.agent) {
     out["agent"] = *hello.agent;
-    out["waiting"] = hello.waiting;
+    if (!hello.mailbox) {
+      out["mailbox"] = false;
+    } else {
+      out["waiting"] = hello.waiting;
+    }
+    if (hello.ack) out["ack"] = true;
+    if (hello.credit) out["credit"] = *hello.credit;
   }
+  return line_of(out);
+}
+
+std::string acked_line(ReqId req, std::size_t acked, std::size_t unacked) {
+  json::object out = reply_object(req, "acked");
+  out["acked"] = acked;
+  out["unacked"] = unacked;
   return line_of(out);
 }
 

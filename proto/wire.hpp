@@ -53,6 +53,9 @@ std::string message_prefix(std::optional<std::uint64_t> sub);
 std::string message_body(std::uint64_t seq, std::string_view from_json, std::string_view to,
                          std::string_view timestamp, std::string_view message_json,
                          std::string_view from_host = {});
+// The same message body, marked as delivered before and not acked:
+// `...,"redelivered":true}` (PROTOCOL.md, "Acknowledged delivery").
+std::string redelivered_message_body(std::string_view body);
 
 // --- markers --------------------------------------------------------------
 
@@ -79,8 +82,13 @@ struct HelloReply {
   std::vector<std::string> roots;
   std::optional<std::string_view> agent;  // with a waiting count
   std::size_t waiting = 0;
+  bool mailbox = true;  // false: the agent named for sending only (no waiting)
+  bool ack = false;     // acknowledged delivery, with `credit` when bounded
+  std::optional<std::size_t> credit;
 };
 std::string hello_line(ReqId req, const HelloReply& hello);
+// `{"type":"acked","acked":N,"unacked":U}`.
+std::string acked_line(ReqId req, std::size_t acked, std::size_t unacked);
 
 struct SubscribedReply {
   std::uint64_t sub = 0;

@@ -5,6 +5,7 @@
 namespace coordd {
 
 Mailbox::~Mailbox() {
+  // bytes_ counts the unacked messages too.
   if (budget_) budget_->bytes -= bytes_;
 }
 
@@ -16,13 +17,53 @@ void Mailbox::push(EventPtr message, std::uint64_t store_id, WallTime expires,
   messages_.push_back(Entry{std::move(message), store_id, expires, settle_in ? settle_in : store_});
 }
 
-void Mailbox::pop() {
-  Entry& entry = messages_.front();
+void Mailbox::release(Entry& entry) {
   std::size_t size = entry.message->body->size();
   bytes_ -= size;
   if (budget_) budget_->bytes -= size;
   if (entry.store && entry.store_id != 0) entry.store->settle(entry.store_id);
+}
+
+void Mailbox::pop() {
+  release(messages_.front());
   messages_.pop_front();
+}
+
+void Mailbox::hand_over() {
+  unacked_.push_back(std::move(messages_.front()));
+  messages_.pop_front();
+}
+
+std::size_t Mailbox::ack(std::uint64_t seq, bool upto) {
+  std::size_t settled = 0;
+  for (auto it = unacked_.begin(); it != unacked_.end();) {
+    if (it->message->seq > seq) break;  // in seq order
+    if (upto || it->message->seq == seq) {
+      release(*it);
+      it = unacked_.erase(it);
+      ++settled;
+    } else {
+      ++it;
+    }
+  }
+  return settled;
+}
+
+void Mailbox::requeue_unacked() {
+  while (!unacked_.empty()) {
+    Entry entry = std::move(unacked_.back());
+    unacked_.pop_back();
+    if (!entry.message->redelivered) {
+      auto again = std::make_shared<Event>(*entry.message);
+      again->redelivered = true;
+      again->body = std::make_shared<const std::string>(redelivered_message_body(*again->body));
+      std::size_t grown = again->body->size() - entry.message->body->size();
+      bytes_ += grown;
+      if (budget_) budget_->bytes += grown;
+      entry.message = std::move(again);
+    }
+    messages_.push_front(std::move(entry));
+  }
 }
 
 std::size_t Mailbox::drop_expired(WallTime now) {
@@ -35,11 +76,15 @@ std::size_t Mailbox::drop_expired(WallTime now) {
 }
 
 void Mailbox::drop_all() {
+  requeue_unacked();
   while (!messages_.empty()) pop();
 }
 
 std::vector<Mailbox::Taken> Mailbox::take_all() {
   std::vector<Taken> taken;
+  for (Entry& entry : unacked_)
+    taken.push_back({std::move(entry.message), entry.store_id, entry.store});
+  unacked_.clear();
   for (Entry& entry : messages_)
     taken.push_back({std::move(entry.message), entry.store_id, entry.store});
   messages_.clear();

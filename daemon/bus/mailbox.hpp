@@ -4,7 +4,8 @@
 // (mailbox_full, back-pressure to the sender); a broadcast that does not fit
 // is dropped for this agent and owed as a `lagged` marker. A message the
 // MessageStore recorded is settled in it when popped (handed to the
-// connection) or dropped. Owned by the MessageBus; reactor thread only.
+// connection, or acked by one that acks) or dropped. Owned by the
+// MessageBus; reactor thread only.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,14 @@ inline constexpr std::size_t kDefaultMailboxBytes = 4u << 20;
 // and its workers hold, while thousands of retained mailboxes cannot take
 // the machine's memory.
 inline constexpr std::size_t kDefaultMailboxTotalBytes = 256u << 20;
+
+// How a connection takes its agent's messages (PROTOCOL.md, "Acknowledged
+// delivery"): handed over and done (the default), or kept until acked, at
+// most `credit` unacked at once.
+struct Delivery {
+  bool ack = false;
+  std::size_t credit = std::numeric_limits<std::size_t>::max();
+};
 
 // The bytes held by all the mailboxes of one bus, and their bound.
 struct MailboxBudget {
@@ -46,8 +55,8 @@ class Mailbox {
   // While a lagged marker is owed, anything newer would overtake it: the
   // mailbox takes nothing more until it has drained and handed the marker over.
   bool has_room(std::size_t bytes) const {
-    return !lag_pending() && messages_.size() < max_messages_ && bytes_ + bytes <= max_bytes_ &&
-           (!budget_ || budget_->has_room(bytes));
+    return !lag_pending() && messages_.size() + unacked_.size() < max_messages_ &&
+           bytes_ + bytes <= max_bytes_ && (!budget_ || budget_->has_room(bytes));
   }
   // False when this mailbox alone has room but the bus-wide total does not.
   bool over_total(std::size_t bytes) const { return budget_ && !budget_->has_room(bytes); }
@@ -59,6 +68,17 @@ class Mailbox {
   const EventPtr& front() const { return messages_.front().message; }
   // The front message was handed to the connection.
   void pop();
+  // The front message was handed to a connection that acks (PROTOCOL.md,
+  // "Acknowledged delivery"): it stays, counted in the bounds and unsettled,
+  // until ack() or requeue_unacked().
+  void hand_over();
+  // Settles the handed-over message `seq` (upto: every one with seq <= it);
+  // returns how many it settled (0 for one acked before: acks repeat).
+  std::size_t ack(std::uint64_t seq, bool upto);
+  // The handed-over messages go back to the front, in order, to be
+  // delivered again marked "redelivered" (their connection closed unacked).
+  void requeue_unacked();
+  std::size_t unacked() const { return unacked_.size(); }
   // Drops the messages at the front whose `expires` is not after `now`;
   // returns how many.
   std::size_t drop_expired(WallTime now);
@@ -72,6 +92,7 @@ class Mailbox {
     MessageStore* store;  // where store_id would have been settled
   };
   std::vector<Taken> take_all();
+  // Messages to deliver (not those handed over and unacked).
   bool empty() const { return messages_.empty(); }
   std::size_t size() const { return messages_.size(); }
   std::size_t bytes() const { return bytes_; }
@@ -94,7 +115,11 @@ class Mailbox {
   std::size_t max_bytes_;
   MailboxBudget* budget_;
   MessageStore* store_;
+  // Settles and forgets `entry`, giving its bytes back.
+  void release(Entry& entry);
+
   std::deque<Entry> messages_;
+  std::deque<Entry> unacked_;  // handed over, in seq order, awaiting acks
   std::size_t bytes_ = 0;
   std::uint64_t lag_from_ = 0;
   std::uint64_t lag_to_ = 0;

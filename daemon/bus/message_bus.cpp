@@ -79,6 +79,7 @@ Status MessageBus::attach(const std::shared_ptr<AgentSession>& session, const st
     }
     entry.session.reset();
     old->set_agent(std::nullopt, nullptr);
+    entry.mailbox.requeue_unacked();  // what it did not ack comes first to the new one
     old->close_with(error_line(
         nullptr, "taken_over",
         "another connection said hello as agent '" + agent + "' with takeover; closing this one"));
@@ -108,6 +109,7 @@ void MessageBus::detach(const AgentSession& session, const std::string& agent) {
   std::shared_ptr<AgentSession> live = entry.session.lock();
   if (live && live.get() != &session) return;
   entry.session.reset();
+  entry.mailbox.requeue_unacked();
   retain(agent, limits_.mailbox_ttl);
   if (route_) route_->detached(agent);
 }

@@ -368,7 +368,7 @@ bool SwarmBus::subscribed(const std::string& agent) const {
   if (value.connected && !gone_(value.host, value.epoch)) return true;
   std::optional<WallTime> since = parse_timestamp(value.ts);
   return !since || clock_.now() - *since <= std::chrono::duration_cast<std::chrono::microseconds>(
-                                                 bus_.limits().mailbox_ttl);
+                                                bus_.limits().mailbox_ttl);
 }
 
 void SwarmBus::on_read(BridgeAgentRead& read) {
@@ -376,7 +376,8 @@ void SwarmBus::on_read(BridgeAgentRead& read) {
   if (r == reads_.end()) return;
   std::string to = r->second;
   reads_.erase(r);
-  if (read.ok && read.found) on_agent(BridgeAgent{read.key, read.value, read.deleted, read.revision});
+  if (read.ok && read.found)
+    on_agent(BridgeAgent{read.key, read.value, read.deleted, read.revision});
   auto lookup = lookups_.find(to);
   if (lookup == lookups_.end()) return;
   std::deque<QueuedSend> queued = std::move(lookup->second);
@@ -405,13 +406,19 @@ void SwarmBus::on_read(BridgeAgentRead& read) {
 
 void SwarmBus::publish(QueuedSend send) {
   WallTime now = clock_.now();
-  MessageValue value{next_id(), send.from, options_.host_id, send.to, format_timestamp(now),
+  MessageValue value{next_id(),   send.from, options_.host_id, send.to, format_timestamp(now),
                      send.message};
   std::uint64_t token = next_token_++;
   bridge_.publish_message(token, mailbox_subject(options_.cluster_name, send.to, options_.host_id),
                           encode_message_value(value), value.id);
-  sends_[token] = PendingSend{std::move(send.done), value.id,  std::move(send.from),
-                              std::move(send.to),   std::move(send.message), now, nullptr, 0};
+  sends_[token] = PendingSend{std::move(send.done),
+                              value.id,
+                              std::move(send.from),
+                              std::move(send.to),
+                              std::move(send.message),
+                              now,
+                              nullptr,
+                              0};
 }
 
 std::size_t SwarmBus::delivered_here(const std::optional<std::string>& from, std::string_view to,

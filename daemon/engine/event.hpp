@@ -22,8 +22,9 @@ namespace coordd {
 struct Event {
   std::uint64_t seq = 0;
   bool is_message = false;
-  std::string from;  // messages: the sender's agent id ("" when anonymous)
-  std::string to;    // messages: the recipient's agent id, or "*" for broadcast
+  std::string from;          // messages: the sender's agent id ("" when anonymous)
+  std::string to;            // messages: the recipient's agent id, or "*" for broadcast
+  bool redelivered = false;  // messages: delivered before, not acked (body says so)
   EventType type = EventType::kAdded;
   RootId root = 0;      // the local root (records merged from other hosts: theirs)
   bool remote = false;  // a record of another host of the swarm

@@ -205,7 +205,7 @@ bool Connection::remove_subscription(std::uint64_t id) {
 
 void Connection::set_agent(std::optional<std::string> agent, Mailbox* mailbox) {
   // The caller pumps once its reply is queued, so waiting messages follow it.
-  streams_.set_mailbox(agent, mailbox);
+  streams_.set_mailbox(agent, mailbox, delivery_);
   agent_ = std::move(agent);
 }
 

@@ -94,7 +94,15 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   void set_agent(std::optional<std::string> agent, Mailbox* mailbox) override;
   void mailbox_ready() override { pump(); }
   std::shared_ptr<AgentSession> session() { return shared_from_this(); }
+  // The agent whose mailbox this connection holds.
   const std::optional<std::string>& agent() const { return agent_; }
+  // Whom its messages are from: its agent, else the agent it named for
+  // sending only (hello with "mailbox":false).
+  const std::optional<std::string>& sender() const { return agent_ ? agent_ : sender_; }
+  void set_sender(std::string agent) { sender_ = std::move(agent); }
+  // How the mailbox it is given next hands messages over.
+  void set_delivery(Delivery delivery) { delivery_ = delivery; }
+  Mailbox* acking_mailbox() const { return streams_.acking_mailbox(); }
 
   // Queues a reply line (ending in '\n'); replies are never dropped.
   void reply(std::string line);
@@ -168,6 +176,8 @@ class Connection final : public AgentSession, public std::enable_shared_from_thi
   bool deferred_ = false;
   bool deferred_parked_ = false;  // the deferred reply is among parked_replies_
   std::optional<std::string> agent_;
+  std::optional<std::string> sender_;
+  Delivery delivery_;
   bool reading_ = false;
   bool read_eof_ = false;
   bool write_scheduled_ = false;

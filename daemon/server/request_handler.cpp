@@ -33,9 +33,12 @@ struct RequestHandler::Op {
 
 using Handler = RequestHandler;
 
+// The most messages an acking client may have unacked at once.
+constexpr std::uint64_t kMaxCredit = 65536;
+
 // debug_stall is listed here but answered only with --test-hooks.
 std::span<const RequestHandler::Op> RequestHandler::ops() {
-  static constexpr std::array<Op, 12> kOps = {{
+  static constexpr std::array<Op, 13> kOps = {{
       {"hello", false, &Handler::hello},  // with "agent" it needs write (see handle)
       {"subscribe", false, &Handler::subscribe},
       {"unsubscribe", false, &Handler::unsubscribe},
@@ -45,6 +48,7 @@ std::span<const RequestHandler::Op> RequestHandler::ops() {
       {"sync", false, &Handler::sync},
       {"send", true, &Handler::send},
       {"broadcast", true, &Handler::broadcast},
+      {"ack", true, &Handler::ack},
       {"watch_root", true, &Handler::watch_root},
       {"unwatch_root", true, &Handler::unwatch_root},
       {"debug_stall", false, &Handler::debug_stall},
@@ -133,14 +137,47 @@ void RequestHandler::hello(Connection& connection, Request& request) {
   request.string("client");  // optional, for logs; type-checked only
   std::optional<std::string> agent = request.string("agent");
   bool takeover = request.boolean("takeover", false);
+  bool mailbox = request.boolean("mailbox", true);
+  Delivery delivery;
+  delivery.ack = request.boolean("ack", false);
+  std::optional<std::uint64_t> credit = request.count("credit");
   if (agent && !is_valid_agent_id(*agent)) {
     request.fail("bad_field", "'agent' must be 1-128 characters of [A-Za-z0-9._:@-]");
   }
-  if (agent && connection.agent() && *connection.agent() != *agent) {
-    request.fail("bad_field", "this connection is already agent '" + *connection.agent() +
+  if (credit && (*credit < 1 || *credit > kMaxCredit)) {
+    request.fail("bad_field", "'credit' must be 1-" + std::to_string(kMaxCredit) +
+                                  " (the most messages delivered and not yet acked at once)");
+  }
+  if (credit && !delivery.ack) request.fail("bad_field", "'credit' needs \"ack\":true");
+  if ((delivery.ack || !mailbox) && !agent) {
+    request.fail("bad_field", "'ack' and 'mailbox' need 'agent'");
+  }
+  if (delivery.ack && !mailbox) {
+    request.fail("bad_field",
+                 "'ack' needs the mailbox; a hello with \"mailbox\":false receives nothing");
+  }
+  if (agent && connection.sender() && *connection.sender() != *agent) {
+    request.fail("bad_field", "this connection is already agent '" + *connection.sender() +
                                   "'; open another connection for another agent");
   }
   if (request.failed()) return;
+  if (credit) delivery.credit = *credit;
+  if (agent && !mailbox) {
+    // For sending only. Other hosts take messages from an agent only from
+    // the host holding its mailbox.
+    if (bus_.route() && !bus_.holds(*agent)) {
+      request.fail("agent_elsewhere",
+                   "agent '" + *agent +
+                       "' has no mailbox on this host, and other hosts of the swarm take its "
+                       "messages only from the host that holds its mailbox; say hello as it "
+                       "(with its mailbox) here first");
+      return;
+    }
+    if (!connection.agent()) connection.set_sender(*agent);
+    connection.reply(hello_reply(request.req(), agent, 0, {}, false));
+    return;
+  }
+  if (agent) connection.set_delivery(delivery);
   SwarmRoute* route = bus_.route();
   if (!agent || !route) {
     HelloReply reply;
@@ -152,7 +189,7 @@ void RequestHandler::hello(Connection& connection, Request& request) {
       }
     }
     // Queue the reply before the mailbox is drained into the connection.
-    connection.reply(hello_reply(request.req(), agent, reply.waiting));
+    connection.reply(hello_reply(request.req(), agent, reply.waiting, delivery));
     if (agent) connection.pump();
     return;
   }
@@ -169,34 +206,40 @@ void RequestHandler::hello(Connection& connection, Request& request) {
   if (request.req()) req = *request.req();
   auto live = std::make_shared<bool>(true);
   connection.defer_reply([live] { *live = false; });
-  route->claim(*agent, takeover, [this, weak, req, agent = *agent, takeover, live](Status status) {
-    std::shared_ptr<Connection> conn = weak.lock();
-    if (!*live || !conn || conn->closed()) {
-      // Gone while the swarm answered: the name is no longer used here.
-      if (status.ok() && !bus_.holds(agent)) bus_.route()->forgotten(agent);
-      if (status.ok() && bus_.holds(agent) && !bus_.connected(agent)) {
-        bus_.route()->detached(agent);
-      }
-      return;
-    }
-    std::size_t waiting = 0;
-    if (status.ok()) status = bus_.attach(conn->session(), agent, takeover, waiting);
-    if (!status.ok()) {
-      conn->finish_deferred_reply([req, status] {
-        return error_line(req ? &*req : nullptr, status.code(), status.message());
-      });
-      return;
-    }
-    conn->finish_deferred_reply(
-        [this, req, agent, waiting] { return hello_reply(req ? &*req : nullptr, agent, waiting); });
-    conn->pump();
-  });
+  route->claim(*agent, takeover,
+               [this, weak, req, agent = *agent, takeover, live, delivery](Status status) {
+                 std::shared_ptr<Connection> conn = weak.lock();
+                 if (!*live || !conn || conn->closed()) {
+                   // Gone while the swarm answered: the name is no longer used here.
+                   if (status.ok() && !bus_.holds(agent)) bus_.route()->forgotten(agent);
+                   if (status.ok() && bus_.holds(agent) && !bus_.connected(agent)) {
+                     bus_.route()->detached(agent);
+                   }
+                   return;
+                 }
+                 std::size_t waiting = 0;
+                 if (status.ok()) status = bus_.attach(conn->session(), agent, takeover, waiting);
+                 if (!status.ok()) {
+                   conn->finish_deferred_reply([req, status] {
+                     return error_line(req ? &*req : nullptr, status.code(), status.message());
+                   });
+                   return;
+                 }
+                 conn->finish_deferred_reply([this, req, agent, waiting, delivery] {
+                   return hello_reply(req ? &*req : nullptr, agent, waiting, delivery);
+                 });
+                 conn->pump();
+               });
 }
 
 std::string RequestHandler::hello_reply(ReqId req, const std::optional<std::string>& agent,
-                                        std::size_t waiting) const {
+                                        std::size_t waiting, Delivery delivery,
+                                        bool mailbox) const {
   HelloReply reply;
   reply.waiting = waiting;
+  reply.mailbox = mailbox;
+  reply.ack = delivery.ack;
+  if (delivery.ack && delivery.credit != Delivery{}.credit) reply.credit = delivery.credit;
   if (agent) reply.agent = *agent;
   std::string server = std::string("coordd/") + COORDD_VERSION;
   std::string backend = info_.backend ? info_.backend() : "none";
@@ -356,18 +399,18 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
   }
   if (request.failed()) return;
   json::object message = v->get_object();
-  if (Status valid = validate_message(message, connection.agent()); !valid.ok()) {
+  if (Status valid = validate_message(message, connection.sender()); !valid.ok()) {
     request.fail(valid.code(), valid.message());
     return;
   }
-  if (!broadcast && bus_.route() && bus_.route()->routes(connection.agent(), *to)) {
+  if (!broadcast && bus_.route() && bus_.route()->routes(connection.sender(), *to)) {
     // For an agent on another host: the reply waits for the swarm to store it.
     std::weak_ptr<Connection> weak = connection.weak_from_this();
     std::optional<json::value> req;
     if (request.req()) req = *request.req();
     auto live = std::make_shared<bool>(true);
     connection.defer_reply([live] { *live = false; });
-    bus_.route()->send(connection.agent(), *to, std::move(message),
+    bus_.route()->send(connection.sender(), *to, std::move(message),
                        [weak, req, live](SendOutcome outcome) {
                          std::shared_ptr<Connection> conn = weak.lock();
                          if (!*live || !conn || conn->closed()) return;
@@ -381,8 +424,8 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
                        });
     return;
   }
-  SendOutcome outcome = broadcast ? bus_.broadcast(connection.agent(), std::move(message))
-                                  : bus_.send(connection.agent(), *to, std::move(message));
+  SendOutcome outcome = broadcast ? bus_.broadcast(connection.sender(), std::move(message))
+                                  : bus_.send(connection.sender(), *to, std::move(message));
   if (!outcome.status.ok()) {
     request.fail(outcome.status.code(), outcome.status.message());
     return;
@@ -390,6 +433,25 @@ void RequestHandler::send_or_broadcast(Connection& connection, Request& request,
   connection.reply(sent_line(request.req(), outcome.seq,
                              broadcast ? std::optional(outcome.recipients) : std::nullopt,
                              outcome.lower_bound));
+}
+
+void RequestHandler::ack(Connection& connection, Request& request) {
+  std::optional<std::uint64_t> seq = request.count("seq");
+  std::optional<std::uint64_t> upto = request.count("upto");
+  if (!request.failed() && seq.has_value() == upto.has_value()) {
+    request.fail("bad_field",
+                 "'ack' takes one of 'seq' (one message) and 'upto' (every message up to it)");
+  }
+  Mailbox* mailbox = connection.acking_mailbox();
+  if (!request.failed() && !mailbox) {
+    request.fail("bad_field",
+                 "this connection receives no acknowledged messages: say hello with \"agent\" "
+                 "and \"ack\":true first");
+  }
+  if (request.failed()) return;
+  std::size_t acked = mailbox->ack(seq ? *seq : *upto, upto.has_value());
+  connection.reply(acked_line(request.req(), acked, mailbox->unacked()));
+  if (acked) connection.pump();  // credit came back
 }
 
 void RequestHandler::watch_root(Connection& connection, Request& request) {

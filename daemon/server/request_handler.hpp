@@ -40,8 +40,8 @@ class RequestHandler final : public FrameHandler {
 
   void hello(Connection& connection, Request& request);
   // The hello reply line (`agent` when the connection is one now).
-  std::string hello_reply(ReqId req, const std::optional<std::string>& agent,
-                          std::size_t waiting) const;
+  std::string hello_reply(ReqId req, const std::optional<std::string>& agent, std::size_t waiting,
+                          Delivery delivery = {}, bool mailbox = true) const;
   void subscribe(Connection& connection, Request& request);
   void unsubscribe(Connection& connection, Request& request);
   void list(Connection& connection, Request& request);
@@ -49,6 +49,7 @@ class RequestHandler final : public FrameHandler {
   void ping(Connection& connection, Request& request);
   void sync(Connection& connection, Request& request);
   void send(Connection& connection, Request& request);
+  void ack(Connection& connection, Request& request);
   void broadcast(Connection& connection, Request& request);
   void send_or_broadcast(Connection& connection, Request& request, bool broadcast);
   void watch_root(Connection& connection, Request& request);

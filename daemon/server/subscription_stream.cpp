@@ -24,9 +24,11 @@ bool SubscriptionStreams::remove(std::uint64_t id) { return subs_.erase(id) != 0
 
 void SubscriptionStreams::clear() { subs_.clear(); }
 
-void SubscriptionStreams::set_mailbox(std::optional<std::string> agent, Mailbox* mailbox) {
+void SubscriptionStreams::set_mailbox(std::optional<std::string> agent, Mailbox* mailbox,
+                                      Delivery delivery) {
   agent_ = std::move(agent);
   mailbox_ = mailbox;
+  delivery_ = mailbox ? delivery : Delivery{};
 }
 
 bool SubscriptionStreams::caught_up() const {
@@ -67,12 +69,20 @@ bool SubscriptionStreams::drain_mailbox() {
   if (!mailbox_) return true;
   std::uint64_t horizon = mailbox_horizon();
   while (!mailbox_->empty()) {
+    // Out of credit: the rest waits for acks (and may come after events
+    // with higher seqs; PROTOCOL.md, "Acknowledged delivery").
     const EventPtr& message = mailbox_->front();
+    bool keep = delivery_.ack && message->to != "*";  // broadcasts are not acked
+    if (keep && mailbox_->unacked() >= delivery_.credit) return true;
     if (message->seq > horizon) return true;  // pump() releases it once the replay passes it
     static const std::string kPrefix = message_prefix(std::nullopt);
     if (!queue_.has_room(kPrefix.size() + message->body->size())) return false;
     queue_.push(OutboundLine{kPrefix, message->body});
-    mailbox_->pop();
+    if (keep) {
+      mailbox_->hand_over();
+    } else {
+      mailbox_->pop();
+    }
   }
   if (mailbox_->lag_pending()) {
     queue_.push(OutboundLine::owned(mailbox_->take_lag_line(agent_ ? *agent_ : std::string())));

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bus/mailbox.hpp"
 #include "daemon/engine/event.hpp"
 #include "daemon/engine/event_filter.hpp"
 #include "daemon/engine/record_ref.hpp"
@@ -72,8 +73,11 @@ class SubscriptionStreams {
   const std::map<std::uint64_t, Subscription>& subscriptions() const { return subs_; }
   bool empty() const { return subs_.empty(); }
 
-  // The agent whose mailbox these streams drain (none: nullopt and null).
-  void set_mailbox(std::optional<std::string> agent, Mailbox* mailbox);
+  // The agent whose mailbox these streams drain (none: nullopt and null),
+  // and how its messages are handed over.
+  void set_mailbox(std::optional<std::string> agent, Mailbox* mailbox, Delivery delivery = {});
+  // The mailbox drained here when its messages wait for acks (else null).
+  Mailbox* acking_mailbox() const { return delivery_.ack ? mailbox_ : nullptr; }
 
   // Queues a published event or message for every live subscription it
   // matches (dropping, and owing a marker, what does not fit). Returns
@@ -110,6 +114,7 @@ class SubscriptionStreams {
   std::uint64_t next_sub_ = 1;
   std::optional<std::string> agent_;
   Mailbox* mailbox_ = nullptr;
+  Delivery delivery_;
   std::uint64_t dropped_events_ = 0;
 };
 

@@ -102,7 +102,10 @@ std::string encode_hello(const json::object& o) {
   if (o.contains("agent")) {
     agent = text(o, "agent");
     hello.agent = agent;
-    hello.waiting = number(o, "waiting");
+    hello.mailbox = !o.contains("mailbox") || o.at("mailbox").as_bool();
+    if (hello.mailbox) hello.waiting = number(o, "waiting");
+    hello.ack = o.contains("ack") && o.at("ack").as_bool();
+    if (o.contains("credit")) hello.credit = number(o, "credit");
   }
   return hello_line(req_of(o), hello);
 }
@@ -185,6 +188,7 @@ std::string encode(const json::object& o) {
     return sent_line(req_of(o), number(o, "seq"), recipients);
   }
   if (type == "pong") return pong_line(req_of(o));
+  if (type == "acked") return acked_line(req_of(o), number(o, "acked"), number(o, "unacked"));
   if (type == "unsubscribed") return unsubscribed_line(req_of(o), number(o, "sub"));
   if (type == "watching") {
     return watching_line(req_of(o), text(o, "path"), text(o, "backend"), number(o, "seq"));
