@@ -769,7 +769,8 @@ class Session {
     natsMsg* msg = nullptr;
     std::string stream = "KV_" + config_.agents_bucket;
     std::string subject = "$KV." + config_.agents_bucket + "." + key;
-    natsStatus s = nats().js_GetLastMsg(&msg, js_, stream.c_str(), subject.c_str(), nullptr, nullptr);
+    natsStatus s =
+        nats().js_GetLastMsg(&msg, js_, stream.c_str(), subject.c_str(), nullptr, nullptr);
     if (s != NATS_OK) return s;
     revision = nats().natsMsg_GetSequence(msg);
     value.clear();

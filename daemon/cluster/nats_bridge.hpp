@@ -173,8 +173,7 @@ using BridgeEvent =
     std::variant<BridgeConnection, BridgeReady, BridgeHostRefused, BridgeEntry, BridgeCaughtUp,
                  BridgeAck, BridgeSyncPoint, BridgeError, BridgeHost, BridgeMessagesReady,
                  BridgeAgent, BridgeAgentsCaughtUp, BridgeAgentWritten, BridgeAgentRead,
-                 BridgeMessageAck,
-                 BridgeMessage, BridgeMailboxOpened>;
+                 BridgeMessageAck, BridgeMessage, BridgeMailboxOpened>;
 
 // How often a joined coordd refreshes its claim in the hosts bucket.
 inline constexpr std::chrono::seconds kHostRefreshInterval{10};
