@@ -24,6 +24,11 @@ void add_message_options(CLI::App* sub, SendArgs& args) {
   sub->add_option("-m,--message", args.message,
                   "The whole message as a JSON object; --kind and --field are applied on top.")
       ->type_name("JSON");
+  sub->add_option("--as", args.as,
+                  "Send as this agent (from), without taking its mailbox: another process of "
+                  "the agent may hold it. Default: from null. In a swarm the agent's mailbox "
+                  "must be on this host (agent_elsewhere otherwise).")
+      ->type_name("AGENT");
   sub->add_flag("-j,--json", args.json, "Print coordd's reply line as JSON.");
   add_socket_option(sub, args.socket);
   add_timeout_option(sub, args.timeout);
@@ -33,8 +38,8 @@ void add_message_options(CLI::App* sub, SendArgs& args) {
 
 CLI::App* add_send_command(CLI::App& app, SendArgs& args) {
   CLI::App* sub = app.add_subcommand("send",
-                                     "Send one message to an agent's mailbox (as a connection with "
-                                     "no agent: from is null).");
+                                     "Send one message to an agent's mailbox (from null, or from "
+                                     "--as AGENT).");
   sub->add_option("-t,--to", args.to, "The recipient's agent id.")->required();
   add_message_options(sub, args);
   sub->footer(
@@ -43,7 +48,9 @@ CLI::App* add_send_command(CLI::App& app, SendArgs& args) {
       "--timeout, 2 a bad command line.\n\n"
       "Examples:\n"
       "  coordctl send --to worker-1 --kind additional_context --field content='use the v2 API'\n"
-      "  coordctl send --to orchestrator --message '{\"kind\":\"x-note\",\"n\":3}' --json");
+      "  coordctl send --to orchestrator --message '{\"kind\":\"x-note\",\"n\":3}' --json\n"
+      "  coordctl send --as worker-1 --to orchestrator --kind task_completed \\\n"
+      "      --field task_id=t1 --field summary='tests pass'");
   sub->callback([&args] { args.broadcast = false; });
   return sub;
 }
@@ -109,11 +116,21 @@ int run_send(const SendArgs& args) {
   std::optional<DaemonConnection> connected =
       connect_daemon_or_explain(socket, reply_timeout(args.timeout));
   if (!connected) return 1;
+  json::object reply;
+  if (!args.as.empty()) {
+    json::object hello{{"op", "hello"}, {"agent", args.as}, {"mailbox", false}};
+    if (std::string error =
+            call_daemon(connected->client, std::move(hello), reply, reply_timeout(args.timeout));
+        !error.empty()) {
+      std::fprintf(stderr, "❌ cannot send as %s: %s\n", strip_control(args.as).c_str(),
+                   strip_control(error).c_str());
+      return 1;
+    }
+  }
   json::object request;
   request["op"] = args.broadcast ? "broadcast" : "send";
   if (!args.broadcast) request["to"] = args.to;
   request["message"] = std::move(*message);
-  json::object reply;
   if (std::string error =
           call_daemon(connected->client, std::move(request), reply, reply_timeout(args.timeout));
       !error.empty()) {

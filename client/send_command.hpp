@@ -2,8 +2,9 @@
 // The message is --message's JSON object, then --kind, then each --field
 // (key=value for a string, key:=JSON for any JSON value), later ones
 // winning; coordd checks it as it checks every message and its error text is
-// printed as is. Exit 0 when coordd answered `sent`, 1 when it refused or
-// did not answer, 2 for a bad command line. Main thread.
+// printed as is. With --as it is from that agent (a hello with
+// "mailbox":false: the agent's mailbox stays where it is). Exit 0 when coordd answered `sent`, 1
+// when it refused or did not answer, 2 for a bad command line. Main thread.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@ struct SendArgs {
   std::string kind;
   std::vector<std::string> fields;
   std::string message;  // a JSON object
+  std::string as;       // send as this agent (without taking its mailbox)
   bool json = false;
   std::string socket;
   double timeout = 10.0;  // seconds per reply (--timeout)

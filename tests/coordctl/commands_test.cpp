@@ -94,7 +94,8 @@ TEST_CASE("status summarises the daemon readably, and --json gives its reply") {
 }
 
 TEST_CASE("every command's --help says what it does and shows an example") {
-  for (const char* command : {"watch", "list", "status", "ping", "send", "broadcast"}) {
+  for (const char* command :
+       {"watch", "list", "status", "ping", "send", "broadcast", "recv", "tap"}) {
     CAPTURE(command);
     RunResult run = run_to_end(coordctl({command, "--help"}));
     CHECK(run.status.code == 0);
