@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Optional
 
 from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
                         check_server_peer, check_socket_directory, default_socket_path,
@@ -149,7 +149,7 @@ class AsyncClient:
                         messages: Optional[str] = None, events: Optional[bool] = None,
                         agents: Optional[List[str]] = None,
                         reconnect_timeout: Optional[float] = 60.0,
-                        **filters: Any) -> AsyncIterator[Line]:
+                        **filters: Any) -> AsyncGenerator[Line, None]:
         """Subscribes and yields its lines, resuming across reconnects (see ``Client.subscribe``)."""
         state = SubscriptionState(dict(kinds=kinds, root=root, run_id=run_id, branch=branch,
                                        snapshot=None if snapshot else False,

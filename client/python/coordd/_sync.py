@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket as _socket
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
 
 from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
                         check_server_peer, check_socket_directory, default_socket_path,
@@ -181,7 +181,7 @@ class Client:
                   messages: Optional[str] = None, events: Optional[bool] = None,
                   agents: Optional[List[str]] = None,
                   reconnect_timeout: Optional[float] = 60.0,
-                  **filters: Any) -> Iterator[Line]:
+                  **filters: Any) -> Generator[Line, None, None]:
         """Subscribes and yields its lines: events, ``snapshot_end``, tapped messages.
 
         Every matching event comes once, in seq order. When the connection
