@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any, Dict, List
 
 import pytest
 
 from conftest import Daemon, events_until, reservation
 from coordd import Client, CoorddError, NoDaemonError, UntrustedServerError
+from coordd._protocol import SubscriptionState
 
 
 def test_a_client_connects_pings_and_reads_status(daemon: Daemon) -> None:
@@ -113,3 +115,39 @@ def test_a_socket_in_a_directory_others_can_write_is_refused(tmp_path: Path) -> 
     with pytest.raises(UntrustedServerError) as raised:
         Client.connect(str(shared / "coordd.sock"))
     assert raised.value.code == "untrusted_server"
+
+
+def test_a_subscription_that_falls_behind_recovers_every_event_once(
+        daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    markers: List[Dict[str, Any]] = []
+    accept = SubscriptionState.accept
+
+    def noting_lagged(state: SubscriptionState, line: Dict[str, Any]) -> Any:
+        if line.get("type") == "lagged":
+            markers.append(line)
+        return accept(state, line)
+    monkeypatch.setattr(SubscriptionState, "accept", noting_lagged)
+    daemon.stop()
+    daemon.start("--queue-max-events", "16")
+    with Client.connect(daemon.socket) as client:
+        lines = client.subscribe("reservation")
+        assert next(lines)["type"] == "snapshot_end"
+        # Not read while written: the socket buffer fills, then coordd's queue of
+        # 16 lines, and coordd drops events for this subscription (a lagged marker).
+        ids = [f"r{n:04}" for n in range(1500)]
+        for record_id in ids:
+            daemon.write_record("reservations", record_id, reservation(record_id))
+        events = events_until(lines, len(ids))
+        assert markers, "coordd never dropped an event: the test did not test recovery"
+        assert [e["id"] for e in events] == ids
+        seqs = [e["seq"] for e in events]
+        assert seqs == sorted(set(seqs))
+
+
+def test_closing_a_subscription_unsubscribes_it(daemon: Daemon) -> None:
+    with Client.connect(daemon.socket) as client:
+        lines = client.subscribe("reservation")
+        assert next(lines)["type"] == "snapshot_end"
+        assert client.status()["subscriptions"] == 1
+        lines.close()
+        assert client.status()["subscriptions"] == 0

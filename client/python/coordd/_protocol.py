@@ -183,6 +183,10 @@ class Session:
             raise CoorddError.from_reply(reply)
         return reply
 
+    def discard(self, unwanted: Callable[[Line], bool]) -> None:
+        """Drops every backlog line ``unwanted`` accepts (those of an ended subscription)."""
+        self.backlog = deque(line for line in self.backlog if not unwanted(line))
+
     def take(self, wanted: Callable[[Line], bool]) -> Optional[Line]:
         """Removes and returns the oldest backlog line ``wanted`` accepts, if any."""
         for index, line in enumerate(self.backlog):

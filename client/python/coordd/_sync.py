@@ -202,22 +202,34 @@ class Client:
                                        snapshot=None if snapshot else False,
                                        messages=messages, events=events, agents=agents,
                                        **filters), since)
-        while True:
-            try:
-                resync = state.on_subscribed(
-                    self.request("subscribe", **state.request_fields()), self.epoch)
-                if resync is not None:
-                    yield resync
-                while True:
-                    line = self._wait(lambda: self._session.take(state.owns), None)
-                    out = state.accept(line)
-                    if out is not None:
-                        yield out
-                    if state.needs_resubscribe:
-                        self.request("unsubscribe", sub=state.sub)
-                        break
-            except (ConnectionLostError, ReplyTimeoutError, BacklogFullError):
-                self._reconnect_with_backoff(reconnect_timeout)
+        try:
+            while True:
+                try:
+                    resync = state.on_subscribed(
+                        self.request("subscribe", **state.request_fields()), self.epoch)
+                    if resync is not None:
+                        yield resync
+                    while not state.needs_resubscribe:
+                        line = self._wait(lambda: self._session.take(state.owns), None)
+                        out = state.accept(line)
+                        if out is not None:
+                            yield out
+                    self._end_subscription(state)
+                except (ConnectionLostError, ReplyTimeoutError, BacklogFullError):
+                    state.sub = None
+                    self._reconnect_with_backoff(reconnect_timeout)
+        finally:
+            if state.sub is not None and self._sock is not None:
+                try:
+                    self._end_subscription(state)
+                except (CoorddError, OSError):
+                    pass
+
+    def _end_subscription(self, state: SubscriptionState) -> None:
+        # After `unsubscribed` no line of it follows; those before it go unread.
+        self.request("unsubscribe", sub=state.sub)
+        self._session.discard(state.owns)
+        state.sub = None
 
     def _reconnect_with_backoff(self, window: Optional[float]) -> None:
         give_up = None if window is None else time.monotonic() + window
