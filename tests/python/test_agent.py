@@ -7,7 +7,7 @@ from typing import List
 import pytest
 
 from conftest import Daemon
-from coordd import Agent, CoorddError
+from coordd import Agent, ClosedByDaemonError, CoorddError
 
 
 def contents(messages: List[dict]) -> List[str]:
@@ -58,6 +58,14 @@ def test_a_second_hello_as_a_connected_agent_is_agent_taken(daemon: Daemon) -> N
         with pytest.raises(CoorddError) as raised:
             Agent.connect("w1", daemon.socket, ack=False)
         assert raised.value.code == "agent_taken"
+
+
+def test_a_takeover_ends_the_old_connection_with_taken_over(daemon: Daemon) -> None:
+    with Agent.connect("w1", daemon.socket, ack=False) as old, \
+            Agent.connect("w1", daemon.socket, ack=False, takeover=True):
+        with pytest.raises(ClosedByDaemonError) as raised:
+            old.recv(timeout=10)
+        assert raised.value.code == "taken_over"
 
 
 # -- acknowledged delivery (PROTOCOL.md "Acknowledged delivery") --------------

@@ -18,8 +18,8 @@ protocol is proto/PROTOCOL.md of the coordd sources.
 from ._async import AsyncAgent, AsyncClient
 from ._protocol import default_socket_path
 from ._sync import Agent, Client
-from .errors import (BacklogFullError, ConnectionLostError, CoorddError, NoDaemonError,
-                     ReplyTimeoutError, UntrustedServerError)
+from .errors import (BacklogFullError, ClosedByDaemonError, ConnectionLostError, CoorddError,
+                     NoDaemonError, ReplyTimeoutError, UntrustedServerError)
 
 __all__ = [
     "Agent",
@@ -27,6 +27,7 @@ __all__ = [
     "AsyncClient",
     "BacklogFullError",
     "Client",
+    "ClosedByDaemonError",
     "ConnectionLostError",
     "CoorddError",
     "NoDaemonError",

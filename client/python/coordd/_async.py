@@ -16,8 +16,8 @@ from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Opt
 from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
                         check_server_peer, check_socket_directory, default_socket_path,
                         is_mailbox_line)
-from .errors import (BacklogFullError, ConnectionLostError, CoorddError, NoDaemonError,
-                     ReplyTimeoutError)
+from .errors import (BacklogFullError, ClosedByDaemonError, ConnectionLostError, CoorddError,
+                     NoDaemonError, ReplyTimeoutError)
 
 
 class AsyncClient:
@@ -31,6 +31,8 @@ class AsyncClient:
         self.max_backlog = max_backlog
         self.hello_reply: Line = {}
         self._hello_fields: Dict[str, Any] = {}
+        #: Counts connections made; an Agent forgets its unacked seqs when it changes.
+        self.generation = 0
         self._reader: Optional[asyncio.StreamReader] = None
         self._writer: Optional[asyncio.StreamWriter] = None
         self._session = Session(max_backlog)
@@ -56,6 +58,7 @@ class AsyncClient:
         await self.close()
         self._session = Session(self.max_backlog)
         self._lost = None
+        self.generation += 1
         check_socket_directory(self.socket_path)
         try:
             self._reader, self._writer = await asyncio.open_unix_connection(self.socket_path)
@@ -168,7 +171,9 @@ class AsyncClient:
                         if out is not None:
                             yield out
                     await self._end_subscription(state)
-                except (ConnectionLostError, ReplyTimeoutError, BacklogFullError):
+                except (ConnectionLostError, ReplyTimeoutError, BacklogFullError) as error:
+                    if error.code == "taken_over":
+                        raise  # another connection is this agent now: not ours to take back
                     state.sub = None
                     await self._reconnect_with_backoff(reconnect_timeout)
         finally:
@@ -191,8 +196,11 @@ class AsyncClient:
             try:
                 await self.reconnect()
                 return
-            except (NoDaemonError, ConnectionLostError, ReplyTimeoutError):
-                if give_up is not None and time.monotonic() >= give_up:
+            except (NoDaemonError, ConnectionLostError, ReplyTimeoutError, CoorddError) as error:
+                # agent_taken: coordd may not have seen our old connection go yet.
+                retry = isinstance(error, (NoDaemonError, ConnectionLostError,
+                                           ReplyTimeoutError)) or error.code == "agent_taken"
+                if not retry or (give_up is not None and time.monotonic() >= give_up):
                     raise
             await asyncio.sleep(pause if give_up is None else
                                 max(0.0, min(pause, give_up - time.monotonic())))
@@ -233,9 +241,7 @@ class AsyncClient:
                 if found is not None:
                     return found
                 if self._session.final_error is not None and self._lost is None:
-                    await self._lose(ConnectionLostError(
-                        f"coordd closed the connection after a final error: "
-                        f"{self._session.final_error}"))
+                    await self._lose(ClosedByDaemonError(self._session.final_error))
                 if self._reader is None:
                     raise self._lost or ConnectionLostError("not connected")
                 try:
@@ -262,6 +268,7 @@ class AsyncAgent:
         self.name = name
         self.acking = acking
         self._ledger = AckLedger(acking)
+        self._generation = client.generation
 
     @classmethod
     async def connect(cls, name: str, socket: Optional[str] = None,
@@ -317,7 +324,7 @@ class AsyncAgent:
                         lambda: self.client._session.take(is_mailbox_line), remaining)
                 except ReplyTimeoutError:
                     break
-            self._ledger.delivered(line)
+            self._ledger_now().delivered(line)
             out.append(line)
         await self._ack_returned(out)
         return out
@@ -330,16 +337,23 @@ class AsyncAgent:
         while True:
             line = await self.client._wait(
                 lambda: self.client._session.take(is_mailbox_line), None)
-            self._ledger.delivered(line)
+            self._ledger_now().delivered(line)
             yield line
             await self._ack_returned([line])
 
     async def ack(self, seq: Optional[int] = None, *, upto: Optional[int] = None) -> Line:
         """Acks message ``seq``, or every delivered message up to ``upto``."""
         reply = await self.client.request("ack", seq=seq, upto=upto)
-        self._ledger.acked(seq, upto)
+        self._ledger_now().acked(seq, upto)
         return reply
 
     async def _ack_returned(self, lines: List[Line]) -> None:
-        for fields in self._ledger.acks_for(lines):
+        for fields in self._ledger_now().acks_for(lines):
             await self.ack(**fields)
+
+    def _ledger_now(self) -> AckLedger:
+        # What a lost connection was given is back in the mailbox: not ours to ack.
+        if self._generation != self.client.generation:
+            self._ledger = AckLedger(self.acking)
+            self._generation = self.client.generation
+        return self._ledger

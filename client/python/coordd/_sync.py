@@ -15,8 +15,8 @@ from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
 from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
                         check_server_peer, check_socket_directory, default_socket_path,
                         is_mailbox_line)
-from .errors import (BacklogFullError, ConnectionLostError, CoorddError, NoDaemonError,
-                     ReplyTimeoutError)
+from .errors import (BacklogFullError, ClosedByDaemonError, ConnectionLostError, CoorddError,
+                     NoDaemonError, ReplyTimeoutError)
 
 _NO_DAEMON_ERRNOS = {2, 111}  # ENOENT, ECONNREFUSED
 
@@ -58,6 +58,8 @@ class Client:
         self.max_backlog = max_backlog
         self.hello_reply: Line = {}
         self._hello_fields: Dict[str, Any] = {}
+        #: Counts connections made; an Agent forgets its unacked seqs when it changes.
+        self.generation = 0
         self._sock: Optional[_socket.socket] = None
         self._session = Session(max_backlog)
         self._lost: Optional[CoorddError] = None
@@ -86,6 +88,7 @@ class Client:
         self.close()
         self._session = Session(self.max_backlog)
         self._lost = None
+        self.generation += 1
         self._sock = _open_socket(self.socket_path, self.timeout)
         fields = {"proto": 1, "client": CLIENT_NAME}
         fields.update(self._hello_fields)
@@ -215,7 +218,9 @@ class Client:
                         if out is not None:
                             yield out
                     self._end_subscription(state)
-                except (ConnectionLostError, ReplyTimeoutError, BacklogFullError):
+                except (ConnectionLostError, ReplyTimeoutError, BacklogFullError) as error:
+                    if error.code == "taken_over":
+                        raise  # another connection is this agent now: not ours to take back
                     state.sub = None
                     self._reconnect_with_backoff(reconnect_timeout)
         finally:
@@ -238,8 +243,11 @@ class Client:
             try:
                 self.reconnect()
                 return
-            except (NoDaemonError, ConnectionLostError, ReplyTimeoutError):
-                if give_up is not None and time.monotonic() >= give_up:
+            except (NoDaemonError, ConnectionLostError, ReplyTimeoutError, CoorddError) as error:
+                # agent_taken: coordd may not have seen our old connection go yet.
+                retry = isinstance(error, (NoDaemonError, ConnectionLostError,
+                                           ReplyTimeoutError)) or error.code == "agent_taken"
+                if not retry or (give_up is not None and time.monotonic() >= give_up):
                     raise
             time.sleep(pause if give_up is None else
                        max(0.0, min(pause, give_up - time.monotonic())))
@@ -270,7 +278,7 @@ class Client:
             if found is not None:
                 return found
             if self._session.final_error is not None and self._lost is None:
-                self._lose(_FinalError(self._session.final_error))
+                self._lose(ClosedByDaemonError(self._session.final_error))
             if self._sock is None:
                 raise self._lost or ConnectionLostError("not connected")
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -301,15 +309,6 @@ class Client:
             raise
 
 
-class _FinalError(ConnectionLostError):
-    """The connection ended with a final error of the daemon (``slow_consumer``, ...)."""
-
-    def __init__(self, error: CoorddError) -> None:
-        super().__init__(f"coordd closed the connection after a final error: {error}")
-        self.code = error.code
-        self.reply = error.reply
-
-
 class Agent:
     """An agent on the message bus: its mailbox (unless ``mailbox=False``), send, broadcast.
 
@@ -326,6 +325,7 @@ class Agent:
         self.name = name
         self.acking = acking
         self._ledger = AckLedger(acking)
+        self._generation = client.generation
 
     @classmethod
     def connect(cls, name: str, socket: Optional[str] = None, timeout: Optional[float] = 10.0,
@@ -392,7 +392,7 @@ class Agent:
                         lambda: self.client._session.take(is_mailbox_line), remaining)
                 except ReplyTimeoutError:
                     break
-            self._ledger.delivered(line)
+            self._ledger_now().delivered(line)
             out.append(line)
         self._ack_returned(out)
         return out
@@ -406,7 +406,7 @@ class Agent:
 
     def _recv_unacked(self) -> Line:
         line = self.client._wait(lambda: self.client._session.take(is_mailbox_line), None)
-        self._ledger.delivered(line)
+        self._ledger_now().delivered(line)
         return line
 
     def ack(self, seq: Optional[int] = None, *, upto: Optional[int] = None) -> Line:
@@ -416,9 +416,16 @@ class Agent:
         theirs); the reply says how many were settled and how many stay unacked.
         """
         reply = self.client.request("ack", seq=seq, upto=upto)
-        self._ledger.acked(seq, upto)
+        self._ledger_now().acked(seq, upto)
         return reply
 
     def _ack_returned(self, lines: List[Line]) -> None:
-        for fields in self._ledger.acks_for(lines):
+        for fields in self._ledger_now().acks_for(lines):
             self.ack(**fields)
+
+    def _ledger_now(self) -> AckLedger:
+        # What a lost connection was given is back in the mailbox: not ours to ack.
+        if self._generation != self.client.generation:
+            self._ledger = AckLedger(self.acking)
+            self._generation = self.client.generation
+        return self._ledger

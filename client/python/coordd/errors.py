@@ -60,6 +60,18 @@ class ConnectionLostError(CoorddError, ConnectionError):
         super().__init__("connection_lost", message)
 
 
+class ClosedByDaemonError(ConnectionLostError):
+    """The daemon sent a final error (``slow_consumer``, ``taken_over``, ...) and closed.
+
+    ``code`` is the daemon's code, ``reply`` its error line.
+    """
+
+    def __init__(self, error: CoorddError) -> None:
+        super().__init__(f"coordd closed the connection after a final error: {error}")
+        self.code = error.code
+        self.reply = error.reply
+
+
 class ReplyTimeoutError(CoorddError, TimeoutError):
     """No reply came within the client's timeout (coordd stopped or overloaded)."""
 
