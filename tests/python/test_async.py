@@ -84,3 +84,20 @@ def test_an_async_acking_agent_gets_an_unacked_message_again(daemon: Daemon) -> 
                 [again] = await w1.recv(max=1, timeout=10)
                 assert (again["seq"], again["redelivered"]) == (sent2["seq"], True)
     run(test)
+
+
+def test_two_tasks_share_one_connection_for_events_and_messages(daemon: Daemon) -> None:
+    async def test() -> None:
+        async with await AsyncAgent.connect("orch", daemon.socket, ack=False) as orch, \
+                await AsyncClient.connect(daemon.socket) as client:
+            agent = await client.hello("w1", ack=False)
+            lines = client.subscribe("reservation")
+            assert (await lines.__anext__())["type"] == "snapshot_end"
+            watching = asyncio.create_task(next_event(lines))
+            daemon.write_record("reservations", "r1", reservation("r1"))
+            await orch.send("w1", "additional_context", content="m1")
+            [message] = await agent.recv(timeout=10)
+            event = await watching
+            assert (message["message"]["content"], event["id"]) == ("m1", "r1")
+            await lines.aclose()
+    run(test)
