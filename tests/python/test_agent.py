@@ -69,6 +69,9 @@ def test_a_takeover_ends_the_old_connection_with_taken_over(daemon: Daemon) -> N
 
 
 # -- acknowledged delivery (PROTOCOL.md "Acknowledged delivery") --------------
+# The agent's next connection says takeover: coordd may not have read the EOF
+# of the one just closed, and a taken-over connection's unacked messages go
+# back to the mailbox the same way.
 
 def test_a_message_taken_but_not_acked_comes_again_marked_redelivered(daemon: Daemon) -> None:
     with Agent.connect("orch", daemon.socket, ack=False) as orch:
@@ -76,7 +79,7 @@ def test_a_message_taken_but_not_acked_comes_again_marked_redelivered(daemon: Da
             sent = orch.send("w1", "additional_context", content="m1")
             first = next(iter(w1))  # iteration acks a message only when the next is asked for
             assert first["seq"] == sent["seq"] and "redelivered" not in first
-        with Agent.connect("w1", daemon.socket) as w1:
+        with Agent.connect("w1", daemon.socket, takeover=True) as w1:
             [again] = w1.recv(timeout=10)
             assert (again["seq"], again["redelivered"]) == (sent["seq"], True)
             assert contents([again]) == ["m1"]
@@ -88,7 +91,7 @@ def test_recv_max_1_returns_one_and_leaves_the_rest_unacked(daemon: Daemon) -> N
             for text in ("m1", "m2", "m3"):
                 orch.send("w1", "additional_context", content=text)
             assert contents(w1.recv(max=1, timeout=10)) == ["m1"]
-        with Agent.connect("w1", daemon.socket) as w1:
+        with Agent.connect("w1", daemon.socket, takeover=True) as w1:
             assert w1.waiting == 2
             again = recv_n(w1, 2)
             assert contents(again) == ["m2", "m3"]
@@ -100,7 +103,7 @@ def test_an_acked_message_never_comes_again(daemon: Daemon) -> None:
         with Agent.connect("w1", daemon.socket) as w1:
             orch.send("w1", "additional_context", content="m1")
             assert contents(w1.recv(timeout=10)) == ["m1"]
-        with Agent.connect("w1", daemon.socket) as w1:
+        with Agent.connect("w1", daemon.socket, takeover=True) as w1:
             assert w1.waiting == 0
             orch.send("w1", "additional_context", content="m2")
             [message] = w1.recv(timeout=10)  # m1 would come first, were it redelivered

@@ -80,7 +80,7 @@ def test_an_async_acking_agent_gets_an_unacked_message_again(daemon: Daemon) -> 
                 sent2 = await orch.send("w1", "additional_context", content="m2")
                 [first] = await w1.recv(max=1, timeout=10)
                 assert first["seq"] == sent["seq"]
-            async with await AsyncAgent.connect("w1", daemon.socket) as w1:
+            async with await AsyncAgent.connect("w1", daemon.socket, takeover=True) as w1:
                 [again] = await w1.recv(max=1, timeout=10)
                 assert (again["seq"], again["redelivered"]) == (sent2["seq"], True)
     run(test)

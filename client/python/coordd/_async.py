@@ -13,9 +13,9 @@ import asyncio
 import time
 from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Optional
 
-from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
-                        check_server_peer, check_socket_directory, default_socket_path,
-                        is_mailbox_line)
+from ._protocol import (CLIENT_NAME, DEFAULT_MAX_BACKLOG, AckLedger, Line, Session,
+                        SubscriptionState, check_server_peer, check_socket_directory,
+                        default_socket_path, is_mailbox_line)
 from .errors import (BacklogFullError, ClosedByDaemonError, ConnectionLostError, CoorddError,
                      NoDaemonError, ReplyTimeoutError)
 
@@ -153,7 +153,10 @@ class AsyncClient:
                         agents: Optional[List[str]] = None,
                         reconnect_timeout: Optional[float] = 60.0,
                         **filters: Any) -> AsyncGenerator[Line, None]:
-        """Subscribes and yields its lines, resuming across reconnects (see ``Client.subscribe``)."""
+        """Subscribes and yields its lines, resuming across reconnects.
+
+        See ``Client.subscribe``.
+        """
         state = SubscriptionState(dict(kinds=kinds, root=root, run_id=run_id, branch=branch,
                                        snapshot=None if snapshot else False,
                                        messages=messages, events=events, agents=agents,
@@ -307,7 +310,10 @@ class AsyncAgent:
 
     async def recv(self, max: Optional[int] = None,
                    timeout: Optional[float] = None) -> List[Line]:
-        """Waits up to ``timeout`` s for messages, returns up to ``max``, acks those (see ``Agent.recv``)."""
+        """Waits up to ``timeout`` s for messages; returns up to ``max`` and acks them.
+
+        See ``Agent.recv``.
+        """
         out: List[Line] = []
         session = self.client._session
         deadline = None if timeout is None else time.monotonic() + timeout

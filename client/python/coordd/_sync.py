@@ -12,9 +12,9 @@ import socket as _socket
 import time
 from typing import Any, Callable, Dict, Generator, Iterator, List, Optional
 
-from ._protocol import (CLIENT_NAME, AckLedger, DEFAULT_MAX_BACKLOG, Line, Session, SubscriptionState,
-                        check_server_peer, check_socket_directory, default_socket_path,
-                        is_mailbox_line)
+from ._protocol import (CLIENT_NAME, DEFAULT_MAX_BACKLOG, AckLedger, Line, Session,
+                        SubscriptionState, check_server_peer, check_socket_directory,
+                        default_socket_path, is_mailbox_line)
 from .errors import (BacklogFullError, ClosedByDaemonError, ConnectionLostError, CoorddError,
                      NoDaemonError, ReplyTimeoutError)
 
