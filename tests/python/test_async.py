@@ -59,6 +59,24 @@ def test_an_async_subscription_sees_events_and_resumes_after_a_drop(daemon: Daem
     run(test)
 
 
+def test_an_async_subscription_resyncs_after_a_coordd_restart(daemon: Daemon) -> None:
+    async def test() -> None:
+        async with await AsyncClient.connect(daemon.socket) as client:
+            lines = client.subscribe("reservation")
+            assert (await lines.__anext__())["type"] == "snapshot_end"
+            daemon.stop()
+            daemon.write_record("reservations", "r1", reservation("r1"))
+            daemon.start()
+            resync = await lines.__anext__()
+            assert (resync["type"], resync["reason"]) == ("resync", "epoch_changed")
+            snapshot = await lines.__anext__()
+            assert (snapshot["event_type"], snapshot["id"]) == ("snapshot", "r1")
+            end = await lines.__anext__()
+            assert end["type"] == "snapshot_end" and end["resync"] is True
+            await lines.aclose()
+    run(test)
+
+
 def test_async_agents_send_and_broadcast(daemon: Daemon) -> None:
     async def test() -> None:
         async with await AsyncAgent.connect("orch", daemon.socket, ack=False) as orch, \

@@ -151,3 +151,17 @@ def test_closing_a_subscription_unsubscribes_it(daemon: Daemon) -> None:
         assert client.status()["subscriptions"] == 1
         lines.close()
         assert client.status()["subscriptions"] == 0
+
+
+def test_a_root_is_watched_and_unwatched_at_run_time(daemon: Daemon, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / ".muse" / "coordination" / "reservations").mkdir(parents=True)
+    (other / ".muse" / "coordination" / "reservations" / "o1.json").write_text(
+        '{"reservation_id": "o1"}')
+    with Client.connect(daemon.socket) as client:
+        assert client.watch_root(str(other))["path"] == str(other.resolve())
+        assert [r["id"] for r in client.list("reservation", root=str(other.resolve()))] == ["o1"]
+        client.unwatch_root(str(other))
+        with pytest.raises(CoorddError) as raised:
+            client.unwatch_root(str(other))
+        assert raised.value.code == "unknown_root"

@@ -116,13 +116,22 @@ class AsyncClient:
 
     async def sync(self, timeout_ms: Optional[int] = None, *, scope: Optional[str] = None) -> int:
         """Waits until every change made before the call is processed; returns its seq."""
+        # coordd answers within timeout_ms (default 10 s) per phase, two with "cluster".
         wait = self.timeout
-        if wait is not None and timeout_ms is not None:
-            wait = max(wait, 2 * timeout_ms / 1000 + 1)
+        if wait is not None:
+            wait = max(wait, 2 * (10000 if timeout_ms is None else timeout_ms) / 1000 + 1)
         req, line = self._session.request("sync", {"timeout_ms": timeout_ms, "scope": scope})
         await self._send(line)
         reply = await self._wait(lambda: self._session.take_reply(req), wait)
         return int(reply.get("seq", 0))
+
+    async def watch_root(self, path: str) -> Line:
+        """Adds a repository to watch at run time (see ``Client.watch_root``)."""
+        return await self.request("watch_root", path=path)
+
+    async def unwatch_root(self, path: str) -> Line:
+        """Stops watching a repository (see ``Client.unwatch_root``)."""
+        return await self.request("unwatch_root", path=path)
 
     async def hello(self, agent: str, *, ack: bool = True, credit: Optional[int] = None,
                     mailbox: bool = True, takeover: bool = False) -> "AsyncAgent":

@@ -140,13 +140,25 @@ class Client:
         After it, ``list`` shows everything written before; events up to the
         seq are already on this connection. Raises CoorddError ``sync_timeout``.
         """
+        # coordd answers within timeout_ms (default 10 s) per phase, two with "cluster".
         wait = self.timeout
-        if wait is not None and timeout_ms is not None:
-            wait = max(wait, 2 * timeout_ms / 1000 + 1)
+        if wait is not None:
+            wait = max(wait, 2 * (10000 if timeout_ms is None else timeout_ms) / 1000 + 1)
         req, line = self._session.request("sync", {"timeout_ms": timeout_ms, "scope": scope})
         self._send(line)
         reply = self._wait(lambda: self._session.take_reply(req), wait)
         return int(reply.get("seq", 0))
+
+    def watch_root(self, path: str) -> Line:
+        """Adds a repository to watch at run time; the reply names its canonical path.
+
+        Raises CoorddError ``bad_root`` (the text says why).
+        """
+        return self.request("watch_root", path=path)
+
+    def unwatch_root(self, path: str) -> Line:
+        """Stops watching a repository; raises CoorddError ``unknown_root`` if it was not."""
+        return self.request("unwatch_root", path=path)
 
     def hello(self, agent: str, *, ack: bool = True, credit: Optional[int] = None,
               mailbox: bool = True, takeover: bool = False) -> "Agent":
@@ -317,6 +329,11 @@ class Agent:
     them, and iteration acks each message when the next one is asked for: a
     message the program did not get, or (iterating) did not finish, comes
     again, marked ``"redelivered":true``, on the agent's next connection.
+
+    An Agent does not reconnect by itself: when coordd goes away ``recv``
+    raises ConnectionLostError (ClosedByDaemonError ``taken_over`` when
+    another connection took the agent over); ``agent.client.reconnect()``
+    says the same hello again, and the unacked messages come again.
     """
 
     def __init__(self, client: Client, name: str, acking: bool) -> None:
