@@ -39,10 +39,10 @@ class Daemon:
         self.log = workdir / "coordd.log"
         self.process: Optional[subprocess.Popen[bytes]] = None
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, state_dir: str = "none") -> None:
         """Starts coordd and returns once its socket answers (deadline 10 s)."""
         argv = [self.binary, "--root", str(self.root), "--socket", self.socket,
-                "--state-dir", "none", "--log-level", "info", *extra]
+                "--state-dir", state_dir, "--log-level", "info", *extra]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=log)
         deadline = time.monotonic() + 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -108,6 +109,23 @@ def test_an_acked_message_never_comes_again(daemon: Daemon) -> None:
             orch.send("w1", "additional_context", content="m2")
             [message] = w1.recv(timeout=10)  # m1 would come first, were it redelivered
             assert contents([message]) == ["m2"] and "redelivered" not in message
+
+
+def test_an_unacked_message_survives_a_coordd_restart_with_a_message_log(
+        daemon: Daemon, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    daemon.stop()
+    daemon.start(state_dir=str(state))
+    with Agent.connect("orch", daemon.socket, ack=False) as orch, \
+            Agent.connect("w1", daemon.socket) as w1:
+        orch.send("w1", "additional_context", content="m1")
+        assert next(iter(w1))["message"]["content"] == "m1"  # taken, not acked
+    daemon.stop()
+    daemon.start(state_dir=str(state))
+    with Agent.connect("w1", daemon.socket) as w1:
+        assert w1.waiting == 1
+        assert contents(w1.recv(timeout=10)) == ["m1"]
 
 
 def test_with_credit_1_the_next_message_comes_after_the_ack(daemon: Daemon) -> None:
