@@ -1,8 +1,10 @@
 // coordctl's entry point: the command line of coordd's client. Parses the
-// subcommand (watch, list, status, ping, send, broadcast, recv, tap) and runs it. `watch`
-// parses its own arguments as argparse parses Muse's (usage errors exit 2);
-// the others use CLI11: bad flags exit 1, or 2 for send, broadcast, recv and tap (whose
-// 1 means coordd refused the message).
+// subcommand (watch, list, status, ping, send, broadcast, recv, tap, reserve,
+// heartbeat, release) and runs it. `watch` parses its own arguments as
+// argparse parses Muse's (usage errors exit 2); the others use CLI11: bad
+// flags exit 1, or 2 for the commands whose 1 means coordd refused (send,
+// broadcast, recv, tap) or the record could not be written (reserve,
+// heartbeat, release).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -13,9 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "client/heartbeat_command.hpp"
 #include "client/list_command.hpp"
 #include "client/ping_command.hpp"
 #include "client/recv_command.hpp"
+#include "client/release_command.hpp"
+#include "client/reserve_command.hpp"
 #include "client/send_command.hpp"
 #include "client/status_command.hpp"
 #include "client/tap_command.hpp"
@@ -25,7 +30,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "coordctl — the command line of coordd, the coordination daemon for agents sharing a\n"
       "repository. Streams .muse/coordination/ events (a drop-in for `muse coord watch`), lists\n"
-      "records, reports the daemon's state, and sends and receives agent messages.",
+      "records, reports the daemon's state, sends and receives agent messages, and writes\n"
+      "reservations, heartbeats and releases as Muse does.",
       "coordctl"};
   app.footer(
       "Examples:\n"
@@ -36,6 +42,8 @@ int main(int argc, char** argv) {
       "  coordctl send --to worker-1 --kind additional_context --field content='use v2'\n"
       "  coordctl recv --agent worker-1 --max 1 --wait 30\n"
       "  coordctl tap --all\n"
+      "  id=$(coordctl reserve src/billing.py::compute_total --run-id agent-42 --ttl 600)\n"
+      "  coordctl heartbeat \"$id\" --extend 600 && coordctl release \"$id\"\n"
       "Run `coordctl <command> --help` for a command's flags.");
   app.set_version_flag("--version", std::string("coordctl ") + COORDD_VERSION);
   app.require_subcommand(1);
@@ -62,6 +70,9 @@ int main(int argc, char** argv) {
   coordd::StatusArgs status_args;
   coordd::PingArgs ping_args;
   coordd::SendArgs send_args;
+  coordd::ReserveArgs reserve_args;
+  coordd::HeartbeatArgs heartbeat_args;
+  coordd::ReleaseArgs release_args;
   CLI::App* list = coordd::add_list_command(app, list_args);
   CLI::App* status = coordd::add_status_command(app, status_args);
   CLI::App* ping = coordd::add_ping_command(app, ping_args);
@@ -71,16 +82,23 @@ int main(int argc, char** argv) {
   CLI::App* recv = coordd::add_recv_command(app, recv_args);
   coordd::TapArgs tap_args;
   CLI::App* tap = coordd::add_tap_command(app, tap_args);
+  CLI::App* reserve = coordd::add_reserve_command(app, reserve_args);
+  CLI::App* heartbeat = coordd::add_heartbeat_command(app, heartbeat_args);
+  CLI::App* release = coordd::add_release_command(app, release_args);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     if (code == 0) return 0;
-    // send and broadcast keep 1 for "coordd refused": a usage error is 2.
+    // send, broadcast, recv and tap keep 1 for "coordd refused", and the writing
+    // commands for "not written": a usage error is 2.
     std::string_view command = argc >= 2 ? std::string_view(argv[1]) : "";
-    return command == "send" || command == "broadcast" || command == "recv" || command == "tap" ? 2
-                                                                                                : 1;
+    for (std::string_view two :
+         {"send", "broadcast", "recv", "tap", "reserve", "heartbeat", "release"}) {
+      if (command == two) return 2;
+    }
+    return 1;
   }
 
   try {
@@ -90,6 +108,9 @@ int main(int argc, char** argv) {
     if (send->parsed() || broadcast->parsed()) return coordd::run_send(send_args);
     if (recv->parsed()) return coordd::run_recv(recv_args);
     if (tap->parsed()) return coordd::run_tap(tap_args);
+    if (reserve->parsed()) return coordd::run_reserve(reserve_args);
+    if (heartbeat->parsed()) return coordd::run_heartbeat(heartbeat_args);
+    if (release->parsed()) return coordd::run_release(release_args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "❌ %s\n", e.what());
     return 1;
