@@ -68,8 +68,9 @@ ReservationView build_view(const std::vector<SeenRecord>& records) {
   return view;
 }
 
-Result<std::vector<SeenRecord>> ask_daemon(DaemonConnection& daemon, const std::string& root,
-                                           bool local_only, std::chrono::milliseconds timeout) {
+// A list reply's records, or why there are none.
+Result<json::array> ask_daemon(DaemonConnection& daemon, const std::string& root, bool local_only,
+                               std::chrono::milliseconds timeout) {
   json::object request;
   request["op"] = "list";
   request["kinds"] = json::array{"reservation", "release"};
@@ -80,45 +81,30 @@ Result<std::vector<SeenRecord>> ask_daemon(DaemonConnection& daemon, const std::
       !error.empty()) {
     return Status::error("list_failed", "coordd's list failed: " + error);
   }
-  std::vector<SeenRecord> out;
-  const json::value* records = reply.if_contains("records");
-  if (!records || !records->is_array()) return out;
-  for (const json::value& value : records->get_array()) {
-    if (!value.is_object()) continue;
-    const json::object& record = value.get_object();
-    std::optional<Kind> kind = parse_kind(string_field(record, "kind"));
-    const json::value* data = record.if_contains("data");
-    if (!kind || !data || !data->is_object()) continue;
-    SeenRecord seen;
-    seen.kind = *kind;
-    seen.id = string_field(record, "id");
-    seen.origin = string_field(record, "origin");
-    seen.data = data->get_object();
-    if (const json::value* active = record.if_contains("active"); active && active->is_bool()) {
-      seen.active = active->get_bool();
-      seen.effective_expiry = parse_timestamp(string_field(record, "effective_expires_at"));
-    }
-    out.push_back(std::move(seen));
-  }
-  return out;
+  json::value* records = reply.if_contains("records");
+  if (!records || !records->is_array()) return json::array();
+  return std::move(records->get_array());
 }
 
 // In a swarm every record carries its origin, this host's own too; which
 // origin is this host's is what a second list, of local records only, says.
 Result<ReservationView> view_from_daemon(DaemonConnection& daemon, const std::string& root,
                                          std::chrono::milliseconds timeout) {
-  Result<std::vector<SeenRecord>> all = ask_daemon(daemon, root, false, timeout);
+  Result<json::array> all = ask_daemon(daemon, root, false, timeout);
   if (!all.ok()) return all.status();
   bool clustered = false;
-  for (const SeenRecord& record : *all) clustered = clustered || !record.origin.empty();
-  if (clustered) {
-    Result<std::vector<SeenRecord>> local = ask_daemon(daemon, root, true, timeout);
-    if (!local.ok()) return local.status();
-    std::set<std::string> local_origins;
-    for (const SeenRecord& record : *local) local_origins.insert(record.origin);
-    for (SeenRecord& record : *all) record.local = local_origins.count(record.origin) > 0;
+  for (const json::value& record : *all) {
+    clustered = clustered || (record.is_object() && record.get_object().contains("origin"));
   }
-  return build_view(*all);
+  std::set<std::string> local_origins;
+  if (clustered) {
+    Result<json::array> local = ask_daemon(daemon, root, true, timeout);
+    if (!local.ok()) return local.status();
+    for (const json::value& record : *local) {
+      if (record.is_object()) local_origins.insert(string_field(record.get_object(), "origin"));
+    }
+  }
+  return view_of_listed(*all, local_origins);
 }
 
 // The files, read by coordd's own engine (one synchronous scan), so leases
@@ -156,6 +142,30 @@ Result<ReservationView> view_from_files(const std::string& root) {
 }
 
 }  // namespace
+
+ReservationView view_of_listed(const json::array& records,
+                               const std::set<std::string>& local_origins) {
+  std::vector<SeenRecord> seen_records;
+  for (const json::value& value : records) {
+    if (!value.is_object()) continue;
+    const json::object& record = value.get_object();
+    std::optional<Kind> kind = parse_kind(string_field(record, "kind"));
+    const json::value* data = record.if_contains("data");
+    if (!kind || !data || !data->is_object()) continue;
+    SeenRecord seen;
+    seen.kind = *kind;
+    seen.id = string_field(record, "id");
+    seen.origin = string_field(record, "origin");
+    seen.local = seen.origin.empty() || local_origins.count(seen.origin) > 0;
+    seen.data = data->get_object();
+    if (const json::value* active = record.if_contains("active"); active && active->is_bool()) {
+      seen.active = active->get_bool();
+      seen.effective_expiry = parse_timestamp(string_field(record, "effective_expires_at"));
+    }
+    seen_records.push_back(std::move(seen));
+  }
+  return build_view(seen_records);
+}
 
 Result<ReservationView> read_reservation_view(const std::string& root, const std::string& socket,
                                               std::chrono::milliseconds timeout) {

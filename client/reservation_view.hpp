@@ -5,8 +5,10 @@
 // look their reservation up in. Blocking; main thread.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,13 @@ struct ReservationView {
 // be read (a symlinked coordination directory).
 Result<ReservationView> read_reservation_view(const std::string& root, const std::string& socket,
                                               std::chrono::milliseconds timeout);
+
+// The view the records of a `list` reply give (of kinds reservation and
+// release). A record is this host's when it has no origin (no swarm) or its
+// origin is in `local_origins` (those of the reply to a list with origin
+// "local"). Pure.
+ReservationView view_of_listed(const boost::json::array& records,
+                               const std::set<std::string>& local_origins);
 
 // The reservation `reservation_id` names among this host's own (a heartbeat
 // or release written here acts on those only: leases are per host). Fails

@@ -25,18 +25,18 @@ WallTime now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
-// "⚠️  a.py::f is held by agent-2 (reservation 1a2b..., host laptop-2, 9m59s left)".
+}  // namespace
+
 std::string held_warning(const std::string& address, const KnownReservation& holder, WallTime now) {
   std::string text = "⚠️  " + address + " is already held by " +
                      (holder.run_id.empty() ? "an unnamed run" : holder.run_id) + " (reservation " +
                      holder.reservation_id;
   if (!holder.local && !holder.origin.empty()) text += ", host " + holder.origin;
-  if (holder.effective_expiry)
+  if (holder.effective_expiry) {
     text += ", " + format_time_left(*holder.effective_expiry - now) + " left";
+  }
   return text + ")";
 }
-
-}  // namespace
 
 std::string default_run_id() {
   const char* user = std::getenv("USER");

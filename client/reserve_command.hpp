@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "client/reservation_view.hpp"
+#include "proto/timestamp.hpp"
+
 namespace coordd {
 
 struct ReserveArgs {
@@ -30,6 +33,11 @@ CLI::App* add_reserve_command(CLI::App& app, ReserveArgs& args);
 
 // Returns the exit status (record_writer.hpp's k...Exit).
 int run_reserve(const ReserveArgs& args);
+
+// The warning that `holder` holds `address`: "⚠️  a.py::f is already held by
+// agent-2 (reservation r-1, host laptop-2, 9m59s left)"; the host only when
+// it is another, the time only when the lease has an expiry.
+std::string held_warning(const std::string& address, const KnownReservation& holder, WallTime now);
 
 // The run_id a reservation gets without --run-id: "<user>-<host>" (not user@host, which
 // run_id@branch would make ambiguous).
