@@ -10,10 +10,11 @@ shift || true
 
 # nats-server runs the cluster suite's JetStream nodes; libnats-dev is the
 # client library the cluster layer is built on. python3-pytest runs the Python
-# client's suite (tests/python).
+# client's suite (tests/python); tmux drives the top-tmux test (coordctl top
+# in a real terminal).
 packages=(g++ meson ninja-build pkg-config python3
           libboost1.81-dev libboost-json1.81-dev libspdlog-dev doctest-dev libcli11-dev
-          nats-server libnats-dev python3-pytest)
+          nats-server libnats-dev python3-pytest tmux)
 # Extra tools the full CI run uses (fuzzers, format check, unit checks, benchmark peers).
 if [ "${COORDD_CI_EXTRAS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev clang-format systemd socat inotify-tools redis-server util-linux)
