@@ -299,4 +299,13 @@ std::size_t MessageBus::messages_waiting() const {
   return n;
 }
 
+std::vector<MessageBus::AgentState> MessageBus::agent_states() const {
+  std::vector<AgentState> out;
+  out.reserve(agents_.size());
+  for (const auto& [agent, entry] : agents_) {
+    out.push_back({agent, !entry.session.expired(), entry.mailbox.size()});
+  }
+  return out;
+}
+
 }  // namespace coordd

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/bus/agent_session.hpp"
 #include "daemon/bus/log_throttle.hpp"
@@ -102,6 +103,14 @@ class MessageBus {
   std::size_t agents_connected() const;
   std::size_t mailboxes() const { return agents_.size(); }
   std::size_t messages_waiting() const;
+  // Each agent with a mailbox here, by id: connected now or retained, and
+  // how many messages wait in its mailbox (for status and `coordctl top`).
+  struct AgentState {
+    std::string agent;
+    bool connected = false;
+    std::size_t waiting = 0;
+  };
+  std::vector<AgentState> agent_states() const;
   std::size_t mailbox_bytes() const { return budget_.bytes; }
   const MessageStore* store() const { return store_; }
   const MessageLimits& limits() const { return limits_; }

@@ -95,6 +95,15 @@ json::object status_fields(const StatusSources& sources) {
   agents["mailboxes"] = sources.bus.mailboxes();
   agents["messages_waiting"] = sources.bus.messages_waiting();
   agents["mailbox_bytes"] = sources.bus.mailbox_bytes();
+  json::array list;
+  for (const MessageBus::AgentState& state : sources.bus.agent_states()) {
+    json::object entry;
+    entry["agent"] = state.agent;
+    entry["connected"] = state.connected;
+    entry["waiting"] = state.waiting;
+    list.push_back(std::move(entry));
+  }
+  agents["list"] = std::move(list);
   out["agents"] = std::move(agents);
   out["message_log"] =
       sources.bus.store() ? json::value(sources.bus.store()->describe()) : json::value(nullptr);

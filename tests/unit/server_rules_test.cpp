@@ -109,6 +109,24 @@ TEST_CASE("a lagged marker comes before any later message, and seqs only increas
   CHECK(last > gap_to);  // the broadcast after the gap arrived after the marker
 }
 
+TEST_CASE("status lists every agent with a mailbox here: connected or away, and what waits") {
+  ServerFixture server;
+  FixtureClient& orch = agent(server, "orch");
+  FixtureClient& w1 = agent(server, "w1");
+  w1.socket().close();
+  server.run();
+  orch.send({{"op", "send"}, {"to", "w1"}, {"message", context_message("kept")}});
+  server.run();
+  REQUIRE(type_of(orch.take_until("sent")) == "sent");
+
+  orch.send({{"op", "status"}});
+  server.run();
+  json::array list = orch.take_until("status").at("agents").at("list").as_array();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0] == json::value{{"agent", "orch"}, {"connected", true}, {"waiting", 0}});
+  CHECK(list[1] == json::value{{"agent", "w1"}, {"connected", false}, {"waiting", 1}});
+}
+
 TEST_CASE("an away agent's mailbox waits for the TTL, then senders get not_subscribed") {
   ServerFixture server;
   FixtureClient& orch = agent(server, "orch");
