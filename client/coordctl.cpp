@@ -5,6 +5,10 @@
 // flags exit 1, or 2 for the commands whose 1 means coordd refused (send,
 // broadcast, recv, tap) or the record could not be written (reserve,
 // heartbeat, release).
+// subcommand (watch, list, status, top, ping, send, broadcast) and runs it. `watch`
+// parses its own arguments as argparse parses Muse's (usage errors exit 2);
+// the others use CLI11: bad flags exit 1, or 2 for send and broadcast (whose
+// 1 means coordd refused the message).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +28,7 @@
 #include "client/send_command.hpp"
 #include "client/status_command.hpp"
 #include "client/tap_command.hpp"
+#include "client/top_command.hpp"
 #include "client/watch_command.hpp"
 
 int main(int argc, char** argv) {
@@ -38,6 +43,7 @@ int main(int argc, char** argv) {
       "  coordctl watch --json                # NDJSON events, as muse coord watch --json\n"
       "  coordctl list --kind reservation --active\n"
       "  coordctl status\n"
+      "  coordctl top                         # live view: agents, leases, events, messages\n"
       "  coordctl ping\n"
       "  coordctl send --to worker-1 --kind additional_context --field content='use v2'\n"
       "  coordctl recv --agent worker-1 --max 1 --wait 30\n"
@@ -68,6 +74,7 @@ int main(int argc, char** argv) {
 
   coordd::ListArgs list_args;
   coordd::StatusArgs status_args;
+  coordd::TopArgs top_args;
   coordd::PingArgs ping_args;
   coordd::SendArgs send_args;
   coordd::ReserveArgs reserve_args;
@@ -75,6 +82,7 @@ int main(int argc, char** argv) {
   coordd::ReleaseArgs release_args;
   CLI::App* list = coordd::add_list_command(app, list_args);
   CLI::App* status = coordd::add_status_command(app, status_args);
+  CLI::App* top = coordd::add_top_command(app, top_args);
   CLI::App* ping = coordd::add_ping_command(app, ping_args);
   CLI::App* send = coordd::add_send_command(app, send_args);
   CLI::App* broadcast = coordd::add_broadcast_command(app, send_args);
@@ -104,6 +112,7 @@ int main(int argc, char** argv) {
   try {
     if (list->parsed()) return coordd::run_list(list_args);
     if (status->parsed()) return coordd::run_status(status_args);
+    if (top->parsed()) return coordd::run_top(top_args);
     if (ping->parsed()) return coordd::run_ping(ping_args);
     if (send->parsed() || broadcast->parsed()) return coordd::run_send(send_args);
     if (recv->parsed()) return coordd::run_recv(recv_args);
