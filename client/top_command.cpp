@@ -161,7 +161,12 @@ CLI::App* add_top_command(CLI::App& app, TopArgs& args) {
       "the snapshot cannot be taken (no coordd answers), the terminal cannot be set up, or a\n"
       "flag is wrong.");
   add_socket_option(sub, args.socket);
-  add_timeout_option(sub, args.timeout);
+  sub->add_option("--timeout", args.timeout,
+                  "Seconds to wait for each reply (default 10). A snapshot without a reply "
+                  "exits 1; the live view waits at most 2 s, then says coordd is not answering "
+                  "and reconnects.")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.001, 86400.0));
   return sub;
 }
 
