@@ -3,7 +3,7 @@
 shell at 80x24 that runs `coordctl top` against a real coordd on a temporary
 socket and repository. The test writes a reservation, sends agent messages,
 and asserts on what the pane shows, as a person would see it; then resizes
-the window to 120x40, restarts coordd, and quits with q. Every wait polls
+the window to 120x40, restarts coordd, quits with q, and again with Ctrl-C. Every wait polls
 the pane against a deadline. Everything it started (tmux server, coordd,
 agent connections) is stopped on the way out, pass or fail.
 
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 COORDD = os.environ["COORDD_BIN"]
 COORDCTL = os.environ["COORDCTL_BIN"]
 TMUX_SERVER = f"coordd-top-test-{os.getpid()}"
-DEADLINE = 15.0  # seconds for anything to show
+DEADLINE = float(os.environ.get("TOP_TMUX_DEADLINE", "15"))  # seconds for anything to show
 
 
 class Failure(Exception):
@@ -227,6 +227,23 @@ def run(work):
             raise Failure("top's view is still on the screen after it quit:\n" + text)
         if f"{COORDCTL} top --socket" not in text:
             raise Failure("the shell's screen did not come back after top:\n" + text)
+
+        # Ctrl-C quits too, with the terminal given back as well.
+        tmux("send-keys", "-t", "top", "clear", "Enter")
+        wait_for("a cleared shell", lambda t: "top-exited-0" not in t)
+        tmux("send-keys", "-t", "top",
+             f"{COORDCTL} top --socket {path}; echo top-exited-$?; stty -g > {stty_after}.2",
+             "Enter")
+        wait_for("top again", shows(" UTC  coordd/", "res-8"))
+        tmux("send-keys", "-t", "top", "C-c")
+        wait_for("top's exit after Ctrl-C", shows("top-exited-0"))
+        end = time.monotonic() + DEADLINE
+        while not (os.path.exists(stty_after + ".2") and os.path.getsize(stty_after + ".2") > 0):
+            if time.monotonic() > end:
+                raise Failure("the shell did not run stty after top and Ctrl-C:\n" + pane())
+            time.sleep(0.05)
+        if open(stty_after + ".2").read() != before:
+            raise Failure("the terminal's settings were not restored after Ctrl-C")
     finally:
         for agent in agents:
             agent.close()
