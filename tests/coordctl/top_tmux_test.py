@@ -154,9 +154,12 @@ def run(work):
     try:
         daemon.start()
         # A plain shell in the pane, so that what is left after top is visible.
+        # The sanitizer build's options reach coordctl too.
+        kept = [f"{name}={os.environ[name]}" for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS")
+                if name in os.environ]
         tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24",
              "env", "-i", f"PATH={os.environ.get('PATH', '/usr/bin:/bin')}", "TERM=screen",
-             "PS1=shell$ ", "bash", "--norc", "--noprofile", "-i")
+             *kept, "PS1=shell$ ", "bash", "--norc", "--noprofile", "-i")
         wait_for("the shell's prompt", shows("shell$"))
         stty_before = os.path.join(work, "stty.before")
         stty_after = os.path.join(work, "stty.after")
