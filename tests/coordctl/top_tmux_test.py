@@ -12,6 +12,7 @@ TOP_TMUX_SHOW=1 prints each pane it waited for)
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -176,8 +177,10 @@ def run(work):
         agents.append(w1)
         w2 = Agent(path, "w2")
         w2.close()
+        for step in range(1, 13):
+            w1.send("orch", {"kind": "progress_report", "turn": step, "summary": f"step {step}."})
         long_summary = "compute_total refactored; tests pass on every branch, lint is clean"
-        w1.send("orch", {"kind": "progress_report", "turn": 3, "summary": long_summary})
+        w1.send("orch", {"kind": "progress_report", "turn": 13, "summary": long_summary})
         orch.send("w2", {"kind": "additional_context", "content": "rerun billing"})
         text = wait_for("the lease, the messages and the agents",
                         shows("agent-42", "res-7", "billing.py::compute_total",
@@ -185,6 +188,10 @@ def run(work):
                               "orch → w2  additional_context: rerun billing",
                               "w2", "away", "1 waiting", "2 connected, 1 away"))
         check_fits(text, 80, 24)
+        if not re.search(r"Latest messages — \d+ of 14\n", text) or "step 1." in text:
+            raise Failure("at 80x24 the oldest messages should give way:\n" + text)
+        if not re.search(r"messages \d+\.\d/s, 14/min", text):
+            raise Failure("the message rate is not shown:\n" + text)
         if "9m" not in text and "10m" not in text:
             raise Failure("the lease's time left is not shown:\n" + text)
         if text.rstrip("\n").split("\n")[-1] != "q quits":
@@ -197,6 +204,8 @@ def run(work):
                         t.rstrip("\n").split("\n")[-1] == "q quits" and
                         len(t.rstrip("\n").split("\n")) == 40)
         check_fits(text, 120, 40)
+        if "Latest messages — 14\n" not in text or "step 1." not in text:
+            raise Failure("at 120x40 every message should show:\n" + text)
         if not any(len(line) > 80 for line in text.split("\n")):
             raise Failure("no line uses the room past 80 columns:\n" + text)
 
