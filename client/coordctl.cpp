@@ -1,14 +1,10 @@
 // coordctl's entry point: the command line of coordd's client. Parses the
-// subcommand (watch, list, status, ping, send, broadcast, recv, tap, reserve,
-// heartbeat, release) and runs it. `watch` parses its own arguments as
+// subcommand (watch, list, status, top, ping, send, broadcast, recv, tap,
+// reserve, heartbeat, release) and runs it. `watch` parses its own arguments as
 // argparse parses Muse's (usage errors exit 2); the others use CLI11: bad
 // flags exit 1, or 2 for the commands whose 1 means coordd refused (send,
 // broadcast, recv, tap) or the record could not be written (reserve,
 // heartbeat, release).
-// subcommand (watch, list, status, top, ping, send, broadcast) and runs it. `watch`
-// parses its own arguments as argparse parses Muse's (usage errors exit 2);
-// the others use CLI11: bad flags exit 1, or 2 for send and broadcast (whose
-// 1 means coordd refused the message).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
