@@ -1156,13 +1156,20 @@ void NatsBridge::run() {
   std::chrono::milliseconds message_setup_wait{250};
   auto last_pull_check = last_attempt;
   bool was_connected = false;
+  // Opening and closing mailboxes, in order: one per turn, after everything
+  // else the turn brought. Re-making a replicated consumer takes the
+  // servers ~0.5 s, and a burst of hellos must not hold up the registry
+  // writes (and so the hellos) and the messages queued behind those.
+  std::deque<Command> mailbox_ops;
   for (;;) {
     std::deque<Command> batch;
     {
       std::unique_lock lock(mutex_);
       // Probes the swarm could not store are tried again soon; otherwise
       // wake for a command, or to retry setting up.
-      auto pause = !probes.empty() ? std::chrono::milliseconds(50) : std::chrono::milliseconds(100);
+      auto pause = !mailbox_ops.empty() ? std::chrono::milliseconds(0)
+                   : !probes.empty()    ? std::chrono::milliseconds(50)
+                                        : std::chrono::milliseconds(100);
       wake_.wait_for(lock, pause, [&] { return stopping_ || !commands_.empty(); });
       if (stopping_) break;
       batch.swap(commands_);
@@ -1234,14 +1241,21 @@ void NatsBridge::run() {
           session.publish_core(command.key, command.value);
           break;
         case Command::Type::kOpenMailbox:
-          session.open_mailbox(command.key, command.deleted);
-          break;
         case Command::Type::kCloseMailbox:
-          session.close_mailbox(command.key, command.deleted);
+          mailbox_ops.push_back(std::move(command));
           break;
         case Command::Type::kAck:
           session.ack(command.key);
           break;
+      }
+    }
+    if (!mailbox_ops.empty()) {
+      Command op = std::move(mailbox_ops.front());
+      mailbox_ops.pop_front();
+      if (op.type == Command::Type::kOpenMailbox) {
+        session.open_mailbox(op.key, op.deleted);
+      } else {
+        session.close_mailbox(op.key, op.deleted);
       }
     }
     if (watches_dirty && session.ready()) watches_dirty = !session.subscribe_watches();
