@@ -31,9 +31,13 @@ bool MessagingAgent::connect() {
   // A fresh client: a closed one keeps the old connection's half-read bytes.
   client_ = CoordClient();
   last_seq_ = 0;
+  owed_.merge(unacked_);  // left unacked: they come again on this connection
+  unacked_.clear();
   if (!client_.connect(socket_.string())) return fail(client_.error());
   // takeover: coordd may not have noticed yet that our previous connection closed.
-  auto reply = request({{"op", "hello"}, {"agent", plan_.agent}, {"takeover", true}});
+  json::object hello{{"op", "hello"}, {"agent", plan_.agent}, {"takeover", true}};
+  if (plan_.ack) hello["ack"] = true;
+  auto reply = request(std::move(hello));
   if (!reply) return false;
   if (reply->at("type") != "hello") return fail("hello refused: " + json::serialize(*reply));
   return true;
@@ -57,6 +61,18 @@ bool MessagingAgent::take(const std::string& text, json::object& line) {
     }
     last_seq_ = seq;
     ++counts_.received;
+    if (plan_.ack && to != "*") {
+      bool again = line.contains("redelivered");
+      if (seq <= acked_upto_) return fail("a message acked before came again: " + text);
+      // (One marked may be new to us: written to a connection we left before
+      // reading it.)
+      if (!again && (unacked_.contains(seq) || owed_.contains(seq))) {
+        return fail("a message delivered twice without the redelivered mark: " + text);
+      }
+      owed_.erase(seq);
+      counts_.redelivered += again;
+      unacked_.insert(seq);
+    }
   } else if (type == "lagged") {
     std::uint64_t from = number(line, "from_seq"), to = number(line, "to_seq");
     if (from <= last_seq_ || to < from) {
@@ -92,6 +108,17 @@ std::optional<json::object> MessagingAgent::request(json::object request) {
       return line;
     }
   }
+}
+
+bool MessagingAgent::ack_read() {
+  if (!plan_.ack || unacked_.empty()) return true;
+  std::uint64_t upto = *unacked_.rbegin();
+  std::optional<json::object> reply = request({{"op", "ack"}, {"upto", upto}});
+  if (!reply) return false;
+  if (reply->at("type") != "acked") return fail("ack refused: " + json::serialize(*reply));
+  unacked_.clear();
+  acked_upto_ = upto;
+  return true;
 }
 
 bool MessagingAgent::send_one() {
@@ -143,7 +170,7 @@ std::string MessagingAgent::run(std::stop_token stop) {
       ++counts_.reconnects;
       if (!connect()) break;
     }
-    if (!send_one()) break;
+    if (!ack_read() || !send_one()) break;
     next += period;
     if (auto now = SteadyClock::now(); next < now - 1s) next = now;
     // Reading until the next send is this agent's pacing.

@@ -3,15 +3,17 @@
 // broadcasts, reads what it is sent, and now and then reconnects (hello with
 // takeover). It checks what the bus promises one connection: messages in
 // strictly increasing seq, never twice, mailbox lag markers only over seqs not
-// delivered. It never fails the test itself: run() returns what went wrong.
-// connect() on the main thread (so every agent exists before anyone sends),
-// then run() on its own thread.
+// delivered; an acking agent also that a message comes again (marked) only
+// while it was not acked, and never once it was. It never fails the test itself: run() returns what
+// went wrong. connect() on the main thread (so every agent exists before anyone sends), then run()
+// on its own thread.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <random>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -27,6 +29,9 @@ struct AgentPlan {
   double sends_per_second = 20;
   unsigned broadcast_percent = 15;
   unsigned reconnect_percent = 2;
+  // Acknowledged delivery: it acks what it read before each send, and so
+  // its reconnects (without acking first) must bring the unacked again.
+  bool ack = false;
 };
 
 struct AgentCounts {
@@ -36,6 +41,7 @@ struct AgentCounts {
   std::uint64_t mailbox_full = 0;  // back-pressure: the peer's mailbox was full
   std::uint64_t lag_markers = 0;   // broadcasts owed to a full mailbox
   std::uint64_t reconnects = 0;
+  std::uint64_t redelivered = 0;  // acking agents: messages that came again, as promised
 };
 
 class MessagingAgent {
@@ -65,7 +71,16 @@ class MessagingAgent {
   AgentPlan plan_;
   CoordClient client_;
   std::mt19937 random_;
+  // Acks every targeted message read so far (acking agents).
+  bool ack_read();
+
   std::uint64_t last_seq_ = 0;  // of this connection
+  // Acking agents: targeted messages read on this connection and not acked
+  // yet; those read on an earlier one and never acked (they must come
+  // again, marked); and the seq every message up to which was acked.
+  std::set<std::uint64_t> unacked_;
+  std::set<std::uint64_t> owed_;
+  std::uint64_t acked_upto_ = 0;
   std::uint64_t next_req_ = 1;
   std::uint64_t next_message_ = 1;
   AgentCounts counts_;

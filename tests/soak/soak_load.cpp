@@ -59,8 +59,8 @@ std::vector<RoamingPlan> roaming_plans(std::uint32_t seed) {
 std::vector<AgentPlan> agent_plans(std::uint32_t seed) {
   return {
       {"orchestrator", {"worker-1", "worker-2", "worker-3"}, seed + 11},
-      {"worker-1", {"orchestrator", "worker-2"}, seed + 12},
-      {"worker-2", {"orchestrator", "worker-3"}, seed + 13},
+      {"worker-1", {"orchestrator", "worker-2"}, seed + 12, 20, 15, 2, /*ack=*/true},
+      {"worker-2", {"orchestrator", "worker-3"}, seed + 13, 20, 15, 2, /*ack=*/true},
       {"worker-3", {"orchestrator", "worker-1"}, seed + 14},
   };
 }
@@ -162,7 +162,10 @@ SoakLoad::Totals SoakLoad::totals() const {
     totals.cut_off += subscriber->counts().cut_off;
     totals.messages += subscriber->counts().messages;
   }
-  for (const auto& agent : agents_) totals.messages += agent->counts().received;
+  for (const auto& agent : agents_) {
+    totals.messages += agent->counts().received;
+    totals.redelivered += agent->counts().redelivered;
+  }
   totals.directory_replacements = churner_->counts().replacements;
   totals.permission_flips = churner_->counts().permission_flips;
   return totals;
@@ -194,6 +197,7 @@ std::string SoakLoad::figures() const {
         << counts.broadcasts << " broadcasts, received " << counts.received << ", "
         << counts.mailbox_full << " mailbox_full, " << counts.lag_markers << " lag marker(s), "
         << counts.reconnects << " reconnect(s)";
+    if (agent->plan().ack) out << ", acking: " << counts.redelivered << " redelivered";
   }
   return out.str();
 }

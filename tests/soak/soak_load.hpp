@@ -50,7 +50,8 @@ class SoakLoad {
     std::uint64_t lag_markers = 0;
     std::uint64_t resumes = 0;
     std::uint64_t cut_off = 0;
-    std::uint64_t messages = 0;  // received by agents and taps
+    std::uint64_t messages = 0;     // received by agents and taps
+    std::uint64_t redelivered = 0;  // to acking agents, after a reconnect without acks
     std::uint64_t directory_replacements = 0;
     std::uint64_t permission_flips = 0;
   };

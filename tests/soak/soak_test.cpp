@@ -56,6 +56,7 @@ TEST_CASE(
   CHECK(exercised.lag_markers > 0);
   CHECK(exercised.resumes > 0);
   CHECK(exercised.messages > 0);
+  CHECK(exercised.redelivered > 0);  // acking agents reconnected with messages unacked
   CHECK(exercised.directory_replacements > 0);
   CHECK(exercised.permission_flips > 0);
   CHECK_FALSE(rss.process_gone);
