@@ -9,9 +9,21 @@
 #include <cstring>
 #include <vector>
 
+#include "client/daemon_connection.hpp"
 #include "proto/display.hpp"
 
 namespace coordd {
+
+void add_writer_options(CLI::App* sub, bool& json, std::optional<std::string>& root,
+                        std::string& socket, double& timeout) {
+  sub->add_flag("-j,--json", json, "Print the record written instead of its id.");
+  sub->add_option_function<std::string>(
+         "--root", [&root](const std::string& v) { root = v; },
+         "Repository. Default: $MUSE_REPO_ROOT, else the nearest ancestor holding .muse/.")
+      ->type_name("DIR");
+  add_socket_option(sub, socket);
+  add_timeout_option(sub, timeout);
+}
 namespace {
 
 Status os_error(const std::string& what, const std::string& path) {

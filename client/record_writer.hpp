@@ -6,6 +6,8 @@
 // Blocking file I/O; main thread.
 #pragma once
 
+#include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "proto/muse_records.hpp"
@@ -26,6 +28,10 @@ inline constexpr int kAlreadyReleasedExit = 5;     // heartbeat, release: it was
 // .muse/coordination or the kind directory is a symlink, or a file of that
 // name exists. Returns the path written.
 Result<std::string> write_record(const std::string& root, const MuseRecord& record);
+
+// The options every writing command takes: --json, --root, --socket, --timeout.
+void add_writer_options(CLI::App* sub, bool& json, std::optional<std::string>& root,
+                        std::string& socket, double& timeout);
 
 // Prints the record's id, or with `json` the file's text, on stdout.
 void print_written(const MuseRecord& record, bool json);

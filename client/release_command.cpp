@@ -35,13 +35,7 @@ CLI::App* add_release_command(CLI::App& app, ReleaseArgs& args) {
          "--run-id", [&args](const std::string& v) { args.run_id = v; },
          "The run writing it. Default: the reservation's run_id.")
       ->type_name("ID");
-  sub->add_flag("-j,--json", args.json, "Print the record written instead of its id.");
-  sub->add_option_function<std::string>(
-         "--root", [&args](const std::string& v) { args.root = v; },
-         "Repository. Default: $MUSE_REPO_ROOT, else the nearest ancestor holding .muse/.")
-      ->type_name("DIR");
-  add_socket_option(sub, args.socket);
-  add_timeout_option(sub, args.timeout);
+  add_writer_options(sub, args.json, args.root, args.socket, args.timeout);
   return sub;
 }
 

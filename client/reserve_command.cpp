@@ -86,13 +86,7 @@ CLI::App* add_reserve_command(CLI::App& app, ReserveArgs& args) {
   sub->add_flag("--exclusive", args.exclusive,
                 "Refuse (exit 3, nothing written) when an address is held by another active "
                 "reservation.");
-  sub->add_flag("-j,--json", args.json, "Print the record written instead of its id.");
-  sub->add_option_function<std::string>(
-         "--root", [&args](const std::string& v) { args.root = v; },
-         "Repository. Default: $MUSE_REPO_ROOT, else the nearest ancestor holding .muse/.")
-      ->type_name("DIR");
-  add_socket_option(sub, args.socket);
-  add_timeout_option(sub, args.timeout);
+  add_writer_options(sub, args.json, args.root, args.socket, args.timeout);
   return sub;
 }
 
