@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "client/daemon_connection.hpp"
+#include "client/json_fields.hpp"
 #include "client/message_text.hpp"
 #include "client/stop_signals.hpp"
 #include "proto/display.hpp"
@@ -13,13 +14,6 @@ namespace coordd {
 namespace json = boost::json;
 
 namespace {
-
-std::uint64_t count_of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_uint64()                         ? v->get_uint64()
-         : v && v->is_int64() && v->get_int64() >= 0 ? std::uint64_t(v->get_int64())
-                                                     : 0;
-}
 
 int fail(const std::string& why) {
   std::fprintf(stderr, "❌ recv: %s\n", strip_control(why).c_str());
@@ -82,7 +76,7 @@ int run_recv(const RecvArgs& args) {
                      ? " (another connection holds it; --takeover replaces it)"
                      : ""));
   }
-  std::size_t waiting = count_of(reply, "waiting");
+  std::size_t waiting = uint_field(reply, "waiting");
   std::size_t want = waiting;
   if (args.max) want = std::min(want, args.max);
   CoordClient::Deadline deadline;
@@ -136,7 +130,7 @@ int run_recv(const RecvArgs& args) {
     ++shown;
     const json::value* to = line.if_contains("to");
     bool broadcast = to && to->is_string() && to->get_string() == "*";
-    if (!broadcast) last = std::max(last, count_of(line, "seq"));  // broadcasts take no ack
+    if (!broadcast) last = std::max(last, uint_field(line, "seq"));  // broadcasts take no ack
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     return fail("cannot write the messages to stdout; not acked: they come again");

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "client/daemon_connection.hpp"
+#include "client/json_fields.hpp"
 #include "client/message_text.hpp"
 #include "client/stop_signals.hpp"
 #include "proto/display.hpp"
@@ -14,18 +15,6 @@ namespace coordd {
 namespace json = boost::json;
 
 namespace {
-
-std::uint64_t count_of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_uint64()                         ? v->get_uint64()
-         : v && v->is_int64() && v->get_int64() >= 0 ? std::uint64_t(v->get_int64())
-                                                     : 0;
-}
-
-std::string string_of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 // One tap subscription's stream, resumable: where it has got to.
 class Tap {
@@ -53,9 +42,9 @@ class Tap {
       json::value parsed = json::parse(text, ec);
       if (ec || !parsed.is_object()) continue;
       const json::object& line = parsed.get_object();
-      std::string type = string_of(line, "type");
-      if (type == "message" && count_of(line, "sub") == sub_) {
-        last_seq_ = std::max(last_seq_, count_of(line, "seq"));
+      std::string type = string_field(line, "type");
+      if (type == "message" && uint_field(line, "sub") == sub_) {
+        last_seq_ = std::max(last_seq_, uint_field(line, "seq"));
         if (args_.json) {
           std::printf("%s\n", text.c_str());
         } else {
@@ -63,16 +52,16 @@ class Tap {
         }
         std::fflush(stdout);
         if (args_.count && ++shown_ >= args_.count) return true;
-      } else if (type == "lagged" && count_of(line, "sub") == sub_) {
+      } else if (type == "lagged" && uint_field(line, "sub") == sub_) {
         // Fell behind: read the gap again from the journal.
-        std::uint64_t from = count_of(line, "from_seq");
+        std::uint64_t from = uint_field(line, "from_seq");
         last_seq_ = from > 0 ? from - 1 : 0;
         json::object reply;
         call_daemon(daemon_.client, {{"op", "unsubscribe"}, {"sub", sub_}}, reply,
                     reply_timeout(args_.timeout));
         if (!subscribe().empty()) return false;
-      } else if (type == "snapshot_end" && count_of(line, "sub") == sub_) {
-        last_seq_ = std::max(last_seq_, count_of(line, "seq"));
+      } else if (type == "snapshot_end" && uint_field(line, "sub") == sub_) {
+        last_seq_ = std::max(last_seq_, uint_field(line, "seq"));
       }
     }
   }
@@ -96,15 +85,15 @@ class Tap {
         !error.empty()) {
       return error;
     }
-    sub_ = count_of(reply, "sub");
+    sub_ = uint_field(reply, "sub");
     if (resuming && reply.contains("resumed") && !reply.at("resumed").as_bool()) {
       std::fprintf(
           stderr, "⚠️  coordd %s: messages after seq %llu of the earlier run were not seen\n",
-          string_of(reply, "reason") == "epoch_changed" ? "restarted" : "no longer holds them",
+          string_field(reply, "reason") == "epoch_changed" ? "restarted" : "no longer holds them",
           static_cast<unsigned long long>(last_seq_));
     }
-    if (!resuming || string_of(reply, "reason") == "epoch_changed")
-      last_seq_ = count_of(reply, "seq");
+    if (!resuming || string_field(reply, "reason") == "epoch_changed")
+      last_seq_ = uint_field(reply, "seq");
     epoch_ = daemon_.hello.epoch;
     return "";
   }

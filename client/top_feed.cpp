@@ -3,18 +3,10 @@
 #include <boost/json.hpp>
 
 #include "client/exact_json.hpp"
+#include "client/json_fields.hpp"
 
 namespace coordd {
 namespace json = boost::json;
-
-namespace {
-
-std::uint64_t number_at(const json::object& obj, std::string_view key, std::uint64_t fallback) {
-  auto* value = obj.if_contains(key);
-  return value && value->is_number() ? value->to_number<std::uint64_t>() : fallback;
-}
-
-}  // namespace
 
 TopFeed::TopFeed(std::string socket_path, TopModel& model, std::chrono::milliseconds timeout)
     : socket_path_(std::move(socket_path)), model_(model), timeout_(timeout) {}
@@ -37,11 +29,11 @@ std::string TopFeed::connect(TopClock::time_point now) {
   // journal's latest lines, as far as they can be replayed.
   std::uint64_t since = last_seq_;
   if (daemon_.hello.epoch != epoch_) {
-    std::uint64_t seq = number_at(status, "seq", 0);
+    std::uint64_t seq = uint_field(status, "seq", 0);
     std::uint64_t floor = 0;
     if (const json::value* journal = status.if_contains("journal");
         journal && journal->is_object()) {
-      floor = number_at(journal->get_object(), "replayable_after_seq", 0);
+      floor = uint_field(journal->get_object(), "replayable_after_seq", 0);
     }
     since = std::max(floor, seq > kReplayed ? seq - kReplayed : 0);
     epoch_ = daemon_.hello.epoch;
@@ -54,7 +46,7 @@ std::string TopFeed::connect(TopClock::time_point now) {
     return error;
   }
   last_seq_ = since;
-  model_.set_live_after(number_at(subscribed, "seq", since));
+  model_.set_live_after(uint_field(subscribed, "seq", since));
   bool leases_changed = false;
   if (std::string error = drain(now, leases_changed); !error.empty()) return error;
   return refresh(true);
@@ -79,7 +71,7 @@ std::string TopFeed::drain(TopClock::time_point now, bool& leases_changed) {
     json::value value = parse_exact_json(line, ec);
     if (ec || !value.is_object()) continue;
     const json::object& obj = value.get_object();
-    std::uint64_t seq = number_at(obj, "seq", 0);
+    std::uint64_t seq = uint_field(obj, "seq", 0);
     auto* type = obj.if_contains("type");
     bool streamed = type && (*type == "event" || *type == "message");
     if (streamed && seq <= last_seq_) continue;  // a snapshot of a resync: already shown
