@@ -433,5 +433,32 @@ TEST_CASE(
   CHECK(host.bridge.closed.back() == std::pair<std::string, bool>("w1", false));
 }
 
+TEST_CASE(
+    "in a swarm a hello with mailbox false is refused with agent_elsewhere unless the agent's "
+    "mailbox is on this host, and its sends then carry the agent as sender") {
+  Host host;
+  host.registry_read();
+  host.entry("w1", "b", true, 5);
+  FixtureClient& shell = host.server.connect();
+  shell.send({{"op", "hello"}, {"agent", "w1"}, {"mailbox", false}});
+  host.server.run();
+  CHECK(shell.take().at("code") == "agent_elsewhere");
+
+  FixtureClient& holder = host.held("orch", 6);
+  FixtureClient& orch_shell = host.server.connect();
+  orch_shell.send({{"op", "hello"}, {"agent", "orch"}, {"mailbox", false}});
+  host.server.run();
+  json::object hello = orch_shell.take();
+  CHECK(type_of(hello) == "hello");
+  CHECK(hello.at("mailbox") == false);
+  orch_shell.send({{"op", "send"},
+                   {"to", "w1"},
+                   {"message", {{"kind", "additional_context"}, {"content", "from the shell"}}}});
+  host.server.run();
+  REQUIRE(host.bridge.published.size() == 1);
+  CHECK(decode_message_value(host.bridge.published[0].body)->from == "orch");
+  CHECK(holder.lines().empty());  // the holder keeps its mailbox
+}
+
 }  // namespace
 }  // namespace coordd::testing
