@@ -9,6 +9,7 @@
 #include "proto/timestamp.hpp"
 #include "tests/cluster/swarm_fixture.hpp"
 #include "tests/support/poll_until.hpp"
+#include "tests/support/program_paths.hpp"
 
 namespace coordd::swarm {
 namespace {
@@ -364,6 +365,57 @@ TEST_CASE(
   swarm.restart(1);
   b = wait_stale(false);
   CHECK(std::string(b.at("epoch").as_string()) != first_epoch);  // the run holding b now
+}
+
+}  // namespace coordd::swarm
+
+namespace coordd::swarm {
+namespace {
+
+// `coordctl reserve` run against host i: its exit and what it printed.
+struct Reserved {
+  support::ExitStatus status;
+  std::string out, err;
+};
+Reserved reserve_on(Swarm& swarm, int i, std::vector<std::string> args) {
+  Node& node = swarm.node(i);
+  std::vector<std::string> argv = {support::coordctl_binary(), "reserve", "--socket",
+                                   node.ws->socket().string(), "--root",  node.ws->repo().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  support::ChildOptions options;
+  options.stdout_to = support::Output::kCollect;
+  options.stderr_to = support::Output::kCollect;
+  support::ChildProcess process(argv, options);
+  process.read_until([] { return false; }, 20s);  // to its end: the pipes close
+  std::optional<support::ExitStatus> exit = process.wait(5s);
+  REQUIRE_MESSAGE(exit, "coordctl reserve did not finish");
+  return {*exit, process.stdout_text(), process.stderr_text()};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "coordctl reserve warns of an address another host's agent holds, naming that host, and "
+    "--exclusive refuses it there") {
+  Swarm swarm(2);
+  Reserved first = reserve_on(swarm, 0, {"src/billing.py::total", "--run-id", "agent-a"});
+  INFO(first.err);
+  REQUIRE(first.status.code == 0);
+  std::string id = first.out.substr(0, first.out.find('\n'));
+  swarm.settle(0);  // the swarm has a's reservation
+  swarm.sync(1);    // and b has read it
+  Reserved second = reserve_on(swarm, 1, {"src/billing.py::total", "--run-id", "agent-b"});
+  INFO("second: " << second.out << " / " << second.err);
+  CHECK(second.status.code == 0);  // Muse warns; it does not refuse
+  CHECK(second.err.find("agent-a") != std::string::npos);
+  CHECK(second.err.find(id) != std::string::npos);
+  CHECK(second.err.find("host a") != std::string::npos);
+  Reserved exclusive =
+      reserve_on(swarm, 1, {"src/billing.py::total", "--run-id", "agent-b", "--exclusive"});
+  CHECK(exclusive.status.code == 3);
+  Reserved free = reserve_on(swarm, 1, {"src/other.py::f", "--run-id", "agent-b"});
+  CHECK(free.status.code == 0);
+  CHECK(free.err.empty());
 }
 
 }  // namespace coordd::swarm
