@@ -40,6 +40,7 @@ ClusterLink::ClusterLink(boost::asio::io_context& io, Engine& engine, FileSystem
       epoch_(std::move(epoch)),
       rejects_log_(engine.clock(), io.get_executor()),
       errors_log_(engine.clock(), io.get_executor()),
+      too_large_log_(engine.clock(), io.get_executor()),
       mirror_log_(engine.clock(), io.get_executor()),
       mirror_(engine, fs, mirror_log_),
       retry_timer_(engine.clock().make_alarm(io.get_executor())) {
@@ -441,9 +442,10 @@ void ClusterLink::flush() {
       // No server would take it: say so once per change, and take back an
       // earlier (smaller) version the others would otherwise keep.
       ++counters_.too_large;
-      errors_log_.warn("not sharing " + escape_control(key) + ": its value is " +
-                       std::to_string(value.size()) + " bytes, over the servers' max_payload of " +
-                       std::to_string(connection_.max_payload) + "; it stays local");
+      too_large_log_.warn("not sharing " + escape_control(key) + ": its value is " +
+                          std::to_string(value.size()) +
+                          " bytes, over the servers' max_payload of " +
+                          std::to_string(connection_.max_payload) + "; it stays local");
       record = nullptr;
       value.clear();
       if (!held_.contains(key)) {

@@ -150,6 +150,8 @@ class ClusterLink final : public ClusterView {
   std::unique_ptr<SwarmBus> swarm_bus_;
   LogThrottle rejects_log_;
   LogThrottle errors_log_;
+  // Its own, so a connection error just logged does not hide it.
+  LogThrottle too_large_log_;
   LogThrottle mirror_log_;
   Mirror mirror_;
   std::unique_ptr<Alarm> retry_timer_;
