@@ -147,6 +147,7 @@ void SwarmBus::kick(const std::string& agent) {
       bridge_.open_mailbox(encode_name_part(agent), !mine.consumer_made);
       mine.consumer_made = true;
       mine.pulling = true;
+      mine.opening = true;
     }
     return;
   }
@@ -657,6 +658,9 @@ void SwarmBus::on_event(BridgeEvent& event) {
       on_pulled(*message);
     }
   } else if (auto* opened = std::get_if<BridgeMailboxOpened>(&event)) {
+    if (std::optional<std::string> agent = decode_name_part(opened->agent)) {
+      if (auto it = mine_.find(*agent); it != mine_.end()) it->second.opening = false;
+    }
     if (!opened->ok) {
       errors_log_.warn("swarm: " + escape_control(opened->error) + "; retrying");
       std::optional<std::string> agent = decode_name_part(opened->agent);
@@ -680,6 +684,11 @@ json::object SwarmBus::status() const {
   for (const auto& [agent, entry] : registry_) connected_elsewhere += live_elsewhere(entry);
   out["connected_elsewhere"] = connected_elsewhere;
   out["held_here"] = mine_.size();
+  // Mailbox consumers asked for and not made yet (a burst of hellos makes
+  // them one at a time): their messages wait in the stream meanwhile.
+  std::size_t opening = 0;
+  for (const auto& [agent, mine] : mine_) opening += mine.opening;
+  out["mailboxes_opening"] = opening;
   out["sent"] = counters_.sent;
   out["received"] = counters_.received;
   out["refused"] = counters_.refused;

@@ -108,6 +108,7 @@ class SwarmBus final : public SwarmRoute {
     std::vector<Waiter> waiters;
     bool consumer_made = false;  // this run re-made its consumer
     bool pulling = false;
+    bool opening = false;                // its consumer is being (re)made: not yet answered
     std::set<std::uint64_t> in_mailbox;  // stream seqs taken, not yet acked
     // Stream seqs handed over lately (their acks may be lost): bounded.
     std::set<std::uint64_t> handed;

@@ -679,6 +679,14 @@ TEST_CASE(
       CHECK_MESSAGE((n && (n->is_int64() || n->is_uint64()) && n->to_number<std::int64_t>() >= 0),
                     swarm.node(i).host << ": " << name << " is not a count in " << text(counters));
     }
+    // Every mailbox consumer asked for is made in time (w1's already was:
+    // a message came through it).
+    json::object latest;
+    bool made = support::poll_until(support::PollClock::now() + 10s, [&] {
+      latest = message_counters(*swarm.node(i).daemon);
+      return latest.at("mailboxes_opening") == 0;
+    });
+    CHECK_MESSAGE(made, swarm.node(i).host << ": " << text(latest));
   }
 }
 
