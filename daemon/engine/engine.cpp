@@ -306,7 +306,7 @@ std::vector<std::pair<RecordRef, Engine::MirrorFile>> Engine::mirror_files(RootI
 void Engine::store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
                           Record* existing) {
   bool added = existing == nullptr;
-  Record fresh{std::move(parsed.data_json), store_.tag(parsed.run_id), store_.tag(parsed.branch),
+  Record fresh{RecordJson(parsed.data_json), store_.tag(parsed.run_id), store_.tag(parsed.branch),
                stamp, 0};
   Record& stored = added ? store_.put(ref, std::move(fresh)) : (*existing = std::move(fresh));
   std::vector<Expiry> expired;

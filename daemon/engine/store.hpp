@@ -6,17 +6,21 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "daemon/engine/file_system.hpp"
+#include "daemon/engine/record_json.hpp"
 #include "daemon/engine/record_ref.hpp"
 #include "daemon/engine/string_pool.hpp"
 
 namespace coordd {
 
+// 64 bytes beside its id (the map node is 104, malloc's chunk 112): kept
+// small, as a daemon holds one per record, and 1M records (bench/: scale).
 struct Record {
-  std::string data_json;  // compact JSON object
-  PooledString run_id;    // for filters; "" when absent (Store::tag makes them)
+  RecordJson data_json;  // compact JSON object
+  PooledString run_id;   // for filters; "" when absent (Store::tag makes them)
   PooledString branch;
   FileStamp stamp;        // of the content last read
   std::uint64_t seq = 0;  // seq of the last event about this record
@@ -24,7 +28,15 @@ struct Record {
 
 class Store {
  public:
-  using KindRecords = std::unordered_map<std::string, Record>;
+  // Hashes ids without caching the hash in each node (noexcept, so
+  // libstdc++ does not): 8 bytes less, and the node fits malloc's 112-byte
+  // class rather than 128.
+  struct IdHash {
+    std::size_t operator()(const std::string& id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+  };
+  using KindRecords = std::unordered_map<std::string, Record, IdHash>;
 
   // A run_id or branch value, shared with every record carrying it.
   PooledString tag(std::string_view value) { return tags_.intern(value); }

@@ -40,3 +40,21 @@ TEST_CASE("a string leaves the pool when its last handle goes") {
   CHECK(pool.size() == 0);
   CHECK(*pool.intern("run-1") == "run-1");
 }
+
+TEST_CASE("a handle is one pointer, an empty one reads as the empty string, and moves leave none") {
+  StringPool pool;
+  CHECK(sizeof(PooledString) == sizeof(void*));
+  PooledString empty;
+  CHECK(*empty == "");
+  CHECK(empty->empty());
+  PooledString a = pool.intern("branch-x");
+  PooledString b = std::move(a);
+  CHECK(*a == "");
+  CHECK(*b == "branch-x");
+  CHECK(pool.size() == 1);
+  a = b;  // copy-assign: two handles, one entry
+  b = pool.intern("other");
+  CHECK(pool.size() == 2);
+  a = PooledString();
+  CHECK(pool.size() == 1);
+}
