@@ -1,6 +1,7 @@
 #include "daemon/engine/active_leases.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace coordd {
 namespace {
@@ -83,9 +84,55 @@ const std::string& ActiveLeases::reported_file(const LeaseKey& key, const Lease&
   return lease.own_defines ? key.id : lease.others->expires_at.begin()->first;
 }
 
+void ActiveLeases::place(std::size_t i, const Deadline& deadline) {
+  deadlines_[i] = deadline;
+  deadline.lease->second.slot = static_cast<std::uint32_t>(i);
+}
+
+void ActiveLeases::sift_up(std::size_t i) {
+  Deadline moving = deadlines_[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (!earlier(moving, deadlines_[parent])) break;
+    place(i, deadlines_[parent]);
+    i = parent;
+  }
+  place(i, moving);
+}
+
+void ActiveLeases::sift_down(std::size_t i) {
+  Deadline moving = deadlines_[i];
+  std::size_t n = deadlines_.size();
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && earlier(deadlines_[child + 1], deadlines_[child])) ++child;
+    if (!earlier(deadlines_[child], moving)) break;
+    place(i, deadlines_[child]);
+    i = child;
+  }
+  place(i, moving);
+}
+
+void ActiveLeases::arm(Leases::iterator it, WallTime at) {
+  if (deadlines_.size() >= kUnarmed) throw std::length_error("more than 4G active leases");
+  deadlines_.push_back(Deadline{at, &*it});
+  sift_up(deadlines_.size() - 1);
+}
+
 void ActiveLeases::disarm(Leases::iterator it) {
-  if (it->second.armed) deadlines_.erase(Deadline{it->second.armed_at, &it->first});
-  it->second.armed = false;
+  if (!it->second.armed()) return;
+  std::size_t i = it->second.slot;
+  it->second.slot = kUnarmed;
+  Deadline last = deadlines_.back();
+  deadlines_.pop_back();
+  if (i == deadlines_.size()) return;  // it was the last entry
+  place(i, last);
+  if (i > 0 && earlier(last, deadlines_[(i - 1) / 2])) {
+    sift_up(i);
+  } else {
+    sift_down(i);
+  }
 }
 
 void ActiveLeases::leave(const RecordRef& record, bool report, WallTime now,
@@ -98,7 +145,7 @@ void ActiveLeases::leave(const RecordRef& record, bool report, WallTime now,
     reevaluate(it, now, expired);
     return;
   }
-  if (report && it->second.armed) expired.push_back(Expiry{record, ExpiryCause::kTtl});
+  if (report && it->second.armed()) expired.push_back(Expiry{record, ExpiryCause::kTtl});
   disarm(it);
   leases_.erase(it);
 }
@@ -213,13 +260,11 @@ void ActiveLeases::reevaluate(Leases::iterator it, WallTime now, std::vector<Exp
   bool released = release_count_.contains(it->first);
   std::optional<WallTime> expiry = effective_expiry(it->first, lease);
   bool active = !released && expiry && now < *expiry;
-  bool was_active = lease.armed;
+  bool was_active = lease.armed();
 
   disarm(it);
   if (active) {
-    lease.armed = true;
-    lease.armed_at = *expiry;
-    deadlines_.insert(Deadline{*expiry, &it->first});
+    arm(it, *expiry);
   } else if (was_active) {
     expired.push_back(
         Expiry{RecordRef{it->first.root, it->first.claim ? Kind::kClaim : Kind::kReservation,
@@ -229,21 +274,20 @@ void ActiveLeases::reevaluate(Leases::iterator it, WallTime now, std::vector<Exp
 }
 
 void ActiveLeases::advance(WallTime now, std::vector<Expiry>& expired) {
-  while (!deadlines_.empty() && deadlines_.begin()->at <= now) {
-    LeaseKey key = *deadlines_.begin()->key;
-    reevaluate(key, now, expired);
+  while (!deadlines_.empty() && deadlines_.front().at <= now) {
+    reevaluate(leases_.find(deadlines_.front().lease->first), now, expired);
   }
 }
 
 std::optional<WallTime> ActiveLeases::next_deadline() const {
   if (deadlines_.empty()) return std::nullopt;
-  return deadlines_.begin()->at;
+  return deadlines_.front().at;
 }
 
 std::optional<LeaseState> ActiveLeases::state_of(const RecordRef& record) const {
   auto it = defined_by(record);
   if (it == leases_.end()) return std::nullopt;
-  return LeaseState{it->second.armed, effective_expiry(it->first, it->second)};
+  return LeaseState{it->second.armed(), effective_expiry(it->first, it->second)};
 }
 
 }  // namespace coordd

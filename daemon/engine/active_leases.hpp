@@ -6,6 +6,7 @@
 // `now`; owned by the Engine on the reactor thread.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,27 +87,28 @@ class ActiveLeases {
   };
   // One node per lease, the only copy of its id: memory is per record, and a
   // daemon holds 100k of them (bench/: scale), so the node is kept small.
+  static constexpr std::uint32_t kUnarmed = UINT32_MAX;
   struct Lease {
     std::unique_ptr<OtherFiles> others;  // null in the usual case
     WallTime own_expires_at{};           // <lease id>.json's, valid when own_has_expiry
-    WallTime armed_at{};                 // its entry in deadlines_, valid while armed (active)
+    std::uint32_t slot = kUnarmed;       // its entry in deadlines_ while armed (active)
     bool own_defines = false;            // <lease id>.json (of the lease's kind) defines it
     bool own_has_expiry = false;
-    bool armed = false;
+    bool armed() const { return slot != kUnarmed; }
     bool defined() const { return own_defines || (others && !others->expires_at.empty()); }
   };
   using Leases = std::unordered_map<LeaseKey, Lease, LeaseKeyHash>;
-  // Active leases by effective expiry (then key, so the order is reproducible);
-  // the key lives in its Leases node, which never moves.
+  // Active leases by effective expiry, then key (so the order is
+  // reproducible): a binary heap of 16-byte entries, each lease knowing its
+  // slot (a std::set node was 64). The entry points at the lease's node in
+  // leases_, which never moves.
   struct Deadline {
     WallTime at;
-    const LeaseKey* key;
+    Leases::value_type* lease;
   };
-  struct DeadlineOrder {
-    bool operator()(const Deadline& a, const Deadline& b) const {
-      return a.at != b.at ? a.at < b.at : *a.key < *b.key;
-    }
-  };
+  static bool earlier(const Deadline& a, const Deadline& b) {
+    return a.at != b.at ? a.at < b.at : a.lease->first < b.lease->first;
+  }
   // What a heartbeat or release record points at.
   struct Pointer {
     LeaseKey target;
@@ -127,7 +129,12 @@ class ActiveLeases {
   // lease any more it is forgotten, reporting its expiry on `record` if it
   // was active and `report` is set; otherwise it is re-evaluated.
   void leave(const RecordRef& record, bool report, WallTime now, std::vector<Expiry>& expired);
+  void arm(Leases::iterator it, WallTime at);
   void disarm(Leases::iterator it);
+  // Heap order around slot i; each moved entry's lease learns its new slot.
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void place(std::size_t i, const Deadline& deadline);
   std::optional<WallTime> effective_expiry(const LeaseKey& key, const Lease& lease) const;
   void drop_pointer(const RecordRef& record, WallTime now, std::vector<Expiry>& expired);
   void reevaluate(const LeaseKey& key, WallTime now, std::vector<Expiry>& expired);
@@ -140,7 +147,7 @@ class ActiveLeases {
   std::map<RecordRef, Pointer> releases_;
   std::map<LeaseKey, std::multiset<WallTime>> extensions_;
   std::map<LeaseKey, int> release_count_;
-  std::set<Deadline, DeadlineOrder> deadlines_;
+  std::vector<Deadline> deadlines_;
 };
 
 }  // namespace coordd

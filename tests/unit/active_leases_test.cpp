@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -486,4 +490,60 @@ TEST_CASE_FIXTURE(LeaseFixture, "a clock step forward expires every due lease ex
   CHECK(expired[1].record.id == "r2");
   CHECK(active("r3"));
   CHECK(leases.next_deadline() == at("2026-03-30T18:00:00Z"));
+}
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "many leases rewritten, removed and expiring end in expiry order, ties by id, "
+                  "as a plain model of them says") {
+  // A deterministic shuffle of puts, rewrites and removals over 400 leases
+  // whose expiries fall on 20 distinct minutes (many ties), then time moving
+  // a minute at a time: each advance must end exactly the model's leases,
+  // earliest first, ties by id, and next_deadline must be the model's.
+  std::map<std::string, int> model;  // id -> expiry minute (15:01 .. 15:20)
+  std::uint32_t state = 12345;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  auto minute_text = [](int minute) {
+    char text[40];
+    std::snprintf(text, sizeof text, "2026-03-30T15:%02d:00+00:00", minute);
+    return std::string(text);
+  };
+  for (int step = 0; step < 3000; ++step) {
+    std::string id = "r" + std::to_string(next() % 400);
+    if (next() % 5 == 0) {
+      erase(Kind::kReservation, id);
+      model.erase(id);
+    } else {
+      int minute = 1 + int(next() % 20);
+      reserve(id, minute_text(minute));
+      model[id] = minute;
+    }
+  }
+  REQUIRE(expired.empty());
+  CHECK(leases.active_count() == model.size());
+  for (int minute = 1; minute <= 21; ++minute) {
+    std::vector<std::pair<int, std::string>> due;
+    int earliest = 99;
+    for (const auto& [id, m] : model) {
+      if (m <= minute) due.emplace_back(m, id);
+      if (m > minute) earliest = std::min(earliest, m);
+    }
+    std::sort(due.begin(), due.end());
+    expired.clear();
+    advance_to(minute_text(minute).c_str());
+    std::vector<std::string> want, got;
+    for (const auto& [m, id] : due) want.push_back(id);
+    for (const Expiry& e : expired) got.push_back(e.record.id);
+    REQUIRE(got == want);
+    for (const auto& [m, id] : due) model.erase(id);
+    CHECK(leases.active_count() == model.size());
+    if (model.empty()) {
+      CHECK_FALSE(leases.next_deadline());
+    } else {
+      REQUIRE(leases.next_deadline());
+      CHECK(*leases.next_deadline() == at(minute_text(earliest).c_str()));
+    }
+  }
 }
