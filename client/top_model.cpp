@@ -41,6 +41,41 @@ std::uint64_t seq_of(const json::object& line) {
   return value && value->is_number() ? value->to_number<std::uint64_t>() : 0;
 }
 
+// A field's value as sent: a string as is, any other value serialized;
+// `fallback` when it is missing or null.
+std::string raw_text(const json::object& obj, std::string_view key, std::string_view fallback) {
+  auto* value = obj.if_contains(key);
+  if (!value || value->is_null()) return std::string(fallback);
+  if (value->is_string()) return std::string(value->get_string());
+  return json::serialize(*value);
+}
+
+json::value value_at(const json::object& obj, std::string_view key) {
+  auto* value = obj.if_contains(key);
+  return value ? *value : json::value(nullptr);
+}
+
+// What a message line shows after its kind, as sent: the first of its
+// summary, content, reason and text fields that is a string (`named` set),
+// else the rest of the message as JSON, else nothing.
+struct Gist {
+  std::string text;
+  bool named = false;
+};
+
+std::optional<Gist> gist_of(const json::object& message) {
+  for (std::string_view key : {"summary", "content", "reason", "text"}) {
+    if (auto* value = message.if_contains(key); value && value->is_string()) {
+      return Gist{std::string(value->get_string()), true};
+    }
+  }
+  json::object rest = message;
+  rest.erase("kind");
+  rest.erase("agent_id");
+  if (rest.empty()) return std::nullopt;
+  return Gist{json::serialize(rest), false};
+}
+
 bool is_lease_kind(std::string_view kind) {
   return kind == "reservation" || kind == "claim" || kind == "heartbeat" || kind == "release";
 }
@@ -74,20 +109,14 @@ double RateWindow::per_second(TopClock::time_point now) const {
 
 std::string message_summary(const json::object& message) {
   std::string kind = agent_text(message, "kind", "message");
-  for (std::string_view key : {"summary", "content", "reason", "text"}) {
-    if (auto* value = message.if_contains(key); value && value->is_string()) {
-      return kind + ": " + agent_text(value, "");
-    }
-  }
-  json::object rest = message;
-  rest.erase("kind");
-  rest.erase("agent_id");
-  return rest.empty() ? kind : kind + " " + strip_control(json::serialize(rest));
+  std::optional<Gist> gist = gist_of(message);
+  if (!gist) return kind;
+  return kind + (gist->named ? ": " : " ") + strip_control(gist->text);
 }
 
 void TopModel::set_daemon(std::string server, std::string socket) {
-  server_ = strip_control(server);
-  socket_ = strip_control(socket);
+  server_ = std::move(server);
+  socket_ = std::move(socket);
   ++version_;
 }
 
@@ -107,7 +136,7 @@ void TopModel::set_status(const json::object& status) {
     const json::object* entry = item.if_object();
     if (!entry) continue;
     TopAgent agent;
-    agent.id = agent_text(*entry, "agent", "?");
+    agent.id = raw_text(*entry, "agent", "?");
     auto* connected = entry->if_contains("connected");
     agent.connected = connected && *connected == true;
     if (auto* waiting = entry->if_contains("waiting"); waiting && waiting->is_number()) {
@@ -138,10 +167,11 @@ void TopModel::set_leases(const json::array& records) {
     if ((kind != "reservation" && kind != "claim") || !active || *active != true) continue;
     TopLease lease;
     lease.kind = kind;
-    lease.id = agent_text(*record, "id", "?");
+    lease.id = raw_text(*record, "id", "?");
     if (const json::object* data = object_at(*record, "data")) {
-      lease.run_id = agent_text(*data, "run_id", "?");
+      lease.run_id = raw_text(*data, "run_id", "?");
       lease.addresses = addresses_text(*data, 3);
+      lease.address_list = value_at(*data, "addresses");
     } else {
       lease.run_id = "?";
     }
@@ -156,8 +186,8 @@ void TopModel::set_leases(const json::array& records) {
     return a.expires.value_or(kLastWallTime) < b.expires.value_or(kLastWallTime);
   });
   auto same = [](const TopLease& a, const TopLease& b) {
-    return a.run_id == b.run_id && a.kind == b.kind && a.id == b.id && a.addresses == b.addresses &&
-           a.expires == b.expires;
+    return a.run_id == b.run_id && a.kind == b.kind && a.id == b.id &&
+           a.address_list == b.address_list && a.expires == b.expires;
   };
   if (std::equal(out.begin(), out.end(), leases_.begin(), leases_.end(), same)) return;
   leases_ = std::move(out);
@@ -175,10 +205,15 @@ bool TopModel::on_line(const json::object& line, TopClock::time_point now) {
     std::string kind = agent_text(line, "kind", "?");
     std::string text =
         pad_right(event_type, 8) + " " + pad_right(kind, 11) + " " + agent_text(line, "id", "?");
+    json::object fields{{"event_type", value_at(line, "event_type")},
+                        {"kind", value_at(line, "kind")},
+                        {"id", value_at(line, "id")}};
     if (const json::object* data = object_at(line, "data"); data && data->contains("run_id")) {
       text += "  " + agent_text(*data, "run_id", "?");
+      fields["run_id"] = data->at("run_id");
     }
-    keep(events_, {seq, clock_time(line), std::move(text)});
+    keep(events_,
+         {seq, clock_time(line), std::move(text), value_at(line, "timestamp"), std::move(fields)});
     if (live) {
       event_rate_.add(now);
       event_minute_.add(now);
@@ -186,12 +221,18 @@ bool TopModel::on_line(const json::object& line, TopClock::time_point now) {
     return is_lease_kind(kind);
   }
   if (type->get_string() == "message") {
-    std::string from = agent_text(line, "from", "?");
-    std::string to = agent_text(line, "to", "?");
+    std::string from = raw_text(line, "from", "?");
+    std::string to = raw_text(line, "to", "?");
     const json::object* message = object_at(line, "message");
-    std::string text = from + " → " + (to == "*" ? std::string("all") : to) + "  " +
+    std::string text = strip_control(from) + " → " +
+                       (to == "*" ? std::string("all") : strip_control(to)) + "  " +
                        (message ? message_summary(*message) : std::string("?"));
-    keep(messages_, {seq, clock_time(line), std::move(text)});
+    json::object fields{{"from", value_at(line, "from")}, {"to", value_at(line, "to")}};
+    fields["kind"] = message ? value_at(*message, "kind") : json::value(nullptr);
+    std::optional<Gist> gist = message ? gist_of(*message) : std::nullopt;
+    fields["summary"] = gist ? json::value(gist->text) : json::value(nullptr);
+    keep(messages_,
+         {seq, clock_time(line), std::move(text), value_at(line, "timestamp"), std::move(fields)});
     if (live) {
       message_rate_.add(now);
       message_minute_.add(now);

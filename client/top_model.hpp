@@ -2,12 +2,14 @@
 // agents (a status reply's agents.list), active leases by run_id (a list
 // reply), the latest events and messages (a subscription's lines) and their
 // rates over sliding windows. Pure: every time is passed in, so tests drive
-// it on a fake clock; agent-supplied text is stripped of control characters
-// here. Main thread.
+// it on a fake clock. Values from coordd are kept as sent (the view strips
+// their control characters, --json escapes them); the text composed for the
+// screen (TopLine::text, TopLease::addresses) is stripped here. Main thread.
 #pragma once
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -39,24 +41,31 @@ class RateWindow {
 };
 
 struct TopAgent {
-  std::string id;
+  std::string id;  // as coordd sent it
   bool connected = false;
   std::optional<std::uint64_t> waiting;  // unknown for an agent only seen in messages
 };
 
 struct TopLease {
-  std::string run_id;  // "?" when the record has none
-  std::string kind;    // reservation or claim
-  std::string id;      // its file id
-  std::string addresses;
+  std::string run_id;               // "?" when the record has none
+  std::string kind;                 // reservation or claim
+  std::string id;                   // its file id
+  std::string addresses;            // the first three (and how many more), for the screen
+  boost::json::value address_list;  // data.addresses as the record has it; null when absent
   std::optional<WallTime> expires;  // its effective expiry
 };
 
-// One event or message, ready to show: its time (UTC "HH:MM:SS") and text.
+// One event or message, ready to show: its time (UTC "HH:MM:SS") and text,
+// and the values they were made of, as coordd sent them (for --json).
 struct TopLine {
   std::uint64_t seq = 0;
   std::string time;
   std::string text;
+  boost::json::value timestamp;  // the line's, null when absent
+  // Events: event_type, kind, id, and run_id when the record's data has one.
+  // Messages: from, to, kind (the message's) and summary (what the text
+  // shows after the kind; null when the message has nothing more).
+  boost::json::object fields;
 };
 
 class TopModel {

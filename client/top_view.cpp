@@ -5,6 +5,7 @@
 
 #include "client/agent_text.hpp"
 #include "client/record_table.hpp"
+#include "proto/display.hpp"
 
 namespace coordd {
 
@@ -28,7 +29,7 @@ std::vector<std::string> agent_items(const TopModel& model) {
   for (const TopAgent& agent : model.agents()) {
     std::string waiting =
         agent.waiting ? std::to_string(*agent.waiting) + " waiting" : std::string("? waiting");
-    out.push_back("  " + pad_right(agent.id, 24) + " " +
+    out.push_back("  " + pad_right(strip_control(agent.id), 24) + " " +
                   pad_right(agent.connected ? "connected" : (agent.waiting ? "away" : "?"), 10) +
                   " " + waiting);
   }
@@ -39,8 +40,8 @@ std::vector<std::string> lease_items(const TopModel& model, WallTime now) {
   std::vector<std::string> out;
   for (const TopLease& lease : model.leases()) {
     std::string left = lease.expires ? format_time_left(*lease.expires - now) : std::string("?");
-    out.push_back("  " + pad_right(lease.run_id, 16) + " " + pad_right(left, 7) + " " +
-                  pad_right(lease.id, 14) + " " + lease.addresses);
+    out.push_back("  " + pad_right(strip_control(lease.run_id), 16) + " " + pad_right(left, 7) +
+                  " " + pad_right(strip_control(lease.id), 14) + " " + lease.addresses);
   }
   return out;
 }
@@ -100,7 +101,9 @@ std::vector<std::string> render_top(const TopModel& model, TopScreen screen, Wal
   // The socket path, the longest and least read, goes last: it is what a
   // narrow terminal cuts.
   head.push_back("coordctl top  " + when.substr(11, 8) + " UTC  " +
-                 (model.connected() ? model.server() + " at " + model.socket() : model.problem()));
+                 (model.connected()
+                      ? strip_control(model.server()) + " at " + strip_control(model.socket())
+                      : model.problem()));
   head.push_back("agents " + std::to_string(connected) + " connected, " + std::to_string(away) +
                  " away, " + std::to_string(waiting) + " message(s) waiting │ " +
                  std::to_string(model.leases().size()) + " active lease(s)");

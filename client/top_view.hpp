@@ -3,7 +3,8 @@
 // wrapped) and there are exactly `rows` of them (fewer only when the model
 // has less to show than a small screen holds), so the terminal is drawn by
 // overwriting lines in place. Sections share the rows: each shows what fits,
-// and more rows show more. Pure.
+// and more rows show more. Control characters in what coordd and agents sent
+// are stripped here, never drawn. Pure.
 #pragma once
 
 #include <string>

@@ -150,3 +150,21 @@ TEST_CASE("time left counts down with the clock and stops at 0s") {
   CHECK(joined(render_top(model, {24, 80}, now + 12s, t0)).find(" 4m00s ") != std::string::npos);
   CHECK(joined(render_top(model, {24, 80}, now + 1h, t0)).find(" 0s ") != std::string::npos);
 }
+
+TEST_CASE("control characters in agent names, leases and the socket never reach the screen") {
+  TopModel model;
+  model.set_daemon("coordd/0.1.0\x1b[2J", "/tmp/\x1b]0;owned\a/coordd.sock");
+  model.set_connected(true);
+  json::object agent{{"agent", "w1\x1b[31m"}, {"connected", true}};
+  model.set_status({{"agents", {{"list", json::array{agent}}}}});
+  json::object lease{{"kind", "reservation"},
+                     {"id", "res\x07-1"},
+                     {"active", true},
+                     {"data", {{"run_id", "agent\x1b[1m-42"}}}};
+  model.set_leases(json::array{lease});
+  std::string text = joined(render_top(model, {24, 80}, now, t0));
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\x07') == std::string::npos);
+  CHECK(text.find("  w1 ") != std::string::npos);
+  CHECK(text.find("  agent-42 ") != std::string::npos);
+}
