@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 
 #include "client/daemon_connection.hpp"
 #include "client/stop_signals.hpp"
 #include "client/top_feed.hpp"
+#include "client/top_json.hpp"
 #include "client/top_model.hpp"
 #include "client/top_terminal.hpp"
 #include "client/top_view.hpp"
@@ -45,8 +47,9 @@ int env_size(const char* name, int fallback) {
   return n > 0 && n < 10000 ? n : fallback;
 }
 
-// stdout is not a terminal: one snapshot at $COLUMNS × $LINES (80 × 24).
-int print_snapshot(const std::string& socket, std::chrono::milliseconds timeout) {
+// stdout is not a terminal, or --json: one snapshot, as text at $COLUMNS ×
+// $LINES (80 × 24) or as one JSON line.
+int print_snapshot(const std::string& socket, std::chrono::milliseconds timeout, bool json) {
   TopModel model;
   TopFeed feed(socket, model, timeout);
   auto now = TopClock::now();
@@ -58,9 +61,15 @@ int print_snapshot(const std::string& socket, std::chrono::milliseconds timeout)
     return 1;
   }
   model.set_connected(true);
-  TopScreen screen{env_size("LINES", 24), env_size("COLUMNS", 80)};
-  for (const std::string& line : render_top(model, screen, wall_now(), TopClock::now())) {
+  if (json) {
+    // A snapshot has watched for an instant: too short to have rates.
+    std::string line = boost::json::serialize(top_json(model, wall_now(), std::nullopt));
     std::printf("%s\n", line.c_str());
+  } else {
+    TopScreen screen{env_size("LINES", 24), env_size("COLUMNS", 80)};
+    for (const std::string& line : render_top(model, screen, wall_now(), TopClock::now())) {
+      std::printf("%s\n", line.c_str());
+    }
   }
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
@@ -153,14 +162,31 @@ CLI::App* add_top_command(CLI::App& app, TopArgs& args) {
       "second; uses the whole terminal, however large. While coordd does not answer it says\n"
       "so and reconnects. q or Ctrl-C quits. When stdout is not a terminal, prints one\n"
       "snapshot ($COLUMNS x $LINES, default 80 x 24) and exits.\n\n"
+      "--json prints one snapshot (terminal or not) as one JSON object on one line:\n"
+      "  server, socket, taken_at (the snapshot's time), last_seq (the newest line seen);\n"
+      "  agents: [{name, state: connected, away or unknown (only seen in messages),\n"
+      "    waiting: messages waiting, null when unknown}];\n"
+      "  leases, by run_id then expiry: [{run_id (\"?\" when none), kind, id, addresses\n"
+      "    (as the record has them, null when absent), expires_at, seconds_left (whole\n"
+      "    seconds; both null when unknown)}];\n"
+      "  events, newest first: [{seq, timestamp, event_type, kind, id, run_id (when the\n"
+      "    record has one)}]; messages, newest first: [{seq, timestamp, from, to, kind,\n"
+      "    summary (what the view shows after the kind, null when nothing)}];\n"
+      "  rates: null, as one snapshot is too short to measure them (the live view counts\n"
+      "    the events and messages of the last 10 s and minute as they arrive).\n"
+      "  Strings are as coordd sent them, control characters escaped.\n\n"
       "Examples:\n"
       "  coordctl top\n"
       "  coordctl top --socket /tmp/coordd-test.sock\n"
-      "  coordctl top | cat                   # one snapshot\n\n"
-      "Exit status: 0 when quit (q, Ctrl-C, SIGTERM) or once the snapshot is printed; 1 when\n"
-      "the snapshot cannot be taken (no coordd answers), the terminal cannot be set up, or a\n"
-      "flag is wrong.");
+      "  coordctl top | cat                   # one snapshot\n"
+      "  coordctl top --json | python3 -m json.tool\n\n"
+      "Exit status: 0 when quit (q, Ctrl-C, SIGTERM) or once the snapshot (text or --json)\n"
+      "is printed; 1 when the snapshot cannot be taken (no coordd answers), the terminal\n"
+      "cannot be set up, or a flag is wrong.");
   add_socket_option(sub, args.socket);
+  sub->add_flag("-j,--json", args.json,
+                "Print one snapshot as a JSON object on one line and exit, even on a terminal "
+                "(fields below).");
   sub->add_option("--timeout", args.timeout,
                   "Seconds to wait for each reply (default 10). A snapshot without a reply "
                   "exits 1; the live view waits at most 2 s, then says coordd is not answering "
@@ -172,7 +198,9 @@ CLI::App* add_top_command(CLI::App& app, TopArgs& args) {
 
 int run_top(const TopArgs& args) {
   std::string socket = args.socket.empty() ? default_socket_path() : args.socket;
-  if (!::isatty(STDOUT_FILENO)) return print_snapshot(socket, reply_timeout(args.timeout));
+  if (args.json || !::isatty(STDOUT_FILENO)) {
+    return print_snapshot(socket, reply_timeout(args.timeout), args.json);
+  }
   // A view must keep answering keys: a coordd that hangs is given 2 s a reply.
   return run_live(socket, std::min<std::chrono::milliseconds>(reply_timeout(args.timeout), 2s));
 }
