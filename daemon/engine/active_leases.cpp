@@ -279,6 +279,11 @@ void ActiveLeases::advance(WallTime now, std::vector<Expiry>& expired) {
   }
 }
 
+void ActiveLeases::reserve_more(std::size_t n) {
+  leases_.reserve(leases_.size() + n);
+  deadlines_.reserve(deadlines_.size() + n);
+}
+
 std::optional<WallTime> ActiveLeases::next_deadline() const {
   if (deadlines_.empty()) return std::nullopt;
   return deadlines_.front().at;

@@ -69,6 +69,10 @@ class ActiveLeases {
 
   std::size_t active_count() const { return deadlines_.size(); }
 
+  // Room for `n` more leases without rehashing (a scan of that many
+  // reservations or claims).
+  void reserve_more(std::size_t n);
+
  private:
   struct LeaseKey {
     RootId root = 0;

@@ -386,6 +386,13 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
        ++it) {
     mirrors_before.push_back(it->first.id);
   }
+  if (!diff_records) {
+    // The first read of this kind: size the tables once, not by rehashing.
+    store_.reserve(root, kind, listing.entries.size());
+    if (kind == Kind::kReservation || kind == Kind::kClaim) {
+      leases_.reserve_more(listing.entries.size());
+    }
+  }
   const bool diff_bad = !bad_files_.empty();
   std::unordered_set<std::string_view> present;
   std::unordered_set<std::string_view> listed;

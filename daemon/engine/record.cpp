@@ -21,7 +21,18 @@ bool is_alnum(char c) {
 void append_string_literal(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : text) {
+  // Runs that need no escape (nearly all of a record) go in at once.
+  auto plain = [](char c) {
+    return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+  };
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = at;
+    while (end < text.size() && plain(text[end])) ++end;
+    out.append(text.data() + at, end - at);
+    if (end == text.size()) break;
+    char c = text[end];
+    at = end + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -44,14 +55,10 @@ void append_string_literal(std::string& out, std::string_view text) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
+      default:  // another control character
+        out += "\\u00";
+        out += kHex[(c >> 4) & 0xF];
+        out += kHex[c & 0xF];
     }
   }
   out += '"';

@@ -43,6 +43,10 @@ const Store::KindRecords& Store::records(RootId root, Kind kind) const {
   return it == roots_.end() ? kEmpty : it->second[static_cast<std::size_t>(kind)];
 }
 
+void Store::reserve(RootId root, Kind kind, std::size_t n) {
+  roots_[root][static_cast<std::size_t>(kind)].reserve(n);
+}
+
 void Store::drop_root(RootId root) {
   auto it = roots_.find(root);
   if (it == roots_.end()) return;

@@ -50,6 +50,9 @@ class Store {
   // The records of one root and kind (empty when none).
   const KindRecords& records(RootId root, Kind kind) const;
   void drop_root(RootId root);
+  // Room for `n` records of one root and kind without rehashing (a scan
+  // that knows how many files it will read).
+  void reserve(RootId root, Kind kind, std::size_t n);
 
   std::size_t size() const { return size_; }
   std::size_t count(Kind kind) const { return per_kind_[static_cast<std::size_t>(kind)]; }
