@@ -35,13 +35,15 @@ benchmark | coordd | peer | ratio | target | met?.
   --only LIST         comma-separated subset of latency,idle,fanout,ingest,scale,send,swarm,swarm_bus
   --coordd PATH       coordd binary (default: the one built with this tool)
   --seed-watch PATH   seed_watch.py (default: bench/peers/seed_watch.py in the source tree)
+  --floor PATH        the ingest floor, inotify_floor (default: the one beside this program)
   --out PATH          JSON results (default: bench/results/latest.json in the source tree)
   --scratch DIR       where workspaces go (default: a new directory under $TMPDIR or /tmp)
   --label TEXT        recorded as "label" in the JSON (run.sh passes the git revision)
 
 Peers are found in $PATH: inotifywait (inotify-tools), redis-server, python3;
 swarm and swarm_bus need nats-server (their floors are NATS itself, through
-libnats).
+libnats). The ingest floor (bench/peers/inotify_floor.cpp) is built with
+coordd_bench.
 A missing peer is reported as "not measured". Exit status: 0 when every
 benchmark ran (targets missed or not), 1 when one failed to run, 2 on bad usage.
 )";
@@ -51,6 +53,7 @@ struct Flags {
   std::vector<std::string> only;
   std::string coordd = COORDD_BENCH_COORDD;
   std::string seed_watch = COORDD_BENCH_SEED_WATCH;
+  std::string floor;  // "": beside this program, else the one meson built
   std::string out = COORDD_BENCH_RESULTS;
   std::string scratch;
   std::string label;
@@ -85,6 +88,8 @@ bool parse_flags(int argc, char** argv, Flags& flags) {
       value(flags.coordd);
     } else if (arg == "--seed-watch") {
       value(flags.seed_watch);
+    } else if (arg == "--floor") {
+      value(flags.floor);
     } else if (arg == "--out") {
       value(flags.out);
     } else if (arg == "--scratch") {
@@ -122,6 +127,15 @@ std::string found_or_empty(const std::string& program) {
   return coordd::support::find_program(program);
 }
 
+// inotify_floor beside this program (a build tree or an install), else where
+// meson built it; "" when neither exists.
+std::string default_floor() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  std::string beside = error ? "" : found_or_empty((self.parent_path() / "inotify_floor").string());
+  return beside.empty() ? found_or_empty(COORDD_BENCH_FLOOR) : beside;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,11 +160,14 @@ int main(int argc, char** argv) {
   config.seed_watch = fs::exists(flags.seed_watch) && !config.python.empty()
                           ? fs::absolute(flags.seed_watch).string()
                           : "";
+  config.floor = flags.floor.empty() ? default_floor() : found_or_empty(flags.floor);
   config.inotifywait = found_or_empty("inotifywait");
   config.redis_server = found_or_empty("redis-server");
   config.progress = &std::cerr;
   for (auto [name, path, hint] :
        {std::tuple{"seed_watch.py", config.seed_watch, flags.seed_watch + " (and python3)"},
+        std::tuple{"inotify_floor", config.floor,
+                   std::string("ninja -C build bench/inotify_floor, or pass --floor")},
         std::tuple{"inotifywait", config.inotifywait, std::string("apt-get install inotify-tools")},
         std::tuple{"redis-server", config.redis_server,
                    std::string("apt-get install redis-server")}}) {
@@ -183,6 +200,7 @@ int main(int argc, char** argv) {
   json::object peers;
   peers["seed_watch"] = config.seed_watch;
   peers["inotifywait"] = config.inotifywait;
+  peers["inotify_floor"] = config.floor;
   peers["redis_server"] = config.redis_server;
   report["peers"] = std::move(peers);
 

@@ -1,15 +1,21 @@
 // Ingest: a writer renaming records into place as fast as it can; events per
 // second from the first rename to the last event read, and whether three
 // subscribers that apply every event (recovering from lag as clients must)
-// end up with exactly the disk's state after a sync. The peer is
-// inotifywait, the kernel's own notification rate for the same renames.
+// end up with exactly the disk's state after a sync. The judged peer is the
+// floor, bench/peers/inotify_floor: inotify plus openat/read/close of every
+// renamed file and nothing else, the least a watcher that reads the records
+// can do (rate until its last close). inotifywait, the kernel's notification
+// rate for the same renames (no reads), is shown beside it. Every round runs
+// all three, one after another.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "bench/benchmarks.hpp"
 #include "bench/coordd_process.hpp"
+#include "bench/floor_peer.hpp"
 #include "bench/latency.hpp"
 #include "bench/line_reader.hpp"
 #include "bench/proc_stats.hpp"
@@ -37,8 +43,11 @@ struct Run {
   std::size_t received = 0;  // distinct (subscriber, id) "added" arrivals
   double events_per_s = 0;
   double writer_per_s = 0;
+  double cpu_us_per_event = 0;  // coordd and the floor
+  // the floor only:
+  std::uint64_t open_failed = 0;
+  bool overflowed = false;
   // coordd only:
-  double cpu_us_per_event = 0;
   std::size_t converged = 0;  // subscribers whose state equals the disk
   std::size_t mismatched_records = 0;
   std::size_t lagged_markers = 0;
@@ -161,14 +170,43 @@ Run run_inotifywait(const BenchConfig& config, std::size_t count) {
   return run;
 }
 
-json::object runs_json(const std::vector<Run>& runs, bool coordd) {
+Run run_floor(const BenchConfig& config, std::size_t count) {
+  Workspace workspace(workspace_in(config, "ingest-floor"));
+  RecordDir dir(workspace.kind_dir("reservations"));
+  std::vector<std::string> ids = stage_records(dir, count);
+  FloorPeer floor(config.floor, workspace.kind_dir("reservations"), count,
+                  workspace.scratch("inotify_floor.log").string());
+  LatencyLog sends(count, 1);
+  std::int64_t writer_ns = rename_all(dir, ids, sends);
+  std::optional<FloorPeer::Tally> tally = floor.finish(std::chrono::seconds(60));
+  if (!tally) throw std::runtime_error("inotify_floor did not read every change within 60 s");
+  Run run;
+  run.events = count;
+  run.received = tally->overflowed ? tally->changes : tally->read_ok;
+  run.open_failed = tally->open_failed;
+  run.overflowed = tally->overflowed;
+  std::int64_t span = tally->last_read_ns - sends.first_sent_ns();
+  run.events_per_s = !tally->overflowed && span > 0 ? double(count) / (double(span) / 1e9) : 0;
+  run.writer_per_s = writer_ns > 0 ? double(count) / (double(writer_ns) / 1e9) : 0;
+  run.cpu_us_per_event = double(tally->cpu_ns) / 1e3 / double(count);
+  return run;
+}
+
+enum class Peer { kCoordd, kInotifywait, kFloor };
+
+json::object runs_json(const std::vector<Run>& runs, Peer peer) {
   json::array list;
   for (const Run& run : runs) {
     json::object entry = {{"events", run.events},
                           {"received", run.received},
                           {"events_per_s", run.events_per_s},
                           {"writer_renames_per_s", run.writer_per_s}};
-    if (coordd) {
+    if (peer == Peer::kFloor) {
+      entry["cpu_us_per_event"] = run.cpu_us_per_event;
+      entry["open_failed"] = run.open_failed;
+      entry["overflowed"] = run.overflowed;
+    }
+    if (peer == Peer::kCoordd) {
       entry["cpu_us_per_event"] = run.cpu_us_per_event;
       entry["subscribers_converged"] = run.converged;
       entry["mismatched_records"] = run.mismatched_records;
@@ -179,15 +217,17 @@ json::object runs_json(const std::vector<Run>& runs, bool coordd) {
     }
     list.push_back(std::move(entry));
   }
-  return {{"runs", std::move(list)}, {"median_events_per_s", median_of(runs, &Run::events_per_s)}};
+  return {{"runs", std::move(list)},
+          {"median_events_per_s", median_of(runs, &Run::events_per_s)},
+          {"median_cpu_us_per_event", median_of(runs, &Run::cpu_us_per_event)}};
 }
 
 }  // namespace
 
 BenchResult run_ingest(const BenchConfig& config) {
-  const std::size_t rounds = config.quick ? 1 : 3;
+  const std::size_t rounds = config.quick ? 1 : 5;
   const std::size_t count = config.quick ? 2000 : 20000;
-  std::vector<Run> ours, theirs;
+  std::vector<Run> ours, floors, inotifywaits;
   for (std::size_t round = 1; round <= rounds; ++round) {
     std::string of = std::to_string(round) + "/" + std::to_string(rounds);
     progress(config, "ingest: coordd, round " + of + ": " + std::to_string(count) + " renames, " +
@@ -198,25 +238,57 @@ BenchResult run_ingest(const BenchConfig& config) {
                          std::to_string(r.converged) + "/" + std::to_string(kMirrors) +
                          " converged, " + std::to_string(r.lagged_markers) + " lagged, " +
                          std::to_string(r.overflows) + " overflows");
-    if (config.inotifywait.empty()) continue;
-    progress(config, "ingest: inotifywait, round " + of);
-    theirs.push_back(run_inotifywait(config, count));
-    progress(config, "  " + format_rate(theirs.back().events_per_s) + " events, received " +
-                         std::to_string(theirs.back().received));
+    if (!config.floor.empty()) {
+      progress(config, "ingest: inotify_floor, round " + of);
+      floors.push_back(run_floor(config, count));
+      progress(config, "  " + format_rate(floors.back().events_per_s) + " events, read " +
+                           std::to_string(floors.back().received) +
+                           (floors.back().overflowed ? ", inotify queue OVERFLOWED" : ""));
+    }
+    if (!config.inotifywait.empty()) {
+      progress(config, "ingest: inotifywait, round " + of);
+      inotifywaits.push_back(run_inotifywait(config, count));
+      progress(config, "  " + format_rate(inotifywaits.back().events_per_s) + " events, received " +
+                           std::to_string(inotifywaits.back().received));
+    }
   }
   BenchResult result;
   result.figures["renames_per_run"] = count;
   result.figures["subscribers"] = kMirrors;
-  result.figures["coordd"] = runs_json(ours, true);
+  result.figures["rounds"] = rounds;
+  result.figures["coordd"] = runs_json(ours, Peer::kCoordd);
   double rate = median_of(ours, &Run::events_per_s);
-  std::string name = "ingest events/s (" + std::to_string(count / 1000) + "k renames)";
-  if (theirs.empty()) {
-    result.rows.push_back(unmeasured_row(name, format_rate(rate), "inotifywait missing", "", {}));
+  double cpu = median_of(ours, &Run::cpu_us_per_event);
+  std::string k = std::to_string(count / 1000) + "k renames";
+
+  std::string floor_name = "ingest events/s vs floor (" + k + ")";
+  if (floors.empty()) {
+    result.rows.push_back(unmeasured_row(floor_name, format_rate(rate),
+                                         "inotify_floor missing (ninja bench/inotify_floor)",
+                                         "≥ 0.8×", {}));
   } else {
-    result.figures["inotifywait"] = runs_json(theirs, false);
-    double peer = median_of(theirs, &Run::events_per_s);
-    result.rows.push_back(ratio_row(name, format_rate(rate), format_rate(peer) + " (inotifywait)",
-                                    rate, peer, "per_s"));
+    result.figures["inotify_floor"] = runs_json(floors, Peer::kFloor);
+    double peer = median_of(floors, &Run::events_per_s);
+    Row row = ratio_row(floor_name, format_rate(rate), format_rate(peer) + " (inotify_floor)", rate,
+                        peer, "per_s");
+    row.target = "≥ 0.8×";
+    row.met = peer > 0 && rate >= 0.8 * peer;
+    result.rows.push_back(std::move(row));
+    // Where the gap is: coordd's CPU per event against the floor's own.
+    double peer_cpu = median_of(floors, &Run::cpu_us_per_event);
+    result.rows.push_back(ratio_row("ingest CPU per event vs floor", format_us(cpu),
+                                    format_us(peer_cpu) + " (inotify_floor)", cpu, peer_cpu,
+                                    "cpu_us"));
+  }
+  std::string inotifywait_name = "ingest events/s vs inotifywait (" + k + ")";
+  if (inotifywaits.empty()) {
+    result.rows.push_back(
+        unmeasured_row(inotifywait_name, format_rate(rate), "inotifywait missing", "", {}));
+  } else {
+    result.figures["inotifywait"] = runs_json(inotifywaits, Peer::kInotifywait);
+    double peer = median_of(inotifywaits, &Run::events_per_s);
+    result.rows.push_back(ratio_row(inotifywait_name, format_rate(rate),
+                                    format_rate(peer) + " (inotifywait)", rate, peer, "per_s"));
   }
   std::size_t converged = 0;
   for (const Run& run : ours) converged += run.converged;

@@ -4,7 +4,8 @@
 #   bash bench/run.sh --quick    smoke run (~1 min, small counts): bench/results/quick.json
 # Builds coordd and coordd_bench in release mode (build-release/), runs every
 # benchmark side by side with its peer (inotifywait, bench/peers/seed_watch.py,
-# redis-server; for swarm, NATS itself on a 3-node nats-server cluster), prints
+# redis-server, the ingest floor bench/peers/inotify_floor.cpp; for swarm, NATS
+# itself on a 3-node nats-server cluster), prints
 # the table and writes the JSON. Further options go to
 # coordd_bench (see: build-release/bench/coordd_bench --help).
 set -euo pipefail
@@ -29,7 +30,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 # Only what the suite runs (the rest of the tree builds in release too, but
 # the tests are not the benchmark's business).
-ninja -C "$build" daemon/coordd bench/coordd_bench
+ninja -C "$build" daemon/coordd bench/coordd_bench bench/inotify_floor
 
 out=bench/results/latest.json
 for arg in "$@"; do
@@ -59,4 +60,4 @@ fi
 scratch=$(mktemp -d "$scratch_base/coordd-bench-XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 "$build/bench/coordd_bench" --coordd "$build/daemon/coordd" --seed-watch "$seed_watch" \
-  --out "$out" --scratch "$scratch" --label "$label" "$@"
+  --floor "$build/bench/inotify_floor" --out "$out" --scratch "$scratch" --label "$label" "$@"
