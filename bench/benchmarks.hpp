@@ -1,12 +1,12 @@
 // The five benchmarks of coordd, each measured side by side with its peer in
 // the same call: latency (inotifywait, seed_watch.py), idle cost
-// (seed_watch.py), fan-out (redis-server), ingest (bench/peers/inotify_floor,
-// and inotifywait) and scale (raw bytes on disk, seed_watch.py's start-up),
-// plus the cost of the message log (send round trips with it, against memory
-// only). Each returns every raw figure as JSON plus its rows of the summary
-// table, and throws std::runtime_error when it cannot run at all. A missing
-// peer is reported as "not measured", not as an error. Main thread only (they
-// fork children).
+// (seed_watch.py), fan-out at 100 and 1,000 subscribers (redis-server),
+// ingest (bench/peers/inotify_floor, and inotifywait) and scale (raw bytes on
+// disk, seed_watch.py's start-up), plus the cost of the message log (send
+// round trips with it, against memory only). Each returns every raw figure as
+// JSON plus its rows of the summary table, and throws std::runtime_error when
+// it cannot run at all. A missing peer is reported as "not measured", not as
+// an error. Main thread only (they fork children).
 #pragma once
 
 #include <boost/json.hpp>

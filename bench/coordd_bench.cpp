@@ -3,6 +3,7 @@
 // figure as JSON. bench/run.sh builds it in release mode and runs it; see
 // `coordd_bench --help`.
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -43,7 +44,8 @@ benchmark | coordd | peer | ratio | target | met?.
 Peers are found in $PATH: inotifywait (inotify-tools), redis-server, python3;
 swarm and swarm_bus need nats-server (their floors are NATS itself, through
 libnats). The ingest floor (bench/peers/inotify_floor.cpp) is built with
-coordd_bench.
+coordd_bench. The open-file limit is raised to its hard limit (the fan-out
+holds 1,000 subscriber sockets, and coordd and redis-server inherit it).
 A missing peer is reported as "not measured". Exit status: 0 when every
 benchmark ran (targets missed or not), 1 when one failed to run, 2 on bad usage.
 )";
@@ -136,6 +138,18 @@ std::string default_floor() {
   return beside.empty() ? found_or_empty(COORDD_BENCH_FLOOR) : beside;
 }
 
+// Soft RLIMIT_NOFILE up to the hard limit; returns the soft limit now in force.
+rlim_t raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,6 +161,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   coordd::support::install_emergency_stop();
+  rlim_t open_files = raise_open_file_limit();
 
   BenchConfig config;
   config.quick = flags.quick;
@@ -196,6 +211,7 @@ int main(int argc, char** argv) {
   report["mode"] = flags.quick ? "quick" : "full";
   report["label"] = flags.label;
   report["machine"] = coordd::bench::machine_facts();
+  report["open_file_limit"] = static_cast<std::uint64_t>(open_files);
   report["coordd"] = config.coordd;
   json::object peers;
   peers["seed_watch"] = config.seed_watch;
