@@ -33,8 +33,9 @@ fi
 ninja -C "$build" daemon/coordd bench/coordd_bench bench/inotify_floor
 
 out=bench/results/latest.json
+quick=0
 for arg in "$@"; do
-  [ "$arg" = --quick ] && out=bench/results/quick.json
+  if [ "$arg" = --quick ]; then out=bench/results/quick.json; quick=1; fi
 done
 # The polling peer lives in bench/peers/ (COORDD_BENCH_SEED_WATCH overrides).
 seed_watch=${COORDD_BENCH_SEED_WATCH:-$root/bench/peers/seed_watch.py}
@@ -45,10 +46,11 @@ fi
 label=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then label="$label-dirty"; fi
 
-# Workspaces (up to 100k small record files) go to tmpfs when there is one:
-# the suite measures coordd, not the disk (on ext4 mounted with discard,
-# deleting 100k files alone takes minutes). COORDD_BENCH_TMPDIR overrides;
-# the JSON records the file system used.
+# Workspaces (up to 1M small record files: about 5 GiB of tmpfs, a page and an
+# inode each) go to tmpfs when there is one: the suite measures coordd, not
+# the disk (on ext4 mounted with discard, deleting 100k files alone takes
+# minutes). COORDD_BENCH_TMPDIR overrides; the JSON records the file system
+# used.
 scratch_base=${COORDD_BENCH_TMPDIR:-}
 if [ -z "$scratch_base" ]; then
   if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
@@ -58,6 +60,10 @@ if [ -z "$scratch_base" ]; then
   fi
 fi
 scratch=$(mktemp -d "$scratch_base/coordd-bench-XXXXXX")
+free_kib=$(df -Pk "$scratch" 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ "$quick" = 0 ] && [ -n "$free_kib" ] && [ "$free_kib" -lt $((6 * 1024 * 1024)) ]; then
+  echo "warning: $scratch_base has $((free_kib / 1024)) MiB free; the 1M-record scale point needs about 5 GiB" >&2
+fi
 trap 'rm -rf "$scratch"' EXIT
 "$build/bench/coordd_bench" --coordd "$build/daemon/coordd" --seed-watch "$seed_watch" \
   --floor "$build/bench/inotify_floor" --out "$out" --scratch "$scratch" --label "$label" "$@"
