@@ -58,8 +58,9 @@ std::string error_text(const json::object& reply) {
   return std::string(reply.at("message").as_string());
 }
 
-json::object next_line(EventReader& reader) {
-  return reader.read_until(LinePattern{"any line", [](const json::object&) { return true; }})
+json::object next_line(EventReader& reader, std::chrono::milliseconds timeout) {
+  return reader
+      .read_until(LinePattern{"any line", [](const json::object&) { return true; }}, timeout)
       .back();
 }
 

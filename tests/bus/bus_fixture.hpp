@@ -40,8 +40,8 @@ std::string error_code(const json::object& reply);
 // The text of an error reply.
 std::string error_text(const json::object& reply);
 
-// Reads exactly one line (5 s deadline).
-json::object next_line(EventReader& reader);
+// Reads exactly one line (5 s deadline unless told).
+json::object next_line(EventReader& reader, std::chrono::milliseconds timeout = kLineTimeout);
 // A message line (agent or tap) with this seq.
 LinePattern message_with_seq(std::uint64_t seq);
 std::uint64_t seq_of(const json::object& line);

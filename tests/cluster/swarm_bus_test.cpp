@@ -30,6 +30,9 @@ namespace coordd::swarm {
 namespace {
 
 constexpr std::string_view kMessageStream = "COORD_swarmtest_MSG";
+// A delivery to another host may wait for its mailbox consumer to be made (a
+// replicated consumer: seconds on a loaded 2-core machine running other suites).
+constexpr std::chrono::milliseconds kAcrossHosts = std::chrono::seconds(15);
 
 std::string text(const json::value& value) { return json::serialize(value); }
 
@@ -223,22 +226,22 @@ TEST_CASE(
 
   json::object sent = send_when_known(orch, "w1", context_message("hello w1"));
   sent_seq(sent);
-  json::object line = next_line(w1);
+  json::object line = next_line(w1, kAcrossHosts);
   check_message(line, "orch", "w1", "a", "hello w1");
 
   // The other way, b to a.
   sent_seq(send_when_known(w1, "orch", context_message("hello orch")));
-  check_message(next_line(orch), "w1", "orch", "b", "hello orch");
+  check_message(next_line(orch, kAcrossHosts), "w1", "orch", "b", "hello orch");
 
   // Between two agents of one host, from_host is there too.
   sent_seq(send(orch, "w2", context_message("local")));
-  check_message(next_line(w2), "orch", "w2", "a", "local");
+  check_message(next_line(w2, kAcrossHosts), "orch", "w2", "a", "local");
 
   // In the order sent, once each.
   std::vector<std::string> want = numbered("o", 50);
   for (const std::string& content : want) sent_seq(send(orch, "w1", context_message(content)));
   sent_seq(send(orch, "w1", context_message("end")));
-  std::vector<json::object> lines = w1.read_until(message_with_content("end"), 10s);
+  std::vector<json::object> lines = w1.read_until(message_with_content("end"), kAcrossHosts);
   lines.pop_back();
   CHECK_MESSAGE(contents(lines) == want, "w1 received:" << lines_text(lines));
   std::uint64_t last = 0;
@@ -276,7 +279,7 @@ TEST_CASE(
 
   // What is sent to w1 now reaches it on c.
   sent_seq(send_when_known(orch, "w1", context_message("to the new one")));
-  check_message(next_line(fresh), "orch", "w1", "a", "to the new one");
+  check_message(next_line(fresh, kAcrossHosts), "orch", "w1", "a", "to the new one");
 }
 
 TEST_CASE(
@@ -294,14 +297,14 @@ TEST_CASE(
     sent_seq(send_when_known(orch, "w1", context_message(content)));
   }
   EventReader w1 = hello_on(swarm, 2, "w1", 10s);
-  std::vector<json::object> lines = w1.read_until(message_with_content("k2"), 10s);
+  std::vector<json::object> lines = w1.read_until(message_with_content("k2"), kAcrossHosts);
   CHECK_MESSAGE(contents(lines) == want, "w1 on c received:" << lines_text(lines));
   for (const json::object& line : lines) {
     CHECK_MESSAGE(field(line, "from_host") == "\"a\"", text(line));
   }
   // Nothing more of them: the next thing w1 hears is what is sent next.
   sent_seq(send(orch, "w1", context_message("after")));
-  check_message(next_line(w1), "orch", "w1", "a", "after");
+  check_message(next_line(w1, kAcrossHosts), "orch", "w1", "a", "after");
 }
 
 TEST_CASE(
@@ -333,7 +336,8 @@ TEST_CASE(
                           Reader{"w2 on c", &w2, {}}, Reader{"tap on b", &tap_b.reader, tap_b.sub},
                           Reader{"tap on c", &tap_c.reader, tap_c.sub}}) {
     CAPTURE(r.who);
-    std::vector<json::object> lines = r.reader->read_until(broadcast_with_reason("end"), 10s);
+    std::vector<json::object> lines =
+        r.reader->read_until(broadcast_with_reason("end"), kAcrossHosts);
     REQUIRE_MESSAGE(lines.size() == 2, r.who << " received:" << lines_text(lines));
     const json::object& line = lines.front();
     CAPTURE(text(line));
@@ -358,9 +362,9 @@ TEST_CASE(
   Tap tap = connect_tap(*swarm.node(2).daemon, {{"messages", "all"}});
 
   sent_seq(send_when_known(orch, "w1", context_message("t1")));
-  check_message(next_line(w1), "orch", "w1", "a", "t1");
+  check_message(next_line(w1, kAcrossHosts), "orch", "w1", "a", "t1");
   sent_seq(send_when_known(w1, "orch", context_message("t2")));
-  check_message(next_line(orch), "w1", "orch", "b", "t2");
+  check_message(next_line(orch, kAcrossHosts), "w1", "orch", "b", "t2");
   sent_seq(broadcast(orch, cancel_message("r")));
 
   // The three come from two hosts: their order on c is not asserted.
@@ -376,7 +380,8 @@ TEST_CASE(
                                         }},
                             10s);
   sent_seq(send(orch, "w1", context_message("t-end")));
-  std::vector<json::object> more = tap.reader.read_until(message_with_content("t-end"), 10s);
+  std::vector<json::object> more =
+      tap.reader.read_until(message_with_content("t-end"), kAcrossHosts);
   lines.insert(lines.end(), more.begin(), more.end());
 
   std::map<std::string, int> count;
@@ -423,7 +428,7 @@ TEST_CASE(
   std::vector<json::object> lines = w1.read_until(message_with_content("m99"), 30s);
   CHECK_MESSAGE(contents(lines) == want, "w1 received:" << lines_text(lines));
   sent_seq(send(orch, "w1", context_message("marker")));
-  json::object next = next_line(w1);
+  json::object next = next_line(w1, kAcrossHosts);
   CHECK_MESSAGE(content_or_empty(next) == "marker", "after m99 w1 received " << text(next));
 }
 
@@ -445,7 +450,7 @@ TEST_CASE(
   wait_messages_ready(swarm);
   // b runs under a new epoch: the old run's connection is no more.
   EventReader w1 = hello_on(swarm, 2, "w1", 10s);
-  std::vector<json::object> lines = w1.read_until(message_with_content("while-down"), 10s);
+  std::vector<json::object> lines = w1.read_until(message_with_content("while-down"), kAcrossHosts);
   check_message(lines.back(), "orch", "w1", "a", "while-down");
   // "before" may come again: b was killed right after handing it over,
   // perhaps before its ack left (PROTOCOL.md: at least once in that window).
@@ -462,7 +467,7 @@ TEST_CASE(
   EventReader orch = hello_on(swarm, 0, "orch");
   EventReader w1 = hello_on(swarm, 1, "w1");
   sent_seq(send_when_known(orch, "w1", context_message("first")));
-  check_message(next_line(w1), "orch", "w1", "a", "first");
+  check_message(next_line(w1, kAcrossHosts), "orch", "w1", "a", "first");
 
   std::string leader = swarm.nats().stream_leader(std::string(kMessageStream));
   int killed = swarm.nats().node_index(leader);
@@ -514,7 +519,7 @@ TEST_CASE(
   if (got != want)
     MESSAGE("delivered out of order (a delivery lost with a server): " << got.size());
   sent_seq(send_waiting(orch, "w1", context_message("marker"), 25s));
-  json::object next = next_line(w1);
+  json::object next = next_line(w1, kAcrossHosts);
   CHECK_MESSAGE(content_or_empty(next) == "marker", "after m199 w1 received " << text(next));
 }
 
@@ -527,14 +532,14 @@ TEST_CASE(
   EventReader w2 = hello_on(swarm, 0, "w2");
   EventReader w1 = hello_on(swarm, 1, "w1");
   sent_seq(send_when_known(orch, "w1", context_message("before")));
-  check_message(next_line(w1), "orch", "w1", "a", "before");
+  check_message(next_line(w1, kAcrossHosts), "orch", "w1", "a", "before");
 
   swarm.node(0).cut();
   wait_connected(swarm, 0, false, 15s);
   json::object refused = send_waiting(orch, "w1", context_message("while cut"), 15s);
   CHECK_MESSAGE(error_code(refused) == "cluster_unavailable", text(refused));
   sent_seq(send(orch, "w2", context_message("local while cut")));
-  check_message(next_line(w2), "orch", "w2", "a", "local while cut");
+  check_message(next_line(w2, kAcrossHosts), "orch", "w2", "a", "local while cut");
 
   swarm.node(0).heal();
   wait_connected(swarm, 0, true, 20s);
@@ -546,7 +551,7 @@ TEST_CASE(
   });
   sent_seq(reply);
   // The refused send left nothing behind: the next thing w1 hears is this.
-  json::object next = next_line(w1);
+  json::object next = next_line(w1, kAcrossHosts);
   check_message(next, "orch", "w1", "a", "after heal");
 }
 
@@ -559,7 +564,7 @@ TEST_CASE(
   EventReader orch2 = hello_on(swarm, 2, "orch2");
   // A genuine one first: b knows orch2 as an agent of c.
   sent_seq(send_when_known(orch2, "w1", context_message("genuine")));
-  check_message(next_line(w1), "orch2", "w1", "c", "genuine");
+  check_message(next_line(w1, kAcrossHosts), "orch2", "w1", "c", "genuine");
 
   cluster_suite::LoopbackClient nats(swarm.nats().client_port(1));
   using Read = cluster_suite::LoopbackClient::Read;
@@ -594,7 +599,7 @@ TEST_CASE(
   CHECK_MESSAGE(nats.received().find("-ERR") == std::string::npos, nats.received());
 
   sent_seq(send(orch2, "w1", context_message("marker")));
-  std::vector<json::object> lines = w1.read_until(message_with_content("marker"), 10s);
+  std::vector<json::object> lines = w1.read_until(message_with_content("marker"), kAcrossHosts);
   for (const json::object& line : lines) {
     CHECK_MESSAGE(content_or_empty(line) != "forged",
                   "w1 received a forged message:" << lines_text(lines));
@@ -670,7 +675,7 @@ TEST_CASE(
   EventReader orch = hello_on(swarm, 0, "orch");
   EventReader w1 = hello_on(swarm, 1, "w1");
   sent_seq(send_when_known(orch, "w1", context_message("counted")));
-  check_message(next_line(w1), "orch", "w1", "a", "counted");
+  check_message(next_line(w1, kAcrossHosts), "orch", "w1", "a", "counted");
   for (int i = 0; i < swarm.size(); ++i) {
     json::object counters = message_counters(*swarm.node(i).daemon);
     MESSAGE(swarm.node(i).host << "'s status.cluster.messages: " << text(counters));
@@ -713,7 +718,7 @@ TEST_CASE(
   std::vector<json::object> lines;
   std::set<std::string> seen;
   while (seen.size() < 4) {
-    std::vector<json::object> more = w1.read_until(line_of_type("message"), 10s);
+    std::vector<json::object> more = w1.read_until(line_of_type("message"), kAcrossHosts);
     for (json::object& line : more) {
       if (line.at("type") != "message") continue;
       std::string content = content_or_empty(line);

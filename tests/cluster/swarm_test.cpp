@@ -403,7 +403,14 @@ TEST_CASE(
   REQUIRE(first.status.code == 0);
   std::string id = first.out.substr(0, first.out.find('\n'));
   swarm.settle(0);  // the swarm has a's reservation
-  swarm.sync(1);    // and b has read it
+  // And b has read it: a confirmed cluster sync (list retries until one is;
+  // a single sync may time out while b is still catching up).
+  std::map<std::string, std::string> on_b;
+  bool seen = support::poll_until(support::PollClock::now() + 20s, [&] {
+    on_b = swarm.list(1);
+    return on_b.contains("a/reservation/" + id);
+  });
+  REQUIRE_MESSAGE(seen, "b never listed a/reservation/" << id);
   Reserved second = reserve_on(swarm, 1, {"src/billing.py::total", "--run-id", "agent-b"});
   INFO("second: " << second.out << " / " << second.err);
   CHECK(second.status.code == 0);  // Muse warns; it does not refuse
