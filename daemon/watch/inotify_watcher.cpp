@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <system_error>
 
@@ -213,41 +215,127 @@ WatchResult InotifyWatcher::arm(RootId root, bool initial) {
   return {};
 }
 
-void InotifyWatcher::start_read() {
-  fd_.async_read_some(
-      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
-        if (ec == boost::asio::error::operation_aborted || stopped_) return;
-        if (ec) {
-          spdlog::error("reading inotify events failed: {}; rescanning every root", ec.message());
-          for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
-          return;
-        }
-        saw_temp_create_ = saw_record_ = false;
-        dispatch(n);
-        if (saw_temp_create_ && !saw_record_ && temp_spin_.count() > 0) spin_for_rename();
-        start_read();
-      });
+void InotifyBacklog::make_room(std::size_t bytes) {
+  if (capacity_ - tail_ >= bytes) return;
+  std::size_t waiting = tail_ - head_;
+  if (capacity_ - waiting >= bytes) {
+    std::memmove(data_.get(), data_.get() + head_, waiting);
+  } else {
+    std::size_t grown = std::max(capacity_ * 2, waiting + bytes);
+    auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+    if (waiting > 0) std::memcpy(bigger.get(), data_.get() + head_, waiting);
+    data_ = std::move(bigger);
+    capacity_ = grown;
+  }
+  head_ = 0;
+  tail_ = waiting;
 }
 
-void InotifyWatcher::dispatch(std::size_t n) {
-  std::size_t offset = 0;
-  while (offset + sizeof(struct inotify_event) <= n) {
-    const auto* event = reinterpret_cast<const struct inotify_event*>(buffer_ + offset);
-    handle(*event);
-    offset += sizeof(struct inotify_event) + event->len;
+char* InotifyBacklog::prepare() {
+  make_room(kReadBytes);
+  return data_.get() + tail_;
+}
+
+bool InotifyBacklog::drained_by(std::size_t n) {
+  return n + sizeof(struct inotify_event) + NAME_MAX + 1 <= kReadBytes;
+}
+
+InotifyBacklog::Fill InotifyBacklog::fill_from(int fd) {
+  while (bytes() < max_bytes_) {
+    ssize_t n = ::read(fd, prepare(), kReadBytes);
+    if (n > 0) {
+      commit(std::size_t(n));
+      // No read just to see EAGAIN: the next event wakes the reactor again.
+      if (drained_by(std::size_t(n))) return Fill::kDrained;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Fill::kDrained;
+    if (n == 0) errno = EIO;  // an inotify descriptor never reads 0 bytes
+    return Fill::kError;
+  }
+  return Fill::kFull;
+}
+
+const struct inotify_event* InotifyBacklog::front() const {
+  if (empty()) return nullptr;
+  return reinterpret_cast<const struct inotify_event*>(data_.get() + head_);
+}
+
+void InotifyBacklog::pop_front() {
+  head_ += sizeof(struct inotify_event) + front()->len;
+  if (head_ < tail_) return;
+  head_ = tail_ = 0;
+  if (capacity_ > (1u << 20)) {
+    // A burst is over: give its memory back.
+    data_.reset();
+    capacity_ = 0;
   }
 }
 
-void InotifyWatcher::spin_for_rename() {
-  SteadyTime until = clock_.steady_now() + temp_spin_;
-  while (!saw_record_ && !stopped_ && clock_.steady_now() < until) {
-    ssize_t n = ::read(fd_.native_handle(), buffer_, sizeof buffer_);
-    if (n > 0) {
-      dispatch(std::size_t(n));
-    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return;  // the asio read reports it
+void InotifyWatcher::start_read() {
+  // A read (not a wait): the reactor reads as soon as epoll reports the
+  // descriptor, with no epoll_ctl per wake-up, straight into the backlog.
+  fd_.async_read_some(boost::asio::buffer(backlog_.prepare(), InotifyBacklog::kReadBytes),
+                      [this](const boost::system::error_code& ec, std::size_t n) {
+                        if (ec == boost::asio::error::operation_aborted || stopped_) return;
+                        if (ec) {
+                          spdlog::error("reading inotify events failed: {}; rescanning every root",
+                                        ec.message());
+                          for (const auto& [root, path] : roots_)
+                            request_rescan(root, RescanCause::kOverflow);
+                          return;
+                        }
+                        backlog_.commit(n);
+                        saw_temp_create_ = saw_record_ = false;
+                        if (InotifyBacklog::drained_by(n) || fill_backlog()) work_backlog();
+                      });
+}
+
+bool InotifyWatcher::fill_backlog() {
+  if (backlog_.fill_from(fd_.native_handle()) != InotifyBacklog::Fill::kError) return true;
+  spdlog::error("reading inotify events failed: {}; rescanning every root", std::strerror(errno));
+  for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
+  return false;
+}
+
+void InotifyWatcher::work_backlog() {
+  for (std::size_t handled = 0; !backlog_.empty() && !stopped_; ++handled) {
+    if (handled == kEventsPerTurn) {
+      // Let clients' writes (and everything else) run; then go on.
+      boost::asio::post(fd_.get_executor(), [this] {
+        if (!stopped_) work_backlog();
+      });
+      return;
+    }
+    if (handled % kRefillEvery == kRefillEvery - 1 && !fill_backlog()) return;
+    handle(*backlog_.front());
+    backlog_.pop_front();
+  }
+  if (stopped_) return;
+  if (saw_temp_create_ && !saw_record_ && temp_spin_.count() > 0) {
+    if (!spin_for_rename()) return;
+    if (!backlog_.empty()) {
+      // What came after the rename: worked off as any other backlog.
+      boost::asio::post(fd_.get_executor(), [this] {
+        if (!stopped_) work_backlog();
+      });
+      return;
     }
   }
+  start_read();
+}
+
+bool InotifyWatcher::spin_for_rename() {
+  SteadyTime until = clock_.steady_now() + temp_spin_;
+  while (!saw_record_ && !stopped_ && clock_.steady_now() < until) {
+    if (!fill_backlog()) return false;
+    while (!backlog_.empty() && !saw_record_ && !stopped_) {
+      handle(*backlog_.front());
+      backlog_.pop_front();
+    }
+  }
+  return true;
 }
 
 void InotifyWatcher::handle(const struct inotify_event& event) {

@@ -5,6 +5,13 @@
 // (IN_CLOSE_WRITE), atomic renames (IN_MOVED_TO), deletes and renames away.
 // Structural changes and IN_Q_OVERFLOW become rescans of the root; repeated
 // overflows back off instead of rescanning in a loop.
+// The kernel's queue is small (fs.inotify.max_queued_events, 16384 events by
+// default) and a burst of renames fills it faster than records are read.
+// Every wake-up therefore moves all the kernel holds into a backlog of our
+// own (up to kMaxBacklogBytes) and refills it every kRefillEvery events
+// while working through it, kEventsPerTurn at a time so that clients'
+// writes run in between: a burst is worked off in order instead of
+// overflowing into a rescan (bench/: ingest).
 // Atomic writers create a dot-temp file and rename it into place a few
 // microseconds later. When a batch holds such a create and no record yet,
 // the watcher keeps reading for up to `temp_spin` instead of going to sleep,
@@ -19,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -32,6 +40,53 @@ struct inotify_event;
 namespace coordd {
 
 inline constexpr std::chrono::microseconds kDefaultTempSpin{200};
+
+// The backlog's bounds (see above). Past kMaxBacklogBytes (about 300k
+// events with record-sized names) the kernel's queue fills again and an
+// overflow rescans, as it would without a backlog.
+inline constexpr std::size_t kMaxBacklogBytes = 16u << 20;
+inline constexpr std::size_t kEventsPerTurn = 1024;
+inline constexpr std::size_t kRefillEvery = 128;
+
+// Raw inotify events read from the kernel and not handled yet, in order.
+class InotifyBacklog {
+ public:
+  explicit InotifyBacklog(std::size_t max_bytes = kMaxBacklogBytes) : max_bytes_(max_bytes) {}
+
+  // One read's room: at least one event of the longest name (NAME_MAX).
+  static constexpr std::size_t kReadBytes = 64 * 1024;
+
+  enum class Fill { kDrained, kFull, kError };
+  // Reads what `fd` (non-blocking) has, appending, until it has nothing more
+  // (kDrained), the bound is reached (kFull) or read fails (kError, errno
+  // set). Only whole events are ever read from an inotify descriptor.
+  Fill fill_from(int fd);
+  // The oldest event not yet handled, or null.
+  // For a read made elsewhere (the reactor's): kReadBytes of room at the
+  // end, valid until the next call; then commit() what the read gave.
+  char* prepare();
+  // Whether a read of `n` bytes left the kernel's queue empty: inotify
+  // stops filling a read only at an event that does not fit, so a read
+  // with room left for the longest took everything there was.
+  static bool drained_by(std::size_t n);
+  void commit(std::size_t n) { tail_ += n; }
+  const struct inotify_event* front() const;
+  void pop_front();
+  bool empty() const { return head_ == tail_; }
+  std::size_t bytes() const { return tail_ - head_; }
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  // Room for one more read at tail_ (moving or growing the buffer; never
+  // zero-filling it: an idle wake-up's read must cost no more than a read).
+  void make_room(std::size_t bytes);
+
+  std::size_t max_bytes_;
+  std::unique_ptr<char[]> data_;  // events in [head_, tail_) are waiting
+  std::size_t capacity_ = 0;
+  std::size_t head_ = 0;
+  std::size_t tail_ = 0;
+};
 
 class InotifyWatcher final : public Watcher {
  public:
@@ -81,11 +136,15 @@ class InotifyWatcher final : public Watcher {
   // Remembers why a root is not fully watched; logs when the reason changes.
   void set_problem(RootId root, std::string problem);
   void start_read();
-  // Handles the events in buffer_[0, n).
-  void dispatch(std::size_t n);
+  // Fills the backlog; a read error rescans every root.
+  bool fill_backlog();
+  // Handles up to kEventsPerTurn backlog events, refilling as it goes; then
+  // either posts itself again or, the backlog empty, waits for the kernel.
+  void work_backlog();
   // After a batch that started an atomic write but held no record event:
   // reads on, without sleeping, until a record event or temp_spin_ passes.
-  void spin_for_rename();
+  // Events after the record stay in the backlog. False on a read error.
+  bool spin_for_rename();
   void handle(const struct inotify_event& event);
   void handle_for(const WatchTarget& target, std::uint32_t mask, std::string_view name);
   void request_rescan(RootId root, RescanCause cause);
@@ -96,7 +155,7 @@ class InotifyWatcher final : public Watcher {
   std::chrono::microseconds temp_spin_;
   boost::asio::posix::stream_descriptor fd_;
   boost::asio::steady_timer backoff_timer_;
-  alignas(8) char buffer_[64 * 1024];
+  InotifyBacklog backlog_;
   std::map<int, std::vector<WatchTarget>> watches_;  // one directory may serve several roots
   std::map<RootId, std::string> roots_;
   std::map<RootId, std::string> problems_;  // why a root is not fully watched
