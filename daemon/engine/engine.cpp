@@ -154,6 +154,7 @@ void Engine::remove_root(RootId root) {
   }
   std::erase_if(bad_files_, [root](const auto& entry) { return std::get<0>(entry.first) == root; });
   std::erase_if(mirror_files_, [root](const auto& entry) { return entry.first.root == root; });
+  std::erase_if(open_dirs_, [root](const auto& entry) { return entry.first.first == root; });
   std::string below = coordination_dir(root);
   std::erase_if(dir_problems_,
                 [&below](const auto& entry) { return entry.first.starts_with(below); });
@@ -200,7 +201,8 @@ void Engine::on_file_changed(RootId root, Kind kind, std::string_view name) {
     return;
   }
   auto before = next_deadline();
-  ingest(RecordRef{root, kind, std::string(classified.id)}, std::string(name), nullptr, nullptr);
+  ingest(RecordRef{root, kind, std::string(classified.id)}, std::string(name), held_dir(root, kind),
+         nullptr);
   notify_deadline(before);
 }
 
@@ -361,6 +363,7 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   // what changed.
   bool trust_stamps = cause == RescanCause::kPoll || cause == RescanCause::kDirectoryWrite;
   if (directory_usable) listing = fs_.list_dir(dir, trust_stamps);
+  hold_dir(root, kind, listing);
   if (listing.status == DirStatus::kError) {
     note_dir_problem(
         dir, "cannot be listed: " + listing.error + "; keeping its records as they were", false);
@@ -430,6 +433,24 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
       const auto& [bad_root, bad_kind, name] = entry.first;
       return bad_root == root && bad_kind == kind && !listed.contains(name);
     });
+}
+
+void Engine::hold_dir(RootId root, Kind kind, const DirListing& listing) {
+  auto key = std::pair(root, kind);
+  if (listing.status != DirStatus::kOk || !listing.dir_fd ||
+      (open_dirs_.size() >= kMaxOpenDirs && !open_dirs_.contains(key))) {
+    open_dirs_.erase(key);
+    return;
+  }
+  DirListing& held = open_dirs_[key];
+  held.status = DirStatus::kOk;
+  held.path = listing.path;
+  held.dir_fd = listing.dir_fd;
+}
+
+const DirListing* Engine::held_dir(RootId root, Kind kind) const {
+  auto it = open_dirs_.find(std::pair(root, kind));
+  return it == open_dirs_.end() ? nullptr : &it->second;
 }
 
 void Engine::note_dir_problem(const std::string& dir, const std::string& problem, bool symlink) {

@@ -220,6 +220,15 @@ class Engine final : public WatchSink {
   std::map<BadKey, BadFile> bad_files_;
   std::map<RecordRef, MirrorFile> mirror_files_;
   std::map<std::string, std::string> dir_problems_;  // directory -> what was logged
+  // Each kind directory as last listed, held open (DiskFileSystem), so that
+  // a changed file is opened relative to it instead of by walking its whole
+  // path; at most kMaxOpenDirs (past that, by path). A directory replaced or
+  // removed is listed again (its watch ends: a rescan) before any event
+  // from its successor is handled.
+  static constexpr std::size_t kMaxOpenDirs = 512;
+  void hold_dir(RootId root, Kind kind, const DirListing& listing);
+  const DirListing* held_dir(RootId root, Kind kind) const;
+  std::map<std::pair<RootId, Kind>, DirListing> open_dirs_;
 };
 
 }  // namespace coordd
