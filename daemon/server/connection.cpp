@@ -214,8 +214,15 @@ bool Connection::deliver(const EventPtr& event) {
   bool queued = false;
   bool matched = streams_.deliver(event, queued);
   start_lag_clock();
-  // Written at the end of this reactor turn, with whatever else arrives in it.
-  if (queued) schedule_write();
+  if (queued && !writing_ && !write_scheduled_) {
+    // Idle: out at once (a wake-up's one event is not held for the end of
+    // the turn). The write's completion is posted, so what else arrives in
+    // this turn coalesces into the next sendmsg.
+    auto self = shared_from_this();  // write() may stop and forget us
+    write();
+  } else if (queued) {
+    schedule_write();
+  }
   return matched;
 }
 
