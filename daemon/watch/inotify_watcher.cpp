@@ -279,13 +279,7 @@ void InotifyWatcher::start_read() {
   fd_.async_read_some(boost::asio::buffer(backlog_.prepare(), InotifyBacklog::kReadBytes),
                       [this](const boost::system::error_code& ec, std::size_t n) {
                         if (ec == boost::asio::error::operation_aborted || stopped_) return;
-                        if (ec) {
-                          spdlog::error("reading inotify events failed: {}; rescanning every root",
-                                        ec.message());
-                          for (const auto& [root, path] : roots_)
-                            request_rescan(root, RescanCause::kOverflow);
-                          return;
-                        }
+                        if (ec) return read_failed(ec.message());
                         backlog_.commit(n);
                         saw_temp_create_ = saw_record_ = false;
                         if (InotifyBacklog::drained_by(n) || fill_backlog()) work_backlog();
@@ -294,20 +288,24 @@ void InotifyWatcher::start_read() {
 
 bool InotifyWatcher::fill_backlog() {
   if (backlog_.fill_from(fd_.native_handle()) != InotifyBacklog::Fill::kError) return true;
-  spdlog::error("reading inotify events failed: {}; rescanning every root", std::strerror(errno));
-  for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
+  read_failed(std::strerror(errno));
   return false;
+}
+
+void InotifyWatcher::read_failed(const std::string& why) {
+  spdlog::error("reading inotify events failed: {}; rescanning every root", why);
+  for (const auto& [root, path] : roots_) request_rescan(root, RescanCause::kOverflow);
+}
+
+void InotifyWatcher::work_backlog_later() {
+  boost::asio::post(fd_.get_executor(), [this] {
+    if (!stopped_) work_backlog();
+  });
 }
 
 void InotifyWatcher::work_backlog() {
   for (std::size_t handled = 0; !backlog_.empty() && !stopped_; ++handled) {
-    if (handled == kEventsPerTurn) {
-      // Let clients' writes (and everything else) run; then go on.
-      boost::asio::post(fd_.get_executor(), [this] {
-        if (!stopped_) work_backlog();
-      });
-      return;
-    }
+    if (handled == kEventsPerTurn) return work_backlog_later();  // clients' writes go first
     if (handled % kRefillEvery == kRefillEvery - 1 && !fill_backlog()) return;
     handle(*backlog_.front());
     backlog_.pop_front();
@@ -315,13 +313,8 @@ void InotifyWatcher::work_backlog() {
   if (stopped_) return;
   if (saw_temp_create_ && !saw_record_ && temp_spin_.count() > 0) {
     if (!spin_for_rename()) return;
-    if (!backlog_.empty()) {
-      // What came after the rename: worked off as any other backlog.
-      boost::asio::post(fd_.get_executor(), [this] {
-        if (!stopped_) work_backlog();
-      });
-      return;
-    }
+    // What came after the rename is worked off as any other backlog.
+    if (!backlog_.empty()) return work_backlog_later();
   }
   start_read();
 }

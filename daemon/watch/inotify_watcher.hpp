@@ -61,7 +61,6 @@ class InotifyBacklog {
   // (kDrained), the bound is reached (kFull) or read fails (kError, errno
   // set). Only whole events are ever read from an inotify descriptor.
   Fill fill_from(int fd);
-  // The oldest event not yet handled, or null.
   // For a read made elsewhere (the reactor's): kReadBytes of room at the
   // end, valid until the next call; then commit() what the read gave.
   char* prepare();
@@ -70,6 +69,7 @@ class InotifyBacklog {
   // with room left for the longest took everything there was.
   static bool drained_by(std::size_t n);
   void commit(std::size_t n) { tail_ += n; }
+  // The oldest event not yet handled, or null.
   const struct inotify_event* front() const;
   void pop_front();
   bool empty() const { return head_ == tail_; }
@@ -136,11 +136,14 @@ class InotifyWatcher final : public Watcher {
   // Remembers why a root is not fully watched; logs when the reason changes.
   void set_problem(RootId root, std::string problem);
   void start_read();
-  // Fills the backlog; a read error rescans every root.
+  // Fills the backlog; false after a read error (see read_failed).
   bool fill_backlog();
+  // Events may have been lost: logs, rescans every root, reads no more.
+  void read_failed(const std::string& why);
   // Handles up to kEventsPerTurn backlog events, refilling as it goes; then
-  // either posts itself again or, the backlog empty, waits for the kernel.
+  // either goes on in a later turn or, the backlog empty, waits for the kernel.
   void work_backlog();
+  void work_backlog_later();
   // After a batch that started an atomic write but held no record event:
   // reads on, without sleeping, until a record event or temp_spin_ passes.
   // Events after the record stay in the backlog. False on a read error.

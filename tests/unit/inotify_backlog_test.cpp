@@ -105,7 +105,26 @@ TEST_CASE("inotify backlog: past its bound it stops reading, leaving the rest in
   CHECK(backlog.fill_from(pipe.read_end) == InotifyBacklog::Fill::kDrained);
   REQUIRE(names.size() == std::size_t(kEvents));
   for (int i = 0; i < kEvents; i += 997) CHECK(names[std::size_t(i)] == "r" + std::to_string(i));
-  CHECK(backlog.capacity() <= (1u << 20));
+}
+
+TEST_CASE("inotify backlog: a burst's memory is given back once it is worked off") {
+  Pipe pipe;
+  REQUIRE(::fcntl(pipe.write_end, F_GETPIPE_SZ) >= (1 << 20));
+  std::string burst;
+  while (burst.size() + 64 <= (1u << 20) - 4096) burst += raw_event(1, IN_MOVED_TO, "x.json");
+  InotifyBacklog backlog;
+  for (int i = 0; i < 2; ++i) {  // more than the pipe holds, none handled yet
+    pipe.put(burst);
+    CHECK(backlog.fill_from(pipe.read_end) == InotifyBacklog::Fill::kDrained);
+  }
+  CHECK(backlog.bytes() == 2 * burst.size());
+  CHECK(backlog.capacity() > (1u << 20));
+  take_names(backlog);
+  CHECK(backlog.capacity() == 0);
+  // And it works as before afterwards.
+  pipe.put(raw_event(2, IN_DELETE, "y.json"));
+  CHECK(backlog.fill_from(pipe.read_end) == InotifyBacklog::Fill::kDrained);
+  CHECK(take_names(backlog) == std::vector<std::string>{"y.json"});
 }
 
 TEST_CASE("inotify backlog: a failed read is an error, what was read before it stays") {
