@@ -2,12 +2,16 @@
 // READY=1) with 1k, 10k, 100k and 1M records of ~300 B on disk (--quick: 1k
 // and 10k), against the raw bytes of those records, and against
 // seed_watch.py's start-up (exec until it has printed its snapshot of every
-// record and exited, --max-events N) up to 100k, the size it is the peer at.
+// record and exited, --max-events N) up to 100k, the size it is the peer at,
+// and against the scan floor at every size (inotify_floor --scan: exec,
+// readdir, openat + read + close of each record, exit; nothing parsed or
+// kept), the least any start-to-ready of those files costs on this machine.
 // Per-record costs at each size, and how they grew from the second-largest
 // size to the largest, show the cost curve. The records stay in the page
 // cache between runs (on tmpfs under bench/run.sh): this is a warm start.
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include "bench/benchmarks.hpp"
@@ -58,17 +62,24 @@ struct SeedWatchStart {
   double max_rss_bytes = 0;
 };
 
+struct FloorScan {
+  double ms = 0;  // exec to exit
+};
+
 struct Point {
   std::size_t records = 0;
   double raw_bytes = 0;
   double write_s = 0;  // writing the records this point added (setup)
   std::vector<CoorddStart> starts;
   std::vector<SeedWatchStart> peer_starts;
-  std::string peer_missing;  // why peer_starts is empty
-  double ready_ms = 0;       // medians
+  std::string peer_missing;            // why peer_starts is empty
+  std::vector<FloorScan> floor_scans;  // empty when there is no floor binary
+  double ready_ms = 0;                 // medians
   double rss_bytes = 0;
 
   double peer_ready_ms() const { return median_of(peer_starts, &SeedWatchStart::snapshot_ms); }
+  double floor_ms() const { return median_of(floor_scans, &FloorScan::ms); }
+  double floor_us_per_record() const { return floor_ms() * 1e3 / double(records); }
   double ready_us_per_record() const { return ready_ms * 1e3 / double(records); }
   double peer_us_per_record() const { return peer_ready_ms() * 1e3 / double(records); }
   double rss_per_record() const { return rss_bytes / double(records); }
@@ -107,6 +118,26 @@ SeedWatchStart start_seed_watch(const BenchConfig& config, const Workspace& work
           double(exit->max_rss_kib) * 1024};
 }
 
+FloorScan scan_floor(const BenchConfig& config, const std::filesystem::path& dir,
+                     std::size_t records) {
+  support::ChildOptions options = child_options("");
+  options.stdout_to = support::Output::kCollect;
+  ChildProcess child({config.floor, "--scan", dir.string()}, options);
+  std::optional<ExitStatus> exit = child.wait(600s);
+  if (!exit || exit->shell_code() != 0) throw std::runtime_error("inotify_floor --scan failed");
+  std::size_t files = 0;
+  for (const std::string& line : child.lines()) {
+    std::istringstream fields(line);
+    std::string word;
+    if (fields >> word && word == "done") fields >> files;
+  }
+  if (files != records) {
+    throw std::runtime_error("inotify_floor --scan read " + std::to_string(files) + " files of " +
+                             std::to_string(records));
+  }
+  return {std::chrono::duration<double, std::milli>(exit->reaped_at - child.started_at()).count()};
+}
+
 json::object point_json(const Point& p) {
   json::array starts;
   for (const CoorddStart& s : p.starts) {
@@ -136,6 +167,13 @@ json::object point_json(const Point& p) {
     out["seed_watch_snapshot_ms"] = p.peer_ready_ms();
     out["seed_watch_us_per_record"] = p.peer_us_per_record();
     out["seed_watch_max_rss_bytes"] = median_of(p.peer_starts, &SeedWatchStart::max_rss_bytes);
+  }
+  if (!p.floor_scans.empty()) {
+    json::array floor;
+    for (const FloorScan& s : p.floor_scans) floor.push_back(s.ms);
+    out["floor_scan_runs_ms"] = std::move(floor);
+    out["floor_scan_ms"] = p.floor_ms();
+    out["floor_scan_us_per_record"] = p.floor_us_per_record();
   }
   return out;
 }
@@ -190,6 +228,22 @@ void add_rows(const Point& p, std::vector<Row>& rows) {
   ready_per_record.numbers = {{"coordd_us_per_record", p.ready_us_per_record()}};
   if (peer) ready_per_record.numbers["peer_us_per_record"] = p.peer_us_per_record();
   rows.push_back(std::move(ready_per_record));
+  if (p.floor_scans.empty()) return;
+  // The floor only lists and reads: when it alone takes longer than the
+  // target, no start-to-ready can meet it on this machine.
+  Row floor{k + "start-to-ready vs scan floor",
+            format_us(p.ready_ms * 1e3),
+            format_us(p.floor_ms() * 1e3) + " (floor)",
+            format_ratio(p.ready_ms, p.floor_ms()),
+            target ? (p.floor_ms() > target->ready_ms ? "floor over " : "floor within ") +
+                         format_us(target->ready_ms * 1e3)
+                   : "",
+            std::nullopt,
+            {}};
+  floor.numbers = {{"coordd_ready_ms", p.ready_ms},
+                   {"floor_ms", p.floor_ms()},
+                   {"ratio", p.ready_ms / p.floor_ms()}};
+  rows.push_back(std::move(floor));
 }
 
 // How the per-record costs grew from `small` to `large` (1×: linear). The
@@ -216,6 +270,21 @@ void add_growth_rows(const Point& small, const Point& large, std::vector<Row>& r
   if (!small.peer_starts.empty()) ready.numbers["peer_us_per_record"] = small.peer_us_per_record();
   if (judged) ready.numbers["bound_ratio"] = kReadyPerRecordGrowth;
   rows.push_back(std::move(ready));
+  if (!small.floor_scans.empty() && !large.floor_scans.empty()) {
+    double floor_growth = large.floor_us_per_record() / small.floor_us_per_record();
+    Row floor{
+        "scale floor per record, " + pair,
+        format_us(small.floor_us_per_record()) + " → " + format_us(large.floor_us_per_record()),
+        "coordd grew " + format_ratio(growth, 1.0),
+        format_ratio(large.floor_us_per_record(), small.floor_us_per_record()),
+        "",
+        std::nullopt,
+        {}};
+    floor.numbers = {{"small_floor_us_per_record", small.floor_us_per_record()},
+                     {"large_floor_us_per_record", large.floor_us_per_record()},
+                     {"ratio", floor_growth}};
+    rows.push_back(std::move(floor));
+  }
   double marginal = (large.rss_bytes - small.rss_bytes) / double(large.records - small.records);
   Row rss{"scale RSS per record, " + pair,
           format_bytes(small.rss_per_record()) + " → " + format_bytes(large.rss_per_record()),
@@ -244,7 +313,8 @@ BenchResult run_scale(const BenchConfig& config) {
   // run 99 s (with removing the records).
   const std::size_t runs = config.quick ? 1 : 5;
   Workspace workspace(workspace_in(config, "scale"));
-  RecordDir dir(workspace.kind_dir("reservations"));
+  const std::filesystem::path records_dir = workspace.kind_dir("reservations");
+  RecordDir dir(records_dir);
   std::vector<Point> points;
   std::size_t written = 0;
   double raw = 0;
@@ -271,14 +341,17 @@ BenchResult run_scale(const BenchConfig& config) {
     for (std::size_t r = 0; r < runs; ++r) {
       point.starts.push_back(start_coordd(config, workspace, size));
       if (peer) point.peer_starts.push_back(start_seed_watch(config, workspace, size));
+      if (!config.floor.empty()) point.floor_scans.push_back(scan_floor(config, records_dir, size));
     }
     point.ready_ms = median_of(point.starts, &CoorddStart::ready_ms);
     point.rss_bytes = median_of(point.starts, &CoorddStart::rss_bytes);
-    progress(config,
-             "  coordd ready " + format_us(point.ready_ms * 1e3) + " (" +
-                 format_us(point.ready_us_per_record()) + "/record), RSS " +
-                 format_bytes(point.rss_bytes) + " (raw " + format_bytes(raw) + ")" +
-                 (peer ? ", seed_watch snapshot " + format_us(point.peer_ready_ms() * 1e3) : ""));
+    progress(
+        config,
+        "  coordd ready " + format_us(point.ready_ms * 1e3) + " (" +
+            format_us(point.ready_us_per_record()) + "/record), RSS " +
+            format_bytes(point.rss_bytes) + " (raw " + format_bytes(raw) + ")" +
+            (peer ? ", seed_watch snapshot " + format_us(point.peer_ready_ms() * 1e3) : "") +
+            (point.floor_scans.empty() ? "" : ", scan floor " + format_us(point.floor_ms() * 1e3)));
     points.push_back(std::move(point));
   }
 

@@ -4,6 +4,14 @@
 // the file, nothing else (no parsing, no state, no output per change).
 //
 //   inotify_floor DIR COUNT
+//   inotify_floor --scan DIR
+//
+// --scan is the scale benchmark's floor, the least a watcher that must read
+// every record before it is ready can do: list DIR (readdir) and openat +
+// read + close each file not starting with '.', then print
+//   done FILES BYTES
+// and exit 0 (1 when DIR cannot be listed). Its time from exec to exit is
+// what any start-to-ready of those records costs at least.
 //
 // Prints "watching" once the watch is in place; after COUNT changes (names
 // not starting with '.') prints
@@ -12,6 +20,7 @@
 // time since it started watching) and exits 0. On an inotify
 // queue overflow prints "overflow CHANGES" and exits 1; bad usage exits 2.
 // Single-threaded, blocking.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <time.h>
@@ -69,15 +78,34 @@ void read_file(int dir_fd, const char* name, Tally& tally) {
   ++tally.read_ok;
 }
 
+// --scan DIR
+int scan(const char* dir_path) {
+  DIR* dir = ::opendir(dir_path);
+  if (dir == nullptr) {
+    std::fprintf(stderr, "inotify_floor: cannot list %s: %s\n", dir_path, std::strerror(errno));
+    return 1;
+  }
+  Tally tally;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    read_file(::dirfd(dir), entry->d_name, tally);
+  }
+  ::closedir(dir);
+  std::printf("done %llu %llu\n", static_cast<unsigned long long>(tally.read_ok),
+              static_cast<unsigned long long>(tally.bytes));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "--scan") return scan(argv[2]);
   std::uint64_t count = 0;
   std::string_view count_text = argc == 3 ? argv[2] : "";
   auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
   if (argc != 3 || ec != std::errc() || end != count_text.data() + count_text.size() ||
       count == 0) {
-    std::fprintf(stderr, "usage: inotify_floor DIR COUNT (COUNT > 0)\n");
+    std::fprintf(stderr, "usage: inotify_floor DIR COUNT (COUNT > 0) | inotify_floor --scan DIR\n");
     return 2;
   }
   int dir_fd = ::open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
