@@ -306,11 +306,11 @@ BenchResult run_scale(const BenchConfig& config) {
   const std::vector<std::size_t> sizes =
       config.quick ? std::vector<std::size_t>{1000, 10000}
                    : std::vector<std::size_t>{1000, 10000, 100000, 1000000};
-  // Starts per point, coordd and seed_watch.py alternating. Measured on the
-  // 2-core VM, quiet, tmpfs (2026-12-02): writing the 1M records took 9.4 s
-  // and each 1M start 9-12 s, so the 1M point's 5 starts take about 50 s;
-  // seed_watch.py's 5 snapshots at 100k about 22 s; the whole full scale
-  // run 99 s (with removing the records).
+  // Starts per point, coordd, seed_watch.py and the scan floor alternating.
+  // Measured on the 2-core VM, quiet, tmpfs (2026-12-03): each 1M start
+  // 10-12 s and each 1M floor scan 3-4 s, so the 1M point's 5 rounds take
+  // about 75 s; seed_watch.py's 5 snapshots at 100k about 20 s; the whole
+  // full scale run about 2.5 min (with writing and removing the records).
   const std::size_t runs = config.quick ? 1 : 5;
   Workspace workspace(workspace_in(config, "scale"));
   const std::filesystem::path records_dir = workspace.kind_dir("reservations");
