@@ -156,14 +156,6 @@ void ActiveLeases::put(const RecordRef& record, const ParsedRecord& parsed, Wall
     case Kind::kReservation:
     case Kind::kClaim: {
       std::optional<LeaseKey> key = lease_key_of(record, parsed);
-      if (key && key->id == record.id && !foreign_owners_.contains(record)) {
-        // The usual case, <lease id>.json: whatever lease the file defined
-        // before was this one, so nothing is left and one lookup finds it.
-        auto it = leases_.try_emplace(std::move(*key)).first;
-        define(it->first, it->second, record.id, parse_optional(parsed.expires_at));
-        reevaluate(it, now, expired);
-        return;
-      }
       auto previous = defined_by(record);
       if (previous != leases_.end() && (!key || previous->first != *key)) {
         // The file no longer names that lease: the lease ends here unless

@@ -223,8 +223,8 @@ void Engine::on_coordination_file(RootId root, std::string_view name) {
 }
 
 void Engine::ingest(const RecordRef& ref, const std::string& name, const DirListing* listing,
-                    const FileStamp* listed, bool known_new) {
-  Record* existing = known_new ? nullptr : store_.find(ref);
+                    const FileStamp* listed) {
+  Record* existing = store_.find(ref);
   // The polling rescan trusts an unchanged stamp; everything else re-reads.
   if (listed && existing && existing->stamp == *listed) return;
   if (listed) {
@@ -411,7 +411,7 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
     }
     if (diff_records) present.insert(classified.id);
     ingest(RecordRef{root, kind, std::string(classified.id)}, entry.name, &listing,
-           trust_stamps ? &entry.stamp : nullptr, !diff_records);
+           trust_stamps ? &entry.stamp : nullptr);
   }
   std::vector<std::string> gone;
   if (diff_records) {

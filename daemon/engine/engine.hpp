@@ -174,11 +174,9 @@ class Engine final : public WatchSink {
   };
 
   // Reads and applies one record file. From a rescan, `listing` is the
-  // directory listed and `listed` the entry's stamp when stamps are trusted;
-  // `known_new`: the store holds nothing of this root and kind (a first scan),
-  // so the record is not looked up.
+  // directory listed and `listed` the entry's stamp when stamps are trusted.
   void ingest(const RecordRef& ref, const std::string& name, const DirListing* listing,
-              const FileStamp* listed, bool known_new = false);
+              const FileStamp* listed);
   void remove(const RecordRef& ref);
   // Stores a parsed record (added or modified) and emits its events.
   void store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
