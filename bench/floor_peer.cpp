@@ -54,4 +54,21 @@ std::optional<FloorPeer::Tally> FloorPeer::finish(std::chrono::milliseconds with
   return tally;
 }
 
+ScanFloor scan_floor(const std::string& binary, const std::filesystem::path& dir,
+                     std::chrono::milliseconds within) {
+  ChildProcess child({binary, "--scan", dir.string()}, collect_stdout(""));
+  std::optional<ExitStatus> exit = child.wait(within);
+  if (!exit || exit->shell_code() != 0 || !said(child, "done ")) {
+    throw std::runtime_error(binary + " --scan " + dir.string() + " failed");
+  }
+  ScanFloor out;
+  for (const std::string& line : child.lines()) {
+    std::istringstream fields(line);
+    std::string word;
+    if (fields >> word && word == "done") fields >> out.files >> out.bytes;
+  }
+  out.ms = std::chrono::duration<double, std::milli>(exit->reaped_at - child.started_at()).count();
+  return out;
+}
+
 }  // namespace coordd::bench

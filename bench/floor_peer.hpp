@@ -2,7 +2,8 @@
 // child watching one directory for a given number of changes (inotify, then
 // openat + read + close per change, nothing else). Construction returns once
 // its watch is in place; finish() reads the tally it prints when it has read
-// them all. Main thread only (it is a ChildProcess).
+// them all. scan_floor() runs the same binary as the scale benchmark's floor.
+// Main thread only (they are ChildProcesses).
 #pragma once
 
 #include <chrono>
@@ -41,5 +42,16 @@ class FloorPeer {
  private:
   ChildProcess child_;
 };
+
+struct ScanFloor {
+  std::uint64_t files = 0;  // files read
+  std::uint64_t bytes = 0;
+  double ms = 0;  // exec to exit
+};
+
+// `binary` --scan `dir`: lists it and reads every file once, then exits.
+// Throws std::runtime_error when it fails or runs longer than `within`.
+ScanFloor scan_floor(const std::string& binary, const std::filesystem::path& dir,
+                     std::chrono::milliseconds within);
 
 }  // namespace coordd::bench

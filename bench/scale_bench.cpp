@@ -11,12 +11,12 @@
 // cache between runs (on tmpfs under bench/run.sh): this is a warm start.
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include "bench/benchmarks.hpp"
 #include "bench/child_options.hpp"
 #include "bench/coordd_process.hpp"
+#include "bench/floor_peer.hpp"
 #include "bench/latency.hpp"
 #include "bench/proc_stats.hpp"
 #include "bench/records.hpp"
@@ -62,10 +62,6 @@ struct SeedWatchStart {
   double max_rss_bytes = 0;
 };
 
-struct FloorScan {
-  double ms = 0;  // exec to exit
-};
-
 struct Point {
   std::size_t records = 0;
   double raw_bytes = 0;
@@ -73,12 +69,12 @@ struct Point {
   std::vector<CoorddStart> starts;
   std::vector<SeedWatchStart> peer_starts;
   std::string peer_missing;            // why peer_starts is empty
-  std::vector<FloorScan> floor_scans;  // empty when there is no floor binary
+  std::vector<ScanFloor> floor_scans;  // empty when there is no floor binary
   double ready_ms = 0;                 // medians
   double rss_bytes = 0;
 
   double peer_ready_ms() const { return median_of(peer_starts, &SeedWatchStart::snapshot_ms); }
-  double floor_ms() const { return median_of(floor_scans, &FloorScan::ms); }
+  double floor_ms() const { return median_of(floor_scans, &ScanFloor::ms); }
   double floor_us_per_record() const { return floor_ms() * 1e3 / double(records); }
   double ready_us_per_record() const { return ready_ms * 1e3 / double(records); }
   double peer_us_per_record() const { return peer_ready_ms() * 1e3 / double(records); }
@@ -118,24 +114,14 @@ SeedWatchStart start_seed_watch(const BenchConfig& config, const Workspace& work
           double(exit->max_rss_kib) * 1024};
 }
 
-FloorScan scan_floor(const BenchConfig& config, const std::filesystem::path& dir,
-                     std::size_t records) {
-  support::ChildOptions options = child_options("");
-  options.stdout_to = support::Output::kCollect;
-  ChildProcess child({config.floor, "--scan", dir.string()}, options);
-  std::optional<ExitStatus> exit = child.wait(600s);
-  if (!exit || exit->shell_code() != 0) throw std::runtime_error("inotify_floor --scan failed");
-  std::size_t files = 0;
-  for (const std::string& line : child.lines()) {
-    std::istringstream fields(line);
-    std::string word;
-    if (fields >> word && word == "done") fields >> files;
+ScanFloor start_scan_floor(const BenchConfig& config, const std::filesystem::path& dir,
+                           std::size_t records) {
+  ScanFloor scan = scan_floor(config.floor, dir, 600s);
+  if (scan.files != records) {
+    throw std::runtime_error("inotify_floor --scan read " + std::to_string(scan.files) +
+                             " files of " + std::to_string(records));
   }
-  if (files != records) {
-    throw std::runtime_error("inotify_floor --scan read " + std::to_string(files) + " files of " +
-                             std::to_string(records));
-  }
-  return {std::chrono::duration<double, std::milli>(exit->reaped_at - child.started_at()).count()};
+  return scan;
 }
 
 json::object point_json(const Point& p) {
@@ -170,7 +156,7 @@ json::object point_json(const Point& p) {
   }
   if (!p.floor_scans.empty()) {
     json::array floor;
-    for (const FloorScan& s : p.floor_scans) floor.push_back(s.ms);
+    for (const ScanFloor& s : p.floor_scans) floor.push_back(s.ms);
     out["floor_scan_runs_ms"] = std::move(floor);
     out["floor_scan_ms"] = p.floor_ms();
     out["floor_scan_us_per_record"] = p.floor_us_per_record();
@@ -341,7 +327,8 @@ BenchResult run_scale(const BenchConfig& config) {
     for (std::size_t r = 0; r < runs; ++r) {
       point.starts.push_back(start_coordd(config, workspace, size));
       if (peer) point.peer_starts.push_back(start_seed_watch(config, workspace, size));
-      if (!config.floor.empty()) point.floor_scans.push_back(scan_floor(config, records_dir, size));
+      if (!config.floor.empty())
+        point.floor_scans.push_back(start_scan_floor(config, records_dir, size));
     }
     point.ready_ms = median_of(point.starts, &CoorddStart::ready_ms);
     point.rss_bytes = median_of(point.starts, &CoorddStart::rss_bytes);
