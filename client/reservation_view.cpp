@@ -125,7 +125,7 @@ Result<ReservationView> view_from_files(const std::string& root) {
   std::vector<SeenRecord> records;
   for (const auto& [ref, record] : engine.matching(filter, false)) {
     boost::system::error_code ec;
-    json::value data = parse_exact_json(record->data_json, ec);
+    json::value data = parse_exact_json(record->data_json(), ec);
     if (ec || !data.is_object()) continue;
     SeenRecord seen;
     seen.kind = ref.kind;

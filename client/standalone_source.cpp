@@ -41,7 +41,7 @@ Baseline StandaloneSource::baseline() const {
   out.seq = engine.last_seq();
   for (const auto& [ref, record] : engine.matching(every_record, false)) {
     boost::system::error_code ec;
-    json::value data = parse_exact_json(record->data_json, ec);
+    json::value data = parse_exact_json(record->data_json(), ec);
     if (ec || !data.is_object()) continue;
     BaselineRecord entry;
     entry.kind = ref.kind;

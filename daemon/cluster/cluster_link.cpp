@@ -327,10 +327,11 @@ void ClusterLink::on_caught_up(const std::string& watch) {
   // Our own side: publish what differs from what the swarm holds for us.
   std::size_t differing = 0;
   for (Kind kind : kAllKinds) {
-    for (const auto& [id, record] : engine_.store().records(shared.root, kind)) {
+    for (const Record& record : engine_.store().records(shared.root, kind)) {
+      std::string id(record.id());
       std::string key = key_of(shared, kind, id);
       auto held = held_.find(key);
-      if (held == held_.end() || held->second != hash_of(record.data_json)) {
+      if (held == held_.end() || held->second != hash_of(record.data_json())) {
         mark_dirty(key, RecordRef{shared.root, kind, id});
         ++differing;
       }
@@ -435,8 +436,8 @@ void ClusterLink::flush() {
     if (record != nullptr) {
       value = encode_record_value(
           {options_.host_id, epoch_, record->seq, format_timestamp(engine_.clock().now())},
-          record->data_json);
-      dirty.sent_hash = hash_of(record->data_json);
+          record->data_json());
+      dirty.sent_hash = hash_of(record->data_json());
     }
     if (connection_.max_payload > 0 && std::int64_t(value.size()) > connection_.max_payload) {
       // No server would take it: say so once per change, and take back an

@@ -33,7 +33,7 @@ void Mirror::changed(RootId home, const std::string& host, Kind kind, const std:
   RecordRef local{home, kind, id};
   const Record* record = engine_.store().find(RecordRef{engine_.origin_root(home, host), kind, id});
   if (record == nullptr) return remove(local, host);
-  std::string bytes = encode_mirror_file(record->data_json, host);
+  std::string bytes = encode_mirror_file(record->data_json(), host);
   std::size_t hash = hash_of(bytes);
   auto written = written_.find(local);
   const Engine::MirrorFile* file = engine_.mirror_file(local);
@@ -93,9 +93,9 @@ void Mirror::reconcile(RootId home) {
   std::set<RecordRef> wanted;
   for (const auto& [host, origin_root] : engine_.origin_roots_of(home)) {
     for (Kind kind : kAllKinds) {
-      for (const auto& [id, record] : engine_.store().records(origin_root, kind)) {
-        RecordRef local{home, kind, id};
-        std::string bytes = encode_mirror_file(record.data_json, host);
+      for (const Record& record : engine_.store().records(origin_root, kind)) {
+        RecordRef local{home, kind, std::string(record.id())};
+        std::string bytes = encode_mirror_file(record.data_json(), host);
         std::size_t hash = hash_of(bytes);
         const Engine::MirrorFile* file = engine_.mirror_file(local);
         // What is on disk decides here (a copy deleted locally is written again).

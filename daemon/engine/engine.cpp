@@ -105,7 +105,7 @@ Status Engine::apply_remote(RootId origin_root, Kind kind, const std::string& id
   }
   RecordRef ref{origin_root, kind, id};
   Record* existing = store_.find(ref);
-  if (existing && existing->data_json == parsed->data_json) return Status();
+  if (existing && existing->data_json() == parsed->data_json) return Status();
   auto before = next_deadline();
   store_parsed(ref, *parsed, FileStamp{}, existing);
   notify_deadline(before);
@@ -125,8 +125,9 @@ void Engine::retain_remote(RootId origin_root,
   auto before = next_deadline();
   for (Kind kind : kAllKinds) {
     std::vector<std::string> gone;
-    for (const auto& [id, record] : store_.records(origin_root, kind)) {
-      if (!keep(kind, id)) gone.push_back(id);
+    for (const Record& record : store_.records(origin_root, kind)) {
+      std::string id(record.id());
+      if (!keep(kind, id)) gone.push_back(std::move(id));
     }
     std::sort(gone.begin(), gone.end());
     for (const std::string& id : gone) remove(RecordRef{origin_root, kind, id});
@@ -148,7 +149,7 @@ void Engine::remove_root(RootId root) {
   leases_.forget_root(root);
   for (Kind kind : kAllKinds) {
     std::vector<std::string> ids;
-    for (const auto& [id, record] : store_.records(root, kind)) ids.push_back(id);
+    for (const Record& record : store_.records(root, kind)) ids.emplace_back(record.id());
     std::sort(ids.begin(), ids.end());
     for (const std::string& id : ids) remove(RecordRef{root, kind, id});
   }
@@ -269,7 +270,7 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   }
   clear_bad(ref.root, ref.kind, name);
   if (parsed->mirror_of) return note_mirror(ref, *parsed, listed ? *listed : read.stamp);
-  if (existing && existing->data_json == parsed->data_json) {
+  if (existing && existing->data_json() == parsed->data_json) {
     existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
     return;
   }
@@ -308,9 +309,8 @@ std::vector<std::pair<RecordRef, Engine::MirrorFile>> Engine::mirror_files(RootI
 void Engine::store_parsed(const RecordRef& ref, ParsedRecord& parsed, const FileStamp& stamp,
                           Record* existing) {
   bool added = existing == nullptr;
-  Record fresh{RecordJson(parsed.data_json), store_.tag(parsed.run_id), store_.tag(parsed.branch),
-               stamp, 0};
-  Record& stored = added ? store_.put(ref, std::move(fresh)) : (*existing = std::move(fresh));
+  Record& stored = store_.put(ref, parsed.data_json, store_.tag(parsed.run_id),
+                              store_.tag(parsed.branch), stamp);
   std::vector<Expiry> expired;
   leases_.put(ref, parsed, clock_.now(), expired);
   stored.seq = emit(added ? EventType::kAdded : EventType::kModified, ref, stored);
@@ -319,7 +319,7 @@ void Engine::store_parsed(const RecordRef& ref, ParsedRecord& parsed, const File
 }
 
 void Engine::remove(const RecordRef& ref) {
-  std::optional<Record> record = store_.take(ref);
+  Record::Ptr record = store_.take(ref);
   if (!record) return;
   std::vector<Expiry> expired;
   leases_.erase(ref, clock_.now(), expired);
@@ -415,8 +415,8 @@ void Engine::rescan_kind(RootId root, Kind kind, bool directory_usable, RescanCa
   }
   std::vector<std::string> gone;
   if (diff_records) {
-    for (const auto& [id, record] : store_.records(root, kind)) {
-      if (!present.contains(id)) gone.push_back(id);
+    for (const Record& record : store_.records(root, kind)) {
+      if (!present.contains(record.id())) gone.emplace_back(record.id());
     }
   }
   std::sort(gone.begin(), gone.end());
@@ -496,7 +496,7 @@ std::uint64_t Engine::emit(EventType type, const RecordRef& ref, const Record& r
   event->run_id = *record.run_id;
   event->branch = *record.branch;
   event->body = std::make_shared<const std::string>(
-      event_body({seq, type, ref.kind, ref.id, timestamp, root.json, record.data_json, cause,
+      event_body({seq, type, ref.kind, ref.id, timestamp, root.json, record.data_json(), cause,
                   root.origin_json}));
   ++counters_.events_emitted;
   sink_->publish(event);
@@ -534,12 +534,12 @@ std::vector<std::pair<RecordRef, const Record*>> Engine::matching(const EventFil
   for (const auto& [root, kinds] : store_.roots()) {
     const Root& info = roots_.at(root);
     for (Kind kind : kAllKinds) {
-      for (const auto& [id, record] : kinds[static_cast<std::size_t>(kind)]) {
+      for (const Record& record : kinds[static_cast<std::size_t>(kind)]) {
         if (!filter.matches(info.home, kind, *record.run_id, *record.branch, info.remote,
                             info.origin)) {
           continue;
         }
-        RecordRef ref{root, kind, id};
+        RecordRef ref{root, kind, std::string(record.id())};
         if (active_only) {
           auto state = leases_.state_of(ref);
           if (!state || !state->active) continue;
@@ -557,7 +557,7 @@ std::string Engine::snapshot_body(const RecordRef& ref, const Record& record) co
   std::string timestamp = format_timestamp(clock_.now());
   const Root& root = roots_.at(ref.root);
   return event_body({record.seq, EventType::kSnapshot, ref.kind, ref.id, timestamp, root.json,
-                     record.data_json, std::nullopt, root.origin_json});
+                     record.data_json(), std::nullopt, root.origin_json});
 }
 
 }  // namespace coordd

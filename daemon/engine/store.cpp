@@ -6,34 +6,33 @@ const Record* Store::find(const RecordRef& ref) const {
   auto root = roots_.find(ref.root);
   if (root == roots_.end()) return nullptr;
   const KindRecords& records = root->second[static_cast<std::size_t>(ref.kind)];
-  auto it = records.find(ref.id);
-  return it == records.end() ? nullptr : &it->second;
+  return records.find(ref.id);
 }
 
 Record* Store::find(const RecordRef& ref) {
   return const_cast<Record*>(static_cast<const Store*>(this)->find(ref));
 }
 
-Record& Store::put(const RecordRef& ref, Record record) {
+Record& Store::put(const RecordRef& ref, std::string_view json, PooledString run_id,
+                   PooledString branch, const FileStamp& stamp) {
   KindRecords& records = roots_[ref.root][static_cast<std::size_t>(ref.kind)];
-  auto [it, inserted] = records.insert_or_assign(ref.id, std::move(record));
+  auto [record, inserted] =
+      records.put(Record::make(ref.id, json, std::move(run_id), std::move(branch), stamp));
   if (inserted) {
     ++size_;
     ++per_kind_[static_cast<std::size_t>(ref.kind)];
   }
-  return it->second;
+  return *record;
 }
 
-std::optional<Record> Store::take(const RecordRef& ref) {
+Record::Ptr Store::take(const RecordRef& ref) {
   auto root = roots_.find(ref.root);
-  if (root == roots_.end()) return std::nullopt;
-  KindRecords& records = root->second[static_cast<std::size_t>(ref.kind)];
-  auto it = records.find(ref.id);
-  if (it == records.end()) return std::nullopt;
-  Record record = std::move(it->second);
-  records.erase(it);
-  --size_;
-  --per_kind_[static_cast<std::size_t>(ref.kind)];
+  if (root == roots_.end()) return nullptr;
+  Record::Ptr record = root->second[static_cast<std::size_t>(ref.kind)].take(ref.id);
+  if (record) {
+    --size_;
+    --per_kind_[static_cast<std::size_t>(ref.kind)];
+  }
   return record;
 }
 

@@ -7,46 +7,30 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "daemon/engine/file_system.hpp"
-#include "daemon/engine/record_json.hpp"
 #include "daemon/engine/record_ref.hpp"
+#include "daemon/engine/record_table.hpp"
 #include "daemon/engine/string_pool.hpp"
 
 namespace coordd {
 
-// 64 bytes beside its id (the map node is 104, malloc's chunk 112): kept
-// small, as a daemon holds one per record, and 1M records (bench/: scale).
-struct Record {
-  RecordJson data_json;  // compact JSON object
-  PooledString run_id;   // for filters; "" when absent (Store::tag makes them)
-  PooledString branch;
-  FileStamp stamp;        // of the content last read
-  std::uint64_t seq = 0;  // seq of the last event about this record
-};
-
 class Store {
  public:
-  // Hashes ids without caching the hash in each node (noexcept, so
-  // libstdc++ does not): 8 bytes less, and the node fits malloc's 112-byte
-  // class rather than 128.
-  struct IdHash {
-    std::size_t operator()(const std::string& id) const noexcept {
-      return std::hash<std::string_view>{}(id);
-    }
-  };
-  using KindRecords = std::unordered_map<std::string, Record, IdHash>;
+  using KindRecords = RecordTable;
 
   // A run_id or branch value, shared with every record carrying it.
   PooledString tag(std::string_view value) { return tags_.intern(value); }
 
   const Record* find(const RecordRef& ref) const;
   Record* find(const RecordRef& ref);
-  // Inserts or replaces; returns the stored record.
-  Record& put(const RecordRef& ref, Record record);
-  // Removes and returns the record, if present.
-  std::optional<Record> take(const RecordRef& ref);
+  // Stores `json` as the record `ref`, new or replacing the one there (a
+  // pointer to which is then invalid); returns it, with seq 0. Other records
+  // never move: pointers to them stay valid until they are replaced or taken.
+  Record& put(const RecordRef& ref, std::string_view json, PooledString run_id, PooledString branch,
+              const FileStamp& stamp);
+  // Removes and returns the record, if present (else null).
+  Record::Ptr take(const RecordRef& ref);
   // The records of one root and kind (empty when none).
   const KindRecords& records(RootId root, Kind kind) const;
   void drop_root(RootId root);

@@ -513,7 +513,7 @@ void RequestHandler::list(Connection& connection, Request& request) {
                     false,
                     false,
                     std::nullopt,
-                    record->data_json,
+                    record->data_json(),
                     engine_.origin_json(ref.root)};
     std::string expiry;
     if (auto lease = engine_.leases().state_of(ref)) {

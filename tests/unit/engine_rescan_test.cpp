@@ -126,7 +126,7 @@ TEST_CASE_FIXTURE(EngineFixture,
 
   REQUIRE(records.size() == 1);
   CHECK(records[0].first.root == other);
-  CHECK(records[0].second->data_json == R"({"where":"other"})");
+  CHECK(records[0].second->data_json() == R"({"where":"other"})");
   CHECK(engine.store().size() == 2);
   CHECK(text(sink.body(0), "root") == "/other");
 }

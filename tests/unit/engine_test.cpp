@@ -79,7 +79,7 @@ TEST_CASE_FIXTURE(
 
   CHECK(sink.events.size() == 1);
   REQUIRE(stored(Kind::kTask, "t1") != nullptr);
-  CHECK(stored(Kind::kTask, "t1")->data_json == R"({"title":"good"})");
+  CHECK(stored(Kind::kTask, "t1")->data_json() == R"({"title":"good"})");
   CHECK(engine.counters().bad_files_skipped == 1);
   CHECK(engine.bad_file_count() == 1);
 }
