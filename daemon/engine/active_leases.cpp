@@ -1,7 +1,11 @@
 #include "daemon/engine/active_leases.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <new>
 #include <stdexcept>
+#include <type_traits>
 
 namespace coordd {
 namespace {
@@ -32,61 +36,82 @@ std::optional<ActiveLeases::LeaseKey> ActiveLeases::target_of(RootId root,
   return std::nullopt;
 }
 
-std::size_t ActiveLeases::LeaseKeyHash::operator()(const LeaseKey& key) const noexcept {
-  std::size_t h = std::hash<std::string>()(key.id);
+std::size_t ActiveLeases::LeaseTraits::hash(const Key& key) {
+  std::size_t h = std::hash<std::string_view>()(key.id);
   return h ^ (std::size_t(key.root) * 0x9e3779b97f4a7c15ULL + (key.claim ? 1 : 0));
 }
 
-ActiveLeases::Leases::const_iterator ActiveLeases::defined_by(const RecordRef& record) const {
-  if (record.kind != Kind::kReservation && record.kind != Kind::kClaim) return leases_.end();
+std::unique_ptr<ActiveLeases::Lease, ActiveLeases::Lease::Deleter> ActiveLeases::Lease::make(
+    KeyView key) {
+  // A reservation_id is any string a record holds; --max-record-bytes (at
+  // most 1 GiB) bounds it.
+  if (key.id.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("a lease id of 4 GiB or more");
+  }
+  void* block = ::operator new(sizeof(Lease) + key.id.size());
+  std::unique_ptr<Lease, Deleter> lease(new (block) Lease);
+  lease->root = key.root;
+  lease->claim = key.claim;
+  lease->id_size = static_cast<std::uint32_t>(key.id.size());
+  std::memcpy(lease.get() + 1, key.id.data(), key.id.size());
+  return lease;
+}
+
+void ActiveLeases::Lease::Deleter::operator()(Lease* lease) const noexcept {
+  static_assert(std::is_trivially_destructible_v<Lease> && sizeof(Lease) == 24);
+  ::operator delete(lease);
+}
+
+ActiveLeases::Lease* ActiveLeases::defined_by(const RecordRef& record) const {
+  if (record.kind != Kind::kReservation && record.kind != Kind::kClaim) return nullptr;
   if (auto foreign = foreign_owners_.find(record); foreign != foreign_owners_.end()) {
     return leases_.find(foreign->second);
   }
-  auto it = leases_.find(LeaseKey{record.root, record.kind == Kind::kClaim, record.id});
-  return it != leases_.end() && it->second.own_defines ? it : leases_.end();
+  Lease* lease = leases_.find(KeyView{record.root, record.kind == Kind::kClaim, record.id});
+  return lease != nullptr && lease->own_defines ? lease : nullptr;
 }
 
-ActiveLeases::Leases::iterator ActiveLeases::defined_by(const RecordRef& record) {
-  auto it = static_cast<const ActiveLeases*>(this)->defined_by(record);
-  return it == leases_.cend() ? leases_.end()
-                              : leases_.erase(it, it);  // const_iterator -> iterator
-}
-
-void ActiveLeases::define(const LeaseKey& key, Lease& lease, const std::string& file_id,
+void ActiveLeases::define(Lease& lease, const std::string& file_id,
                           std::optional<WallTime> expires_at) {
-  if (file_id == key.id) {
+  if (file_id == lease.key().id) {
     lease.own_defines = true;
     lease.own_has_expiry = expires_at.has_value();
     lease.own_expires_at = expires_at.value_or(WallTime{});
     return;
   }
-  undefine(key, lease, file_id);  // drops the file's previous expiry, if any
-  if (!lease.others) lease.others = std::make_unique<OtherFiles>();
-  lease.others->expires_at.emplace(file_id, expires_at);
-  if (expires_at) lease.others->expiries.insert(*expires_at);
+  undefine(lease, file_id);  // drops the file's previous expiry, if any
+  OtherFiles& others = others_[lease.key().owned()];
+  lease.has_others = true;
+  others.expires_at.emplace(file_id, expires_at);
+  if (expires_at) others.expiries.insert(*expires_at);
 }
 
-void ActiveLeases::undefine(const LeaseKey& key, Lease& lease, const std::string& file_id) {
-  if (file_id == key.id) {
+void ActiveLeases::undefine(Lease& lease, const std::string& file_id) {
+  if (file_id == lease.key().id) {
     lease.own_defines = false;
     lease.own_has_expiry = false;
     return;
   }
-  if (!lease.others) return;
-  auto it = lease.others->expires_at.find(file_id);
-  if (it == lease.others->expires_at.end()) return;
-  if (it->second) lease.others->expiries.erase(lease.others->expiries.find(*it->second));
-  lease.others->expires_at.erase(it);
-  if (lease.others->expires_at.empty()) lease.others.reset();
+  if (!lease.has_others) return;
+  auto others = others_.find(lease.key());
+  auto it = others->second.expires_at.find(file_id);
+  if (it == others->second.expires_at.end()) return;
+  if (it->second) others->second.expiries.erase(others->second.expiries.find(*it->second));
+  others->second.expires_at.erase(it);
+  if (others->second.expires_at.empty()) {
+    others_.erase(others);
+    lease.has_others = false;
+  }
 }
 
-const std::string& ActiveLeases::reported_file(const LeaseKey& key, const Lease& lease) {
-  return lease.own_defines ? key.id : lease.others->expires_at.begin()->first;
+std::string ActiveLeases::reported_file(const Lease& lease) const {
+  if (lease.own_defines) return std::string(lease.key().id);
+  return others_.find(lease.key())->second.expires_at.begin()->first;
 }
 
 void ActiveLeases::place(std::size_t i, const Deadline& deadline) {
   deadlines_[i] = deadline;
-  deadline.lease->second.slot = static_cast<std::uint32_t>(i);
+  deadline.lease->slot = static_cast<std::uint32_t>(i);
 }
 
 void ActiveLeases::sift_up(std::size_t i) {
@@ -114,16 +139,16 @@ void ActiveLeases::sift_down(std::size_t i) {
   place(i, moving);
 }
 
-void ActiveLeases::arm(Leases::iterator it, WallTime at) {
+void ActiveLeases::arm(Lease& lease, WallTime at) {
   if (deadlines_.size() >= kUnarmed) throw std::length_error("more than 4G active leases");
-  deadlines_.push_back(Deadline{at, &*it});
+  deadlines_.push_back(Deadline{at, &lease});
   sift_up(deadlines_.size() - 1);
 }
 
-void ActiveLeases::disarm(Leases::iterator it) {
-  if (!it->second.armed()) return;
-  std::size_t i = it->second.slot;
-  it->second.slot = kUnarmed;
+void ActiveLeases::disarm(Lease& lease) {
+  if (!lease.armed()) return;
+  std::size_t i = lease.slot;
+  lease.slot = kUnarmed;
   Deadline last = deadlines_.back();
   deadlines_.pop_back();
   if (i == deadlines_.size()) return;  // it was the last entry
@@ -137,17 +162,22 @@ void ActiveLeases::disarm(Leases::iterator it) {
 
 void ActiveLeases::leave(const RecordRef& record, bool report, WallTime now,
                          std::vector<Expiry>& expired) {
-  auto it = defined_by(record);
+  Lease* lease = defined_by(record);
   foreign_owners_.erase(record);
-  if (it == leases_.end()) return;
-  undefine(it->first, it->second, record.id);
-  if (it->second.defined()) {
-    reevaluate(it, now, expired);
+  if (lease == nullptr) return;
+  undefine(*lease, record.id);
+  if (lease->defined()) {
+    reevaluate(*lease, now, expired);
     return;
   }
-  if (report && it->second.armed()) expired.push_back(Expiry{record, ExpiryCause::kTtl});
-  disarm(it);
-  leases_.erase(it);
+  if (report && lease->armed()) expired.push_back(Expiry{record, ExpiryCause::kTtl});
+  forget(*lease);
+}
+
+void ActiveLeases::forget(Lease& lease) {
+  disarm(lease);
+  if (lease.has_others) others_.erase(others_.find(lease.key()));
+  leases_.take(lease.key());
 }
 
 void ActiveLeases::put(const RecordRef& record, const ParsedRecord& parsed, WallTime now,
@@ -156,17 +186,18 @@ void ActiveLeases::put(const RecordRef& record, const ParsedRecord& parsed, Wall
     case Kind::kReservation:
     case Kind::kClaim: {
       std::optional<LeaseKey> key = lease_key_of(record, parsed);
-      auto previous = defined_by(record);
-      if (previous != leases_.end() && (!key || previous->first != *key)) {
+      Lease* previous = defined_by(record);
+      if (previous != nullptr && (!key || previous->key() != KeyView(*key))) {
         // The file no longer names that lease: the lease ends here unless
         // another file still defines it.
         leave(record, true, now, expired);
       }
       if (!key) return;
       if (key->id != record.id) foreign_owners_.insert_or_assign(record, *key);
-      auto it = leases_.try_emplace(std::move(*key)).first;
-      define(it->first, it->second, record.id, parse_optional(parsed.expires_at));
-      reevaluate(it, now, expired);
+      Lease* lease = leases_.find(*key);
+      if (lease == nullptr) lease = leases_.put(Lease::make(*key)).first;
+      define(*lease, record.id, parse_optional(parsed.expires_at));
+      reevaluate(*lease, now, expired);
       return;
     }
     case Kind::kHeartbeat:
@@ -199,14 +230,11 @@ void ActiveLeases::erase(const RecordRef& record, WallTime now, std::vector<Expi
 }
 
 void ActiveLeases::forget_root(RootId root) {
-  for (auto it = leases_.begin(); it != leases_.end();) {
-    if (it->first.root != root) {
-      ++it;
-      continue;
-    }
-    disarm(it);
-    it = leases_.erase(it);
+  std::vector<Lease*> of_root_leases;
+  for (Lease& lease : leases_) {
+    if (lease.root == root) of_root_leases.push_back(&lease);
   }
+  for (Lease* lease : of_root_leases) forget(*lease);
   auto of_root = [root](const auto& entry) { return entry.first.root == root; };
   std::erase_if(foreign_owners_, of_root);
   std::erase_if(heartbeats_, of_root);
@@ -235,47 +263,46 @@ void ActiveLeases::drop_pointer(const RecordRef& record, WallTime now,
   }
 }
 
-std::optional<WallTime> ActiveLeases::effective_expiry(const LeaseKey& key,
-                                                       const Lease& lease) const {
+std::optional<WallTime> ActiveLeases::effective_expiry(const Lease& lease) const {
   std::optional<WallTime> expiry;
   if (lease.own_defines && lease.own_has_expiry) expiry = lease.own_expires_at;
-  if (lease.others && !lease.others->expiries.empty()) {
-    expiry = std::max(expiry.value_or(WallTime::min()), *lease.others->expiries.rbegin());
+  if (lease.has_others) {
+    const OtherFiles& others = others_.find(lease.key())->second;
+    if (!others.expiries.empty()) {
+      expiry = std::max(expiry.value_or(WallTime::min()), *others.expiries.rbegin());
+    }
   }
   // A heartbeat extends a lease; it cannot make one with no expiry active.
   if (!expiry) return std::nullopt;
-  if (auto ext = extensions_.find(key); ext != extensions_.end() && !ext->second.empty()) {
+  if (auto ext = extensions_.find(lease.key()); ext != extensions_.end() && !ext->second.empty()) {
     expiry = std::max(*expiry, *ext->second.rbegin());
   }
   return expiry;
 }
 
 void ActiveLeases::reevaluate(const LeaseKey& key, WallTime now, std::vector<Expiry>& expired) {
-  auto it = leases_.find(key);
-  if (it != leases_.end()) reevaluate(it, now, expired);
+  if (Lease* lease = leases_.find(key)) reevaluate(*lease, now, expired);
 }
 
-void ActiveLeases::reevaluate(Leases::iterator it, WallTime now, std::vector<Expiry>& expired) {
-  Lease& lease = it->second;
-  bool released = release_count_.contains(it->first);
-  std::optional<WallTime> expiry = effective_expiry(it->first, lease);
+void ActiveLeases::reevaluate(Lease& lease, WallTime now, std::vector<Expiry>& expired) {
+  bool released = release_count_.find(lease.key()) != release_count_.end();
+  std::optional<WallTime> expiry = effective_expiry(lease);
   bool active = !released && expiry && now < *expiry;
   bool was_active = lease.armed();
 
-  disarm(it);
+  disarm(lease);
   if (active) {
-    arm(it, *expiry);
+    arm(lease, *expiry);
   } else if (was_active) {
-    expired.push_back(
-        Expiry{RecordRef{it->first.root, it->first.claim ? Kind::kClaim : Kind::kReservation,
-                         reported_file(it->first, lease)},
-               released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
+    expired.push_back(Expiry{RecordRef{lease.root, lease.claim ? Kind::kClaim : Kind::kReservation,
+                                       reported_file(lease)},
+                             released ? ExpiryCause::kReleased : ExpiryCause::kTtl});
   }
 }
 
 void ActiveLeases::advance(WallTime now, std::vector<Expiry>& expired) {
   while (!deadlines_.empty() && deadlines_.front().at <= now) {
-    reevaluate(leases_.find(deadlines_.front().lease->first), now, expired);
+    reevaluate(*deadlines_.front().lease, now, expired);
   }
 }
 
@@ -290,9 +317,9 @@ std::optional<WallTime> ActiveLeases::next_deadline() const {
 }
 
 std::optional<LeaseState> ActiveLeases::state_of(const RecordRef& record) const {
-  auto it = defined_by(record);
-  if (it == leases_.end()) return std::nullopt;
-  return LeaseState{it->second.armed(), effective_expiry(it->first, it->second)};
+  const Lease* lease = defined_by(record);
+  if (lease == nullptr) return std::nullopt;
+  return LeaseState{lease->armed(), effective_expiry(*lease)};
 }
 
 }  // namespace coordd

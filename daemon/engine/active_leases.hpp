@@ -12,10 +12,11 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "daemon/engine/pointer_table.hpp"
 #include "daemon/engine/record.hpp"
 #include "daemon/engine/record_ref.hpp"
 #include "proto/event_names.hpp"
@@ -80,8 +81,17 @@ class ActiveLeases {
     std::string id;  // the reservation_id / claim_id the lease is known by
     auto operator<=>(const LeaseKey&) const = default;
   };
-  struct LeaseKeyHash {
-    std::size_t operator()(const LeaseKey& key) const noexcept;  // noexcept: not cached per node
+  // A LeaseKey's fields without a copy of the id (what leases_ is keyed by).
+  struct KeyView {
+    RootId root = 0;
+    bool claim = false;
+    std::string_view id;
+    KeyView() = default;
+    KeyView(RootId root_in, bool claim_in, std::string_view id_in)
+        : root(root_in), claim(claim_in), id(id_in) {}
+    KeyView(const LeaseKey& key) : root(key.root), claim(key.claim), id(key.id) {}  // NOLINT
+    auto operator<=>(const KeyView&) const = default;
+    LeaseKey owned() const { return LeaseKey{root, claim, std::string(id)}; }
   };
   // The files defining a lease other than <lease id>.json: rare (several
   // files naming one id, or a file named otherwise), so kept out of line.
@@ -89,29 +99,48 @@ class ActiveLeases {
     std::map<std::string, std::optional<WallTime>> expires_at;  // by file id
     std::multiset<WallTime> expiries;                           // the parsable ones, for the latest
   };
-  // One node per lease, the only copy of its id: memory is per record, and a
-  // daemon holds 100k of them (bench/: scale), so the node is kept small.
+  // One block per lease, its id inline after the fields (the only copy):
+  // memory is per record, and a daemon holds 1M of them (bench/: scale), so
+  // a lease with a 13-byte id is one 48-byte malloc chunk (an unordered_map
+  // node with a std::string key was 80, and a bucket 8 more).
   static constexpr std::uint32_t kUnarmed = UINT32_MAX;
   struct Lease {
-    std::unique_ptr<OtherFiles> others;  // null in the usual case
-    WallTime own_expires_at{};           // <lease id>.json's, valid when own_has_expiry
-    std::uint32_t slot = kUnarmed;       // its entry in deadlines_ while armed (active)
-    bool own_defines = false;            // <lease id>.json (of the lease's kind) defines it
+    WallTime own_expires_at{};  // <lease id>.json's, valid when own_has_expiry
+    RootId root = 0;
+    std::uint32_t slot = kUnarmed;  // its entry in deadlines_ while armed (active)
+    bool claim = false;
+    bool own_defines = false;  // <lease id>.json (of the lease's kind) defines it
     bool own_has_expiry = false;
+    bool has_others = false;    // other files define it too: see others_
+    std::uint32_t id_size = 0;  // the id's bytes follow the fields in the block
     bool armed() const { return slot != kUnarmed; }
-    bool defined() const { return own_defines || (others && !others->expires_at.empty()); }
+    bool defined() const { return own_defines || has_others; }
+    KeyView key() const {
+      return KeyView{root, claim,
+                     std::string_view(reinterpret_cast<const char*>(this + 1), id_size)};
+    }
+    struct Deleter {
+      void operator()(Lease* lease) const noexcept;
+    };
+    static std::unique_ptr<Lease, Deleter> make(KeyView key);
   };
-  using Leases = std::unordered_map<LeaseKey, Lease, LeaseKeyHash>;
+  struct LeaseTraits {
+    using Key = KeyView;
+    static Key key(const Lease& lease) { return lease.key(); }
+    static std::size_t hash(const Key& key);
+    using Deleter = Lease::Deleter;
+  };
+  using Leases = PointerTable<Lease, LeaseTraits>;
   // Active leases by effective expiry, then key (so the order is
   // reproducible): a binary heap of 16-byte entries, each lease knowing its
-  // slot (a std::set node was 64). The entry points at the lease's node in
-  // leases_, which never moves.
+  // slot (a std::set node was 64). The entry points at the lease's block,
+  // which never moves.
   struct Deadline {
     WallTime at;
-    Leases::value_type* lease;
+    Lease* lease;
   };
   static bool earlier(const Deadline& a, const Deadline& b) {
-    return a.at != b.at ? a.at < b.at : a.lease->first < b.lease->first;
+    return a.at != b.at ? a.at < b.at : a.lease->key() < b.lease->key();
   }
   // What a heartbeat or release record points at.
   struct Pointer {
@@ -121,36 +150,36 @@ class ActiveLeases {
 
   static std::optional<LeaseKey> lease_key_of(const RecordRef& record, const ParsedRecord& parsed);
   static std::optional<LeaseKey> target_of(RootId root, const ParsedRecord& parsed);
-  // The lease `record` defines, if any.
-  Leases::iterator defined_by(const RecordRef& record);
-  Leases::const_iterator defined_by(const RecordRef& record) const;
-  static void define(const LeaseKey& key, Lease& lease, const std::string& file_id,
-                     std::optional<WallTime> expires_at);
-  static void undefine(const LeaseKey& key, Lease& lease, const std::string& file_id);
+  // The lease `record` defines, if any (else null).
+  Lease* defined_by(const RecordRef& record) const;
+  void define(Lease& lease, const std::string& file_id, std::optional<WallTime> expires_at);
+  void undefine(Lease& lease, const std::string& file_id);
   // The file an expiry of the lease is reported on.
-  static const std::string& reported_file(const LeaseKey& key, const Lease& lease);
+  std::string reported_file(const Lease& lease) const;
   // Takes `record` out of the lease it defines. When no file defines that
   // lease any more it is forgotten, reporting its expiry on `record` if it
   // was active and `report` is set; otherwise it is re-evaluated.
   void leave(const RecordRef& record, bool report, WallTime now, std::vector<Expiry>& expired);
-  void arm(Leases::iterator it, WallTime at);
-  void disarm(Leases::iterator it);
+  void forget(Lease& lease);
+  void arm(Lease& lease, WallTime at);
+  void disarm(Lease& lease);
   // Heap order around slot i; each moved entry's lease learns its new slot.
   void sift_up(std::size_t i);
   void sift_down(std::size_t i);
   void place(std::size_t i, const Deadline& deadline);
-  std::optional<WallTime> effective_expiry(const LeaseKey& key, const Lease& lease) const;
+  std::optional<WallTime> effective_expiry(const Lease& lease) const;
   void drop_pointer(const RecordRef& record, WallTime now, std::vector<Expiry>& expired);
   void reevaluate(const LeaseKey& key, WallTime now, std::vector<Expiry>& expired);
-  void reevaluate(Leases::iterator it, WallTime now, std::vector<Expiry>& expired);
+  void reevaluate(Lease& lease, WallTime now, std::vector<Expiry>& expired);
 
   Leases leases_;
+  std::map<LeaseKey, OtherFiles, std::less<>> others_;  // of leases with has_others
   // Files whose lease id differs from their file id (rare), to find their lease.
   std::map<RecordRef, LeaseKey> foreign_owners_;
   std::map<RecordRef, Pointer> heartbeats_;
   std::map<RecordRef, Pointer> releases_;
-  std::map<LeaseKey, std::multiset<WallTime>> extensions_;
-  std::map<LeaseKey, int> release_count_;
+  std::map<LeaseKey, std::multiset<WallTime>, std::less<>> extensions_;
+  std::map<LeaseKey, int, std::less<>> release_count_;
   std::vector<Deadline> deadlines_;
 };
 

@@ -547,3 +547,29 @@ TEST_CASE_FIXTURE(LeaseFixture,
     }
   }
 }
+
+TEST_CASE_FIXTURE(LeaseFixture,
+                  "a lease named by a long reservation_id in several files lives and ends whole") {
+  // Longer than any file id may be (128) and than a byte can count: the
+  // lease keeps the whole id, and a file named otherwise defines it.
+  const std::string long_id(300, 'L');
+  auto reserve_as = [&](const std::string& file, const char* expires_at) {
+    put(Kind::kReservation, file,
+        R"({"reservation_id":")" + long_id + R"(","expires_at":")" + expires_at + R"("})");
+  };
+  reserve_as("a", "2026-03-30T15:10:00+00:00");
+  reserve_as("b", "2026-03-30T15:20:00+00:00");
+  heartbeat("hb1", long_id, "2026-03-30T15:25:00+00:00");
+
+  auto state = leases.state_of(ref(Kind::kReservation, "a"));
+  REQUIRE(state);
+  CHECK(state->active);
+  CHECK(state->effective_expiry == at("2026-03-30T15:25:00Z"));
+
+  erase(Kind::kReservation, "b");
+  CHECK(leases.state_of(ref(Kind::kReservation, "a"))->active);
+  advance_to("2026-03-30T15:25:00Z");
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].record == ref(Kind::kReservation, "a"));
+  CHECK(leases.active_count() == 0);
+}
