@@ -227,7 +227,7 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
                     const FileStamp* listed) {
   Record* existing = store_.find(ref);
   // The polling rescan trusts an unchanged stamp; everything else re-reads.
-  if (listed && existing && existing->stamp == *listed) return;
+  if (listed && existing && existing->stamp_digest == listed->digest()) return;
   if (listed) {
     auto mirror = mirror_files_.find(ref);
     if (mirror != mirror_files_.end() && mirror->second.stamp == *listed) return;
@@ -271,7 +271,8 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   clear_bad(ref.root, ref.kind, name);
   if (parsed->mirror_of) return note_mirror(ref, *parsed, listed ? *listed : read.stamp);
   if (existing && existing->data_json() == parsed->data_json) {
-    existing->stamp = read.stamp;  // touched or rewritten with the same content: no event
+    existing->stamp_digest =
+        read.stamp.digest();  // touched or rewritten with the same content: no event
     return;
   }
   store_parsed(ref, *parsed, read.stamp, existing);

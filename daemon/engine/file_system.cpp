@@ -17,6 +17,27 @@
 #include <utility>
 
 namespace coordd {
+
+namespace {
+
+// splitmix64's finalizer: a bijection of 64-bit words that spreads every bit.
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+std::uint64_t FileStamp::digest() const {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (std::uint64_t word : {std::uint64_t(mtime_ns), std::uint64_t(size), inode}) {
+    h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+  }
+  return mix(h ^ std::uint64_t(ctime_ns));
+}
 namespace {
 
 FileStamp stamp_of(const struct stat& st) {

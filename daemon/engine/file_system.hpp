@@ -25,6 +25,11 @@ struct FileStamp {
   // not be read is read again once its permissions change.
   std::int64_t ctime_ns = 0;
   bool operator==(const FileStamp&) const = default;
+  // The stamp in 8 bytes, for what is kept per record (a daemon holds 1M).
+  // Stamps differing only in ctime_ns -- every write and chmod moves it --
+  // never share a digest (the last step is a bijection of it); others do
+  // with probability about 2^-64.
+  std::uint64_t digest() const;
 };
 
 enum class ReadStatus {

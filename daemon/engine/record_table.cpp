@@ -8,8 +8,8 @@
 
 namespace coordd {
 
-Record::Record(PooledString run_id_in, PooledString branch_in, const FileStamp& stamp_in)
-    : run_id(std::move(run_id_in)), branch(std::move(branch_in)), stamp(stamp_in) {}
+Record::Record(PooledString run_id_in, PooledString branch_in, std::uint64_t stamp_digest_in)
+    : run_id(std::move(run_id_in)), branch(std::move(branch_in)), stamp_digest(stamp_digest_in) {}
 
 Record::Ptr Record::make(std::string_view id, std::string_view json, PooledString run_id,
                          PooledString branch, const FileStamp& stamp) {
@@ -23,7 +23,7 @@ Record::Ptr Record::make(std::string_view id, std::string_view json, PooledStrin
   auto json_size = static_cast<std::uint32_t>(json.size());
   void* block =
       ::operator new(sizeof(Record) + sizeof id_size + id.size() + sizeof json_size + json.size());
-  Ptr record(new (block) Record(std::move(run_id), std::move(branch), stamp));
+  Ptr record(new (block) Record(std::move(run_id), std::move(branch), stamp.digest()));
   char* out = reinterpret_cast<char*>(record.get() + 1);
   std::memcpy(out, &id_size, sizeof id_size);
   out += sizeof id_size;

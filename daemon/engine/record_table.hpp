@@ -26,11 +26,11 @@ class Record {
   std::string_view id() const;
   std::string_view data_json() const;  // compact JSON object
 
-  // Fixed size (56 bytes) ahead of the id and JSON.
+  // Fixed size (32 bytes) ahead of the id and JSON.
   PooledString run_id;  // for filters; "" when absent (Store::tag makes them)
   PooledString branch;
-  FileStamp stamp;        // of the content last read
-  std::uint64_t seq = 0;  // seq of the last event about this record
+  std::uint64_t stamp_digest = 0;  // FileStamp::digest() of the content last read
+  std::uint64_t seq = 0;           // seq of the last event about this record
 
   // Allocates a record holding copies of `id` (at most 255 bytes: record ids
   // are at most 128) and `json` (less than 4 GiB).
@@ -42,7 +42,7 @@ class Record {
                   PooledString branch, const FileStamp& stamp);
 
  private:
-  Record(PooledString run_id, PooledString branch, const FileStamp& stamp);
+  Record(PooledString run_id, PooledString branch, std::uint64_t stamp_digest);
   // After the fields: a 1-byte id length, the id, a 4-byte JSON length, the JSON.
   const char* tail() const { return reinterpret_cast<const char*>(this + 1); }
 };
