@@ -3,7 +3,7 @@
 #   bash bench/run.sh            full run (~9 min): bench/results/latest.json
 #   bash bench/run.sh --quick    smoke run (~1 min, small counts): bench/results/quick.json
 # Measured on the 2-core VM, quiet, tmpfs (2026-12-03, after the build): the
-# full run 506 s (scale to 1M records with its scan floor about 2.5 min,
+# full run 435-506 s (scale to 1M records with its scan floor about 2.5 min,
 # fan-out to 1,000 subscribers 17 s, ingest with its floor 8 s; latency,
 # idle and the swarm the rest), --quick 40 s.
 # Builds coordd and coordd_bench in release mode (build-release/), runs every
