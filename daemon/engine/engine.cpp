@@ -271,8 +271,8 @@ void Engine::ingest(const RecordRef& ref, const std::string& name, const DirList
   clear_bad(ref.root, ref.kind, name);
   if (parsed->mirror_of) return note_mirror(ref, *parsed, listed ? *listed : read.stamp);
   if (existing && existing->data_json() == parsed->data_json) {
-    existing->stamp_digest =
-        read.stamp.digest();  // touched or rewritten with the same content: no event
+    // Touched or rewritten with the same content: no event.
+    existing->stamp_digest = read.stamp.digest();
     return;
   }
   store_parsed(ref, *parsed, read.stamp, existing);

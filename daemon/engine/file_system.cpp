@@ -17,7 +17,6 @@
 #include <utility>
 
 namespace coordd {
-
 namespace {
 
 // splitmix64's finalizer: a bijection of 64-bit words that spreads every bit.
@@ -28,17 +27,6 @@ std::uint64_t mix(std::uint64_t x) {
   x *= 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-
-}  // namespace
-
-std::uint64_t FileStamp::digest() const {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (std::uint64_t word : {std::uint64_t(mtime_ns), std::uint64_t(size), inode}) {
-    h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
-  }
-  return mix(h ^ std::uint64_t(ctime_ns));
-}
-namespace {
 
 FileStamp stamp_of(const struct stat& st) {
 #ifdef __APPLE__
@@ -68,6 +56,14 @@ class FdCloser {
 // Roots are canonical when added, so a symlink found anywhere on the way was
 // put there since, possibly swapped in between an event and this read.
 }  // namespace
+
+std::uint64_t FileStamp::digest() const {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (std::uint64_t word : {std::uint64_t(mtime_ns), std::uint64_t(size), inode}) {
+    h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+  }
+  return mix(h ^ std::uint64_t(ctime_ns));
+}
 
 namespace {
 
